@@ -1,0 +1,30 @@
+@{
+    RootModule           = 'AzureSiteRecovery.DR.dll'
+    # Imported before the root module: it makes dependencies/ loadable (its own load context on PowerShell 7).
+    NestedModules        = @('AzureSiteRecovery.DR.Loading.dll')
+    ModuleVersion        = '0.1.0'
+    GUID                 = '5d1f7c3e-8a42-4c1b-9d3e-2f6b7a9c4e10'
+    Author               = 'AzureSiteRecovery.DR contributors'
+    CompanyName          = 'AzureSiteRecovery.DR contributors'
+    Copyright            = '(c) AzureSiteRecovery.DR contributors. MIT License.'
+    Description          = 'Scripted disaster recovery of VMware vSphere virtual machines to Azure or to a second vSphere site: protection groups, agentless replication, recovery plans, drills that clean up and report, failover and failback.'
+    PowerShellVersion    = '5.1'
+    CompatiblePSEditions = @('Desktop', 'Core')
+    DotNetFrameworkVersion = '4.7.2'
+    FormatsToProcess     = @('AzureSiteRecovery.DR.Format.ps1xml')
+    TypesToProcess       = @('AzureSiteRecovery.DR.Types.ps1xml')
+    FunctionsToExport    = @()
+    CmdletsToExport      = @(
+        'New-DRSite', 'Get-DRSite', 'Set-DRSite', 'Remove-DRSite',
+        'New-ReplicationPolicy', 'Get-ReplicationPolicy', 'Set-ReplicationPolicy', 'Remove-ReplicationPolicy',
+        'New-ProtectionGroup', 'Get-ProtectionGroup', 'Set-ProtectionGroup', 'Remove-ProtectionGroup'
+    )
+    VariablesToExport    = @()
+    AliasesToExport      = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags       = @('DisasterRecovery', 'DR', 'VMware', 'vSphere', 'Azure', 'SiteRecovery', 'Replication', 'Failover')
+            LicenseUri = 'https://opensource.org/licenses/MIT'
+        }
+    }
+}

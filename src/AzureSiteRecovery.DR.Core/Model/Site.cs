@@ -1,0 +1,116 @@
+using System;
+using AzureSiteRecovery.DR.Core.Errors;
+
+namespace AzureSiteRecovery.DR.Core.Model
+{
+    /// <summary>What a site is: a vCenter/ESXi endpoint or an Azure subscription.</summary>
+    public enum SiteKind
+    {
+        VSphere,
+        Azure,
+    }
+
+    /// <summary>What a site is used for in protection groups and recovery plans.</summary>
+    public enum SiteRole
+    {
+        Protected,
+        Recovery,
+        Both,
+    }
+
+    /// <summary>How the module authenticates to Azure for an Azure site.</summary>
+    public enum AzureAuthentication
+    {
+        /// <summary>The managed identity of the Automation account or VM (system or user assigned).</summary>
+        ManagedIdentity,
+        /// <summary>A service principal with a client secret (stored encrypted in the vault).</summary>
+        ServicePrincipalSecret,
+        /// <summary>A service principal with a certificate from the certificate store, by thumbprint.</summary>
+        ServicePrincipalCertificate,
+        /// <summary>Whatever the current session is signed in with (Azure CLI, Az PowerShell, environment).</summary>
+        CurrentContext,
+    }
+
+    /// <summary>
+    /// A protected or recovery site. Secrets (the vCenter password, a client secret) are never part
+    /// of this record: the vault keeps them encrypted and hands them only to the site providers.
+    /// </summary>
+    public sealed record Site
+    {
+        public string Name { get; init; } = "";
+        public SiteKind Kind { get; init; }
+        public SiteRole Role { get; init; }
+        public string? Description { get; init; }
+
+        // vSphere
+        public Uri? Server { get; init; }
+        public string? UserName { get; init; }
+        /// <summary>SHA-256 thumbprint (hex, no separators) of the vCenter certificate to trust; null: the system trust store decides.</summary>
+        public string? CertificateThumbprint { get; init; }
+        public bool SkipCertificateCheck { get; init; }
+
+        // Azure
+        public string? TenantId { get; init; }
+        public string? SubscriptionId { get; init; }
+        public string? ResourceGroup { get; init; }
+        public string? Location { get; init; }
+        public string? StorageAccount { get; init; }
+        public AzureAuthentication? Authentication { get; init; }
+        /// <summary>The application (client) id of a service principal, or of a user-assigned managed identity.</summary>
+        public string? ClientId { get; init; }
+        /// <summary>Thumbprint of the service principal's certificate in the certificate store (ServicePrincipalCertificate).</summary>
+        public string? ClientCertificateThumbprint { get; init; }
+
+        /// <summary>True when the vault holds a secret (password or client secret) for this site.</summary>
+        public bool HasSecret { get; init; }
+
+        public DateTimeOffset Created { get; init; }
+        public DateTimeOffset Modified { get; init; }
+
+        /// <summary>Where the site is, in one line: the vCenter URL or the Azure resource group path.</summary>
+        public string Endpoint => Kind == SiteKind.VSphere
+            ? Server?.ToString() ?? ""
+            : $"/subscriptions/{SubscriptionId}/resourceGroups/{ResourceGroup} ({Location})";
+
+        public override string ToString() => Name;
+
+        /// <summary>Throws <see cref="InvalidSettingException"/> naming the first setting the site's kind requires and lacks.</summary>
+        public void Validate()
+        {
+            NameRules.Validate("Site", Name);
+            if (Kind == SiteKind.VSphere)
+            {
+                if (Server is null || !Server.IsAbsoluteUri || (Server.Scheme != Uri.UriSchemeHttps && Server.Scheme != Uri.UriSchemeHttp))
+                {
+                    throw Invalid(nameof(Server), $"vSphere site '{Name}' needs Server, the absolute http or https URL of the vCenter or ESXi host (e.g. https://vcenter.example.com/sdk); '{Server}' was given.");
+                }
+                Require(nameof(UserName), UserName, "the vCenter user name");
+            }
+            else
+            {
+                Require(nameof(SubscriptionId), SubscriptionId, "the Azure subscription id");
+                Require(nameof(ResourceGroup), ResourceGroup, "the resource group that recovered VMs go to");
+                Require(nameof(Location), Location, "the Azure region, e.g. westeurope");
+                if (Authentication is null)
+                {
+                    throw Invalid(nameof(Authentication), $"Azure site '{Name}' needs Authentication: one of {string.Join(", ", Enum.GetNames(typeof(AzureAuthentication)))}.");
+                }
+                if (Authentication == AzureAuthentication.ServicePrincipalSecret || Authentication == AzureAuthentication.ServicePrincipalCertificate)
+                {
+                    Require(nameof(TenantId), TenantId, "the tenant id of the service principal");
+                    Require(nameof(ClientId), ClientId, "the application (client) id of the service principal");
+                }
+            }
+        }
+
+        private void Require(string setting, string? value, string what)
+        {
+            if (string.IsNullOrWhiteSpace(value))
+            {
+                throw Invalid(setting, $"{Kind} site '{Name}' needs {setting}: {what}.");
+            }
+        }
+
+        private InvalidSettingException Invalid(string setting, string message) => new InvalidSettingException("Site", Name, setting, message);
+    }
+}

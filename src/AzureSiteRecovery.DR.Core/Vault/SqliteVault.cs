@@ -1,0 +1,608 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using AzureSiteRecovery.DR.Core.Errors;
+using AzureSiteRecovery.DR.Core.Model;
+using AzureSiteRecovery.DR.Core.Secrets;
+using Microsoft.Data.Sqlite;
+
+namespace AzureSiteRecovery.DR.Core.Vault
+{
+    /// <summary>
+    /// The default vault: one SQLite file in WAL mode. Each instance owns one connection; every write
+    /// is one BEGIN IMMEDIATE transaction, so writers in other instances and processes queue behind it
+    /// (up to the busy timeout) instead of losing updates. Site secrets are sealed with the vault key,
+    /// which lives in a file beside the vault (<see cref="VaultKey"/>).
+    /// </summary>
+    public sealed class SqliteVault : IVault
+    {
+        public static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(30);
+        private const string SecretPurpose = "site-secret";
+        private const int SqliteCorrupt = 11;
+        private const int SqliteCannotOpen = 14;
+        private const int SqliteNotADatabase = 26;
+
+        private const string SiteColumns =
+            "s.name, s.kind, s.role, s.description, s.server, s.user_name, s.certificate_thumbprint, s.skip_certificate_check, " +
+            "s.tenant_id, s.subscription_id, s.resource_group, s.location, s.storage_account, s.authentication, s.client_id, " +
+            "EXISTS (SELECT 1 FROM site_secrets x WHERE x.site_name = s.name), s.created_unix_ms, s.modified_unix_ms, s.client_certificate_thumbprint";
+        private const string PolicyColumns =
+            "p.name, p.description, p.replication_interval_ticks, p.rpo_threshold_ticks, p.recovery_point_retention_ticks, " +
+            "p.app_consistent_frequency_ticks, p.created_unix_ms, p.modified_unix_ms";
+        private const string GroupColumns =
+            "g.name, g.description, g.protected_site, g.recovery_site, g.policy, g.created_unix_ms, g.modified_unix_ms, " +
+            "(SELECT COUNT(*) FROM protected_vms v WHERE v.group_name = g.name)";
+
+        private readonly SqliteConnection connection;
+        // One connection is not safe for concurrent use, so calls on one instance take turns.
+        private readonly SemaphoreSlim turn = new SemaphoreSlim(1, 1);
+        private VaultKey? key;
+        private AuthenticatedCipher? secretCipher;
+
+        private SqliteVault(string path, SqliteConnection connection)
+        {
+            Location = path;
+            this.connection = connection;
+        }
+
+        /// <summary>The vault file.</summary>
+        public string Location { get; }
+
+        /// <summary>The file holding the key that seals this vault's secrets.</summary>
+        public string KeyPath => VaultKey.PathFor(Location);
+
+        /// <summary>Opens the vault at <paramref name="path"/> (absolute), creating the folder and file if missing and migrating the schema.</summary>
+        public static SqliteVault Open(string path)
+        {
+            if (string.IsNullOrEmpty(path)) throw new ArgumentException("A vault path is required.", nameof(path));
+            // Relative paths are the cmdlets' to resolve against the PowerShell location, which is not the process's.
+            if (!Path.IsPathRooted(path)) throw new ArgumentException($"The vault path '{path}' is relative; resolve it first.", nameof(path));
+
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            var connectionString = new SqliteConnectionStringBuilder
+            {
+                DataSource = path,
+                Mode = SqliteOpenMode.ReadWriteCreate,
+                ForeignKeys = true,
+                // A pooled connection would outlive Dispose and keep the file open.
+                Pooling = false,
+                DefaultTimeout = (int)BusyTimeout.TotalSeconds,
+            }.ToString();
+
+            var connection = new SqliteConnection(connectionString);
+            try
+            {
+                connection.Open();
+                Execute(connection, $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds};");
+                Execute(connection, "PRAGMA journal_mode = WAL;");
+                VaultSchema.Migrate(connection, path);
+                return new SqliteVault(path, connection);
+            }
+            catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteNotADatabase || ex.SqliteErrorCode == SqliteCorrupt || ex.SqliteErrorCode == SqliteCannotOpen)
+            {
+                connection.Dispose();
+                var reason = ex.SqliteErrorCode == SqliteCannotOpen
+                    ? $"cannot be opened ({ex.Message})"
+                    : "is not a vault: it is not a SQLite database, or it is damaged";
+                throw new VaultException("VaultUnreadable", path, $"The vault file '{path}' {reason}. Pass another -VaultPath, or restore the file from a backup.", ex);
+            }
+            catch
+            {
+                connection.Dispose();
+                throw;
+            }
+        }
+
+        // ---- Sites ----
+
+        public Task<Site> AddSiteAsync(Site site, string? secret, CancellationToken cancellationToken)
+        {
+            if (site is null) throw new ArgumentNullException(nameof(site));
+            site.Validate();
+            return WriteAsync(transaction =>
+            {
+                if (FindSite(transaction, site.Name) is not null)
+                {
+                    throw new ObjectAlreadyExistsException("Site", site.Name, "Use Set-DRSite to change it, or choose another name.");
+                }
+                var now = Now();
+                var stored = site with { Created = now, Modified = now, HasSecret = secret is not null };
+                SaveSite(transaction, stored);
+                if (secret is not null)
+                {
+                    SaveSecret(transaction, stored.Name, secret);
+                }
+                return stored;
+            }, cancellationToken);
+        }
+
+        public Task<Site?> FindSiteAsync(string name, CancellationToken cancellationToken) =>
+            ReadAsync(() => FindSite(null, name), cancellationToken);
+
+        public Task<IReadOnlyList<Site>> ListSitesAsync(CancellationToken cancellationToken) =>
+            ReadAsync<IReadOnlyList<Site>>(() => ReadAll(null, $"SELECT {SiteColumns} FROM sites s ORDER BY s.name;", ReadSite), cancellationToken);
+
+        public Task<Site> UpdateSiteAsync(string name, Func<Site, Site> change, string? newSecret, CancellationToken cancellationToken)
+        {
+            if (change is null) throw new ArgumentNullException(nameof(change));
+            return WriteAsync(transaction =>
+            {
+                var current = FindSite(transaction, name) ?? throw new ObjectNotFoundException("Site", name);
+                var changed = change(current);
+                RefuseRename("Site", current.Name, changed.Name, "New-DRSite");
+                changed.Validate();
+                RefuseRoleThatGroupsNeed(transaction, changed);
+                var stored = changed with { Created = current.Created, Modified = Now(), HasSecret = current.HasSecret || newSecret is not null };
+                SaveSite(transaction, stored);
+                if (newSecret is not null)
+                {
+                    SaveSecret(transaction, stored.Name, newSecret);
+                }
+                return stored;
+            }, cancellationToken);
+        }
+
+        public Task RemoveSiteAsync(string name, CancellationToken cancellationToken) =>
+            WriteAsync(transaction =>
+            {
+                var site = FindSite(transaction, name) ?? throw new ObjectNotFoundException("Site", name);
+                var users = ReadAll(transaction,
+                    "SELECT name FROM protection_groups WHERE protected_site = $name OR recovery_site = $name ORDER BY name;",
+                    reader => reader.GetString(0), ("$name", site.Name));
+                if (users.Count > 0)
+                {
+                    throw new ObjectInUseException("SiteInUse", site.Name,
+                        $"Site '{site.Name}' is used by protection group(s) {Quote(users)}. Remove those groups, or give them another site with Set-ProtectionGroup, first.");
+                }
+                Execute(transaction, "DELETE FROM sites WHERE name = $name;", ("$name", site.Name));
+                return true;
+            }, cancellationToken);
+
+        public Task<string?> ReadSiteSecretAsync(string name, CancellationToken cancellationToken) =>
+            ReadAsync(() =>
+            {
+                var rows = ReadAll(null,
+                    "SELECT s.name, x.key_id, x.ciphertext FROM sites s LEFT JOIN site_secrets x ON x.site_name = s.name WHERE s.name = $name;",
+                    reader => (Name: reader.GetString(0), KeyId: reader.IsDBNull(1) ? null : (byte[])reader[1], Sealed: reader.IsDBNull(2) ? null : (byte[])reader[2]),
+                    ("$name", name));
+                if (rows.Count == 0) throw new ObjectNotFoundException("Site", name);
+                var row = rows[0];
+                return row.Sealed is null ? null : OpenSecret(row.Name, row.KeyId!, row.Sealed);
+            }, cancellationToken);
+
+        // ---- Replication policies ----
+
+        public Task<ReplicationPolicy> AddPolicyAsync(ReplicationPolicy policy, CancellationToken cancellationToken)
+        {
+            if (policy is null) throw new ArgumentNullException(nameof(policy));
+            policy.Validate();
+            return WriteAsync(transaction =>
+            {
+                if (FindPolicy(transaction, policy.Name) is not null)
+                {
+                    throw new ObjectAlreadyExistsException("ReplicationPolicy", policy.Name, "Use Set-ReplicationPolicy to change it, or choose another name.");
+                }
+                var now = Now();
+                var stored = policy with { Created = now, Modified = now };
+                SavePolicy(transaction, stored);
+                return stored;
+            }, cancellationToken);
+        }
+
+        public Task<ReplicationPolicy?> FindPolicyAsync(string name, CancellationToken cancellationToken) =>
+            ReadAsync(() => FindPolicy(null, name), cancellationToken);
+
+        public Task<IReadOnlyList<ReplicationPolicy>> ListPoliciesAsync(CancellationToken cancellationToken) =>
+            ReadAsync<IReadOnlyList<ReplicationPolicy>>(() => ReadAll(null, $"SELECT {PolicyColumns} FROM replication_policies p ORDER BY p.name;", ReadPolicy), cancellationToken);
+
+        public Task<ReplicationPolicy> UpdatePolicyAsync(string name, Func<ReplicationPolicy, ReplicationPolicy> change, CancellationToken cancellationToken)
+        {
+            if (change is null) throw new ArgumentNullException(nameof(change));
+            return WriteAsync(transaction =>
+            {
+                var current = FindPolicy(transaction, name) ?? throw new ObjectNotFoundException("ReplicationPolicy", name);
+                var changed = change(current);
+                RefuseRename("ReplicationPolicy", current.Name, changed.Name, "New-ReplicationPolicy");
+                changed.Validate();
+                var stored = changed with { Created = current.Created, Modified = Now() };
+                SavePolicy(transaction, stored);
+                return stored;
+            }, cancellationToken);
+        }
+
+        public Task RemovePolicyAsync(string name, CancellationToken cancellationToken) =>
+            WriteAsync(transaction =>
+            {
+                var policy = FindPolicy(transaction, name) ?? throw new ObjectNotFoundException("ReplicationPolicy", name);
+                var users = ReadAll(transaction, "SELECT name FROM protection_groups WHERE policy = $name ORDER BY name;",
+                    reader => reader.GetString(0), ("$name", policy.Name));
+                if (users.Count > 0)
+                {
+                    throw new ObjectInUseException("ReplicationPolicyInUse", policy.Name,
+                        $"Replication policy '{policy.Name}' is used by protection group(s) {Quote(users)}. Give them another policy with Set-ProtectionGroup -Policy, or remove them, first.");
+                }
+                Execute(transaction, "DELETE FROM replication_policies WHERE name = $name;", ("$name", policy.Name));
+                return true;
+            }, cancellationToken);
+
+        // ---- Protection groups ----
+
+        public Task<ProtectionGroup> AddGroupAsync(ProtectionGroup group, CancellationToken cancellationToken)
+        {
+            if (group is null) throw new ArgumentNullException(nameof(group));
+            group.Validate();
+            return WriteAsync(transaction =>
+            {
+                if (FindGroup(transaction, group.Name) is not null)
+                {
+                    throw new ObjectAlreadyExistsException("ProtectionGroup", group.Name, "Use Set-ProtectionGroup to change it, or choose another name.");
+                }
+                var now = Now();
+                var stored = ResolveReferences(transaction, group) with { ProtectedVmCount = 0, Created = now, Modified = now };
+                SaveGroup(transaction, stored);
+                return stored;
+            }, cancellationToken);
+        }
+
+        public Task<ProtectionGroup?> FindGroupAsync(string name, CancellationToken cancellationToken) =>
+            ReadAsync(() => FindGroup(null, name), cancellationToken);
+
+        public Task<IReadOnlyList<ProtectionGroup>> ListGroupsAsync(CancellationToken cancellationToken) =>
+            ReadAsync<IReadOnlyList<ProtectionGroup>>(() => ReadAll(null, $"SELECT {GroupColumns} FROM protection_groups g ORDER BY g.name;", ReadGroup), cancellationToken);
+
+        public Task<ProtectionGroup> UpdateGroupAsync(string name, Func<ProtectionGroup, ProtectionGroup> change, CancellationToken cancellationToken)
+        {
+            if (change is null) throw new ArgumentNullException(nameof(change));
+            return WriteAsync(transaction =>
+            {
+                var current = FindGroup(transaction, name) ?? throw new ObjectNotFoundException("ProtectionGroup", name);
+                var changed = change(current);
+                RefuseRename("ProtectionGroup", current.Name, changed.Name, "New-ProtectionGroup");
+                changed.Validate();
+                var stored = ResolveReferences(transaction, changed) with
+                {
+                    ProtectedVmCount = current.ProtectedVmCount,
+                    Created = current.Created,
+                    Modified = Now(),
+                };
+                SaveGroup(transaction, stored);
+                return stored;
+            }, cancellationToken);
+        }
+
+        public Task RemoveGroupAsync(string name, bool force, CancellationToken cancellationToken) =>
+            WriteAsync(transaction =>
+            {
+                var group = FindGroup(transaction, name) ?? throw new ObjectNotFoundException("ProtectionGroup", name);
+                if (group.ProtectedVmCount > 0)
+                {
+                    if (!force)
+                    {
+                        throw new ObjectInUseException("ProtectionGroupHasProtectedVms", group.Name,
+                            $"Protection group '{group.Name}' has {group.ProtectedVmCount} protected VM(s). Disable protection of its VMs first (Disable-VmProtection), or use -Force.");
+                    }
+                    Execute(transaction, "DELETE FROM protected_vms WHERE group_name = $name;", ("$name", group.Name));
+                }
+                Execute(transaction, "DELETE FROM protection_groups WHERE name = $name;", ("$name", group.Name));
+                return true;
+            }, cancellationToken);
+
+        public void Dispose()
+        {
+            connection.Dispose();
+            secretCipher?.Dispose();
+            key?.Dispose();
+            turn.Dispose();
+        }
+
+        // ---- Rules ----
+
+        /// <summary>Checks that the group's sites and policy exist and fit, and returns it with their names as stored.</summary>
+        private ProtectionGroup ResolveReferences(SqliteTransaction transaction, ProtectionGroup group)
+        {
+            var protectedSite = FindSite(transaction, group.ProtectedSite)
+                ?? throw new ObjectNotFoundException("Site", group.ProtectedSite, $"Protection group '{group.Name}' names it as its protected site; create it with New-DRSite first.");
+            var recoverySite = FindSite(transaction, group.RecoverySite)
+                ?? throw new ObjectNotFoundException("Site", group.RecoverySite, $"Protection group '{group.Name}' names it as its recovery site; create it with New-DRSite first.");
+            var policy = FindPolicy(transaction, group.Policy)
+                ?? throw new ObjectNotFoundException("ReplicationPolicy", group.Policy, $"Protection group '{group.Name}' names it as its policy; create it with New-ReplicationPolicy first.");
+            if (!CanBeProtected(protectedSite.Role))
+            {
+                throw new InvalidSettingException("ProtectionGroup", group.Name, nameof(ProtectionGroup.ProtectedSite),
+                    $"Site '{protectedSite.Name}' has role {protectedSite.Role}, so it cannot be the protected site of group '{group.Name}': use a site with role Protected or Both, or change its role with Set-DRSite -Role.");
+            }
+            if (!CanRecover(recoverySite.Role))
+            {
+                throw new InvalidSettingException("ProtectionGroup", group.Name, nameof(ProtectionGroup.RecoverySite),
+                    $"Site '{recoverySite.Name}' has role {recoverySite.Role}, so it cannot be the recovery site of group '{group.Name}': use a site with role Recovery or Both, or change its role with Set-DRSite -Role.");
+            }
+            return group with { ProtectedSite = protectedSite.Name, RecoverySite = recoverySite.Name, Policy = policy.Name };
+        }
+
+        private void RefuseRoleThatGroupsNeed(SqliteTransaction transaction, Site site)
+        {
+            var protectedBy = CanBeProtected(site.Role) ? new List<string>()
+                : ReadAll(transaction, "SELECT name FROM protection_groups WHERE protected_site = $name ORDER BY name;", reader => reader.GetString(0), ("$name", site.Name));
+            var recoveredTo = CanRecover(site.Role) ? new List<string>()
+                : ReadAll(transaction, "SELECT name FROM protection_groups WHERE recovery_site = $name ORDER BY name;", reader => reader.GetString(0), ("$name", site.Name));
+            if (protectedBy.Count > 0 || recoveredTo.Count > 0)
+            {
+                var use = protectedBy.Count > 0 ? $"the protected site of group(s) {Quote(protectedBy)}" : $"the recovery site of group(s) {Quote(recoveredTo)}";
+                throw new InvalidSettingException("Site", site.Name, nameof(Site.Role),
+                    $"Site '{site.Name}' cannot have role {site.Role}: it is {use}. Use role Both, or change those groups first.");
+            }
+        }
+
+        private static bool CanBeProtected(SiteRole role) => role == SiteRole.Protected || role == SiteRole.Both;
+
+        private static bool CanRecover(SiteRole role) => role == SiteRole.Recovery || role == SiteRole.Both;
+
+        private static void RefuseRename(string kind, string currentName, string changedName, string createCmdlet)
+        {
+            if (!string.Equals(currentName, changedName, StringComparison.Ordinal))
+            {
+                throw new InvalidSettingException(kind, currentName, "Name",
+                    $"{ObjectNotFoundException.Describe(kind)} '{currentName}' cannot be renamed to '{changedName}'. Create a new one with {createCmdlet} instead.");
+            }
+        }
+
+        // ---- Secrets ----
+
+        private void SaveSecret(SqliteTransaction transaction, string siteName, string secret)
+        {
+            var cipher = SecretCipher(createKey: true)!;
+            var plaintext = Encoding.UTF8.GetBytes(secret);
+            try
+            {
+                var sealedSecret = cipher.Seal(new ArraySegment<byte>(plaintext), SecretBinding(siteName));
+                Execute(transaction,
+                    "INSERT INTO site_secrets (site_name, key_id, ciphertext) VALUES ($name, $keyId, $ciphertext) " +
+                    "ON CONFLICT (site_name) DO UPDATE SET key_id = excluded.key_id, ciphertext = excluded.ciphertext;",
+                    ("$name", siteName), ("$keyId", key!.Id), ("$ciphertext", sealedSecret));
+            }
+            finally
+            {
+                Array.Clear(plaintext, 0, plaintext.Length);
+            }
+        }
+
+        private string OpenSecret(string siteName, byte[] keyId, byte[] sealedSecret)
+        {
+            var cipher = SecretCipher(createKey: false)
+                ?? throw new VaultException("VaultKeyMissing", KeyPath,
+                    $"The vault key file '{KeyPath}' is missing, so the secret of site '{siteName}' cannot be read. Put the key file back from a backup, or set the secret again with Set-DRSite.");
+            if (!keyId.SequenceEqual(key!.Id))
+            {
+                throw new VaultException("VaultKeyMismatch", KeyPath,
+                    $"The secret of site '{siteName}' was encrypted with another key than the one in '{KeyPath}' (the key file was replaced, or the vault was copied without it). " +
+                    "Put the original key file back, or set the secret again with Set-DRSite.");
+            }
+            try
+            {
+                var plaintext = cipher.Open(new ArraySegment<byte>(sealedSecret), SecretBinding(siteName));
+                try
+                {
+                    return Encoding.UTF8.GetString(plaintext);
+                }
+                finally
+                {
+                    Array.Clear(plaintext, 0, plaintext.Length);
+                }
+            }
+            catch (TamperedDataException ex)
+            {
+                throw new VaultException("VaultSecretTampered", Location,
+                    $"The secret of site '{siteName}' in the vault '{Location}' failed its integrity check (it was changed or damaged). Set it again with Set-DRSite.", ex);
+            }
+        }
+
+        // The site name is authenticated with its secret, so a secret copied onto another site's row does not open.
+        private static ArraySegment<byte> SecretBinding(string siteName) => new ArraySegment<byte>(Encoding.UTF8.GetBytes(siteName));
+
+        /// <summary>The cipher for site secrets; null when the key file does not exist and <paramref name="createKey"/> is false.</summary>
+        private AuthenticatedCipher? SecretCipher(bool createKey)
+        {
+            if (secretCipher is null)
+            {
+                key = createKey ? VaultKey.OpenOrCreate(KeyPath) : VaultKey.OpenExisting(KeyPath);
+                secretCipher = key?.CreateCipher(SecretPurpose);
+            }
+            return secretCipher;
+        }
+
+        // ---- Rows ----
+
+        private Site? FindSite(SqliteTransaction? transaction, string name) =>
+            ReadAll(transaction, $"SELECT {SiteColumns} FROM sites s WHERE s.name = $name;", ReadSite, ("$name", name)).FirstOrDefault();
+
+        private ReplicationPolicy? FindPolicy(SqliteTransaction? transaction, string name) =>
+            ReadAll(transaction, $"SELECT {PolicyColumns} FROM replication_policies p WHERE p.name = $name;", ReadPolicy, ("$name", name)).FirstOrDefault();
+
+        private ProtectionGroup? FindGroup(SqliteTransaction? transaction, string name) =>
+            ReadAll(transaction, $"SELECT {GroupColumns} FROM protection_groups g WHERE g.name = $name;", ReadGroup, ("$name", name)).FirstOrDefault();
+
+        private static Site ReadSite(SqliteDataReader reader) => new Site
+        {
+            Name = reader.GetString(0),
+            Kind = ParseEnum<SiteKind>(reader.GetString(1)),
+            Role = ParseEnum<SiteRole>(reader.GetString(2)),
+            Description = NullableString(reader, 3),
+            Server = NullableString(reader, 4) is string server ? new Uri(server, UriKind.Absolute) : null,
+            UserName = NullableString(reader, 5),
+            CertificateThumbprint = NullableString(reader, 6),
+            SkipCertificateCheck = reader.GetInt64(7) != 0,
+            TenantId = NullableString(reader, 8),
+            SubscriptionId = NullableString(reader, 9),
+            ResourceGroup = NullableString(reader, 10),
+            Location = NullableString(reader, 11),
+            StorageAccount = NullableString(reader, 12),
+            Authentication = NullableString(reader, 13) is string authentication ? ParseEnum<AzureAuthentication>(authentication) : null,
+            ClientId = NullableString(reader, 14),
+            HasSecret = reader.GetInt64(15) != 0,
+            Created = FromUnixMs(reader.GetInt64(16)),
+            Modified = FromUnixMs(reader.GetInt64(17)),
+            ClientCertificateThumbprint = NullableString(reader, 18),
+        };
+
+        private static ReplicationPolicy ReadPolicy(SqliteDataReader reader) => new ReplicationPolicy
+        {
+            Name = reader.GetString(0),
+            Description = NullableString(reader, 1),
+            ReplicationInterval = TimeSpan.FromTicks(reader.GetInt64(2)),
+            RpoThreshold = TimeSpan.FromTicks(reader.GetInt64(3)),
+            RecoveryPointRetention = TimeSpan.FromTicks(reader.GetInt64(4)),
+            AppConsistentFrequency = TimeSpan.FromTicks(reader.GetInt64(5)),
+            Created = FromUnixMs(reader.GetInt64(6)),
+            Modified = FromUnixMs(reader.GetInt64(7)),
+        };
+
+        private static ProtectionGroup ReadGroup(SqliteDataReader reader) => new ProtectionGroup
+        {
+            Name = reader.GetString(0),
+            Description = NullableString(reader, 1),
+            ProtectedSite = reader.GetString(2),
+            RecoverySite = reader.GetString(3),
+            Policy = reader.GetString(4),
+            Created = FromUnixMs(reader.GetInt64(5)),
+            Modified = FromUnixMs(reader.GetInt64(6)),
+            ProtectedVmCount = reader.GetInt32(7),
+        };
+
+        private static void SaveSite(SqliteTransaction transaction, Site site) => Execute(transaction,
+            @"INSERT INTO sites (name, kind, role, description, server, user_name, certificate_thumbprint, skip_certificate_check,
+                                 tenant_id, subscription_id, resource_group, location, storage_account, authentication, client_id,
+                                 client_certificate_thumbprint, created_unix_ms, modified_unix_ms)
+              VALUES ($name, $kind, $role, $description, $server, $userName, $thumbprint, $skipCheck,
+                      $tenantId, $subscriptionId, $resourceGroup, $location, $storageAccount, $authentication, $clientId,
+                      $clientCertificateThumbprint, $created, $modified)
+              ON CONFLICT (name) DO UPDATE SET
+                  kind = excluded.kind, role = excluded.role, description = excluded.description, server = excluded.server,
+                  user_name = excluded.user_name, certificate_thumbprint = excluded.certificate_thumbprint,
+                  skip_certificate_check = excluded.skip_certificate_check, tenant_id = excluded.tenant_id,
+                  subscription_id = excluded.subscription_id, resource_group = excluded.resource_group, location = excluded.location,
+                  storage_account = excluded.storage_account, authentication = excluded.authentication, client_id = excluded.client_id,
+                  client_certificate_thumbprint = excluded.client_certificate_thumbprint, modified_unix_ms = excluded.modified_unix_ms;",
+            ("$name", site.Name), ("$kind", site.Kind.ToString()), ("$role", site.Role.ToString()), ("$description", site.Description),
+            ("$server", site.Server?.OriginalString), ("$userName", site.UserName), ("$thumbprint", site.CertificateThumbprint),
+            ("$skipCheck", site.SkipCertificateCheck ? 1 : 0), ("$tenantId", site.TenantId), ("$subscriptionId", site.SubscriptionId),
+            ("$resourceGroup", site.ResourceGroup), ("$location", site.Location), ("$storageAccount", site.StorageAccount),
+            ("$authentication", site.Authentication?.ToString()), ("$clientId", site.ClientId),
+            ("$clientCertificateThumbprint", site.ClientCertificateThumbprint), ("$created", ToUnixMs(site.Created)), ("$modified", ToUnixMs(site.Modified)));
+
+        private static void SavePolicy(SqliteTransaction transaction, ReplicationPolicy policy) => Execute(transaction,
+            @"INSERT INTO replication_policies (name, description, replication_interval_ticks, rpo_threshold_ticks,
+                                                recovery_point_retention_ticks, app_consistent_frequency_ticks, created_unix_ms, modified_unix_ms)
+              VALUES ($name, $description, $interval, $rpo, $retention, $appConsistent, $created, $modified)
+              ON CONFLICT (name) DO UPDATE SET
+                  description = excluded.description, replication_interval_ticks = excluded.replication_interval_ticks,
+                  rpo_threshold_ticks = excluded.rpo_threshold_ticks, recovery_point_retention_ticks = excluded.recovery_point_retention_ticks,
+                  app_consistent_frequency_ticks = excluded.app_consistent_frequency_ticks, modified_unix_ms = excluded.modified_unix_ms;",
+            ("$name", policy.Name), ("$description", policy.Description), ("$interval", policy.ReplicationInterval.Ticks),
+            ("$rpo", policy.RpoThreshold.Ticks), ("$retention", policy.RecoveryPointRetention.Ticks),
+            ("$appConsistent", policy.AppConsistentFrequency.Ticks), ("$created", ToUnixMs(policy.Created)), ("$modified", ToUnixMs(policy.Modified)));
+
+        private static void SaveGroup(SqliteTransaction transaction, ProtectionGroup group) => Execute(transaction,
+            @"INSERT INTO protection_groups (name, description, protected_site, recovery_site, policy, created_unix_ms, modified_unix_ms)
+              VALUES ($name, $description, $protectedSite, $recoverySite, $policy, $created, $modified)
+              ON CONFLICT (name) DO UPDATE SET
+                  description = excluded.description, protected_site = excluded.protected_site, recovery_site = excluded.recovery_site,
+                  policy = excluded.policy, modified_unix_ms = excluded.modified_unix_ms;",
+            ("$name", group.Name), ("$description", group.Description), ("$protectedSite", group.ProtectedSite),
+            ("$recoverySite", group.RecoverySite), ("$policy", group.Policy), ("$created", ToUnixMs(group.Created)), ("$modified", ToUnixMs(group.Modified)));
+
+        // ---- SQLite plumbing ----
+
+        /// <summary>Runs <paramref name="work"/> in one BEGIN IMMEDIATE transaction: the write lock is taken before the first read, so a read-modify-write cannot interleave with another writer.</summary>
+        private async Task<T> WriteAsync<T>(Func<SqliteTransaction, T> work, CancellationToken cancellationToken)
+        {
+            await turn.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                using (var transaction = connection.BeginTransaction(deferred: false))
+                {
+                    var result = work(transaction);
+                    transaction.Commit();
+                    return result;
+                }
+            }
+            finally
+            {
+                turn.Release();
+            }
+        }
+
+        private async Task<T> ReadAsync<T>(Func<T> work, CancellationToken cancellationToken)
+        {
+            await turn.WaitAsync(cancellationToken).ConfigureAwait(false);
+            try
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                return work();
+            }
+            finally
+            {
+                turn.Release();
+            }
+        }
+
+        private List<T> ReadAll<T>(SqliteTransaction? transaction, string sql, Func<SqliteDataReader, T> read, params (string Name, object? Value)[] parameters)
+        {
+            using (var command = CreateCommand(connection, transaction, sql, parameters))
+            using (var reader = command.ExecuteReader())
+            {
+                var rows = new List<T>();
+                while (reader.Read())
+                {
+                    rows.Add(read(reader));
+                }
+                return rows;
+            }
+        }
+
+        private static void Execute(SqliteTransaction transaction, string sql, params (string Name, object? Value)[] parameters)
+        {
+            using (var command = CreateCommand(transaction.Connection!, transaction, sql, parameters))
+            {
+                command.ExecuteNonQuery();
+            }
+        }
+
+        private static void Execute(SqliteConnection connection, string sql)
+        {
+            using (var command = CreateCommand(connection, null, sql))
+            {
+                command.ExecuteNonQuery();
+            }
+        }
+
+        private static SqliteCommand CreateCommand(SqliteConnection connection, SqliteTransaction? transaction, string sql, params (string Name, object? Value)[] parameters)
+        {
+            var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = sql;
+            foreach (var (name, value) in parameters)
+            {
+                command.Parameters.AddWithValue(name, value ?? DBNull.Value);
+            }
+            return command;
+        }
+
+        private static string? NullableString(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
+
+        private static T ParseEnum<T>(string value) where T : struct => (T)Enum.Parse(typeof(T), value, ignoreCase: false);
+
+        private static string Quote(IEnumerable<string> names) => string.Join(", ", names.Select(name => "'" + name + "'"));
+
+        // Truncated to milliseconds so that what Add returns equals what Find reads back.
+        private static DateTimeOffset Now() => FromUnixMs(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
+
+        private static DateTimeOffset FromUnixMs(long milliseconds) => DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
+
+        private static long ToUnixMs(DateTimeOffset value) => value.ToUnixTimeMilliseconds();
+    }
+}

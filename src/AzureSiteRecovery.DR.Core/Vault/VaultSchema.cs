@@ -1,0 +1,132 @@
+using System.Collections.Generic;
+using AzureSiteRecovery.DR.Core.Errors;
+using Microsoft.Data.Sqlite;
+
+namespace AzureSiteRecovery.DR.Core.Vault
+{
+    /// <summary>
+    /// The SQLite vault's tables, as an ordered list of forward migrations. PRAGMA user_version holds
+    /// how many have been applied; each runs in its own transaction that also raises user_version.
+    /// Append new migrations; never edit one that has shipped.
+    /// </summary>
+    internal static class VaultSchema
+    {
+        public static readonly IReadOnlyList<string> Migrations = new[]
+        {
+            // 1: sites, their encrypted secrets, replication policies, protection groups, protected VMs.
+            @"
+CREATE TABLE sites (
+    name                   TEXT    NOT NULL COLLATE NOCASE PRIMARY KEY,
+    kind                   TEXT    NOT NULL,
+    role                   TEXT    NOT NULL,
+    description            TEXT,
+    server                 TEXT,
+    user_name              TEXT,
+    certificate_thumbprint TEXT,
+    skip_certificate_check INTEGER NOT NULL DEFAULT 0,
+    tenant_id              TEXT,
+    subscription_id        TEXT,
+    resource_group         TEXT,
+    location               TEXT,
+    storage_account        TEXT,
+    authentication         TEXT,
+    client_id              TEXT,
+    client_certificate_thumbprint TEXT,
+    created_unix_ms        INTEGER NOT NULL,
+    modified_unix_ms       INTEGER NOT NULL
+);
+
+CREATE TABLE site_secrets (
+    site_name  TEXT NOT NULL COLLATE NOCASE PRIMARY KEY REFERENCES sites (name) ON DELETE CASCADE,
+    key_id     BLOB NOT NULL,
+    ciphertext BLOB NOT NULL
+);
+
+CREATE TABLE replication_policies (
+    name                           TEXT    NOT NULL COLLATE NOCASE PRIMARY KEY,
+    description                    TEXT,
+    replication_interval_ticks     INTEGER NOT NULL,
+    rpo_threshold_ticks            INTEGER NOT NULL,
+    recovery_point_retention_ticks INTEGER NOT NULL,
+    app_consistent_frequency_ticks INTEGER NOT NULL,
+    created_unix_ms                INTEGER NOT NULL,
+    modified_unix_ms               INTEGER NOT NULL
+);
+
+CREATE TABLE protection_groups (
+    name             TEXT    NOT NULL COLLATE NOCASE PRIMARY KEY,
+    description      TEXT,
+    protected_site   TEXT    NOT NULL COLLATE NOCASE REFERENCES sites (name),
+    recovery_site    TEXT    NOT NULL COLLATE NOCASE REFERENCES sites (name),
+    policy           TEXT    NOT NULL COLLATE NOCASE REFERENCES replication_policies (name),
+    created_unix_ms  INTEGER NOT NULL,
+    modified_unix_ms INTEGER NOT NULL
+);
+CREATE INDEX protection_groups_by_protected_site ON protection_groups (protected_site);
+CREATE INDEX protection_groups_by_recovery_site ON protection_groups (recovery_site);
+CREATE INDEX protection_groups_by_policy ON protection_groups (policy);
+
+CREATE TABLE protected_vms (
+    id               TEXT    NOT NULL PRIMARY KEY,
+    name             TEXT    NOT NULL,
+    group_name       TEXT    NOT NULL COLLATE NOCASE REFERENCES protection_groups (name),
+    site             TEXT    NOT NULL COLLATE NOCASE REFERENCES sites (name),
+    moref            TEXT,
+    created_unix_ms  INTEGER NOT NULL,
+    modified_unix_ms INTEGER NOT NULL
+);
+CREATE INDEX protected_vms_by_group ON protected_vms (group_name);
+CREATE INDEX protected_vms_by_site ON protected_vms (site);
+",
+        };
+
+        public static int LatestVersion => Migrations.Count;
+
+        /// <summary>Brings the file up to <see cref="LatestVersion"/>; refuses a file written by a newer module.</summary>
+        public static void Migrate(SqliteConnection connection, string path)
+        {
+            var version = ReadVersion(connection, null);
+            RefuseIfTooNew(version, path);
+            while (version < LatestVersion)
+            {
+                // IMMEDIATE takes the write lock first, so of two processes opening a new vault only one migrates; the other re-reads the version.
+                using (var transaction = connection.BeginTransaction(deferred: false))
+                {
+                    version = ReadVersion(connection, transaction);
+                    RefuseIfTooNew(version, path);
+                    if (version < LatestVersion)
+                    {
+                        using (var command = connection.CreateCommand())
+                        {
+                            command.Transaction = transaction;
+                            command.CommandText = Migrations[version] + $"\nPRAGMA user_version = {version + 1};";
+                            command.ExecuteNonQuery();
+                        }
+                        version++;
+                    }
+                    transaction.Commit();
+                }
+            }
+        }
+
+        private static int ReadVersion(SqliteConnection connection, SqliteTransaction? transaction)
+        {
+            using (var command = connection.CreateCommand())
+            {
+                command.Transaction = transaction;
+                command.CommandText = "PRAGMA user_version;";
+                return System.Convert.ToInt32(command.ExecuteScalar());
+            }
+        }
+
+        private static void RefuseIfTooNew(int version, string path)
+        {
+            if (version > LatestVersion)
+            {
+                throw new VaultException("VaultSchemaTooNew", path,
+                    $"The vault '{path}' has schema version {version}, but this module knows versions up to {LatestVersion}: " +
+                    "a newer AzureSiteRecovery.DR wrote it. Update the module (Update-Module AzureSiteRecovery.DR) to use this vault.");
+            }
+        }
+    }
+}

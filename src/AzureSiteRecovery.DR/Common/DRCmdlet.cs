@@ -1,0 +1,149 @@
+using System;
+using System.Collections.Generic;
+using System.Management.Automation;
+using System.Threading;
+using System.Threading.Tasks;
+using AzureSiteRecovery.DR.Core.Errors;
+using AzureSiteRecovery.DR.Core.Vault;
+
+namespace AzureSiteRecovery.DR.Common
+{
+    /// <summary>
+    /// The base of every cmdlet: the -Vault parameter, the vault opened once per invocation,
+    /// cancellation on Ctrl+C, and the mapping of service-library failures to ErrorRecords.
+    /// </summary>
+    public abstract class DRCmdlet : PSCmdlet, IDisposable
+    {
+        private readonly CancellationTokenSource cancellation = new CancellationTokenSource();
+        private IVault? vault;
+
+        /// <summary>The vault file to use. Default: the AZSR_DR_VAULT environment variable, else the per-user vault ($HOME/.local/share/AzureSiteRecovery.DR/vault.db on Linux and macOS, %LOCALAPPDATA%\AzureSiteRecovery.DR\vault.db on Windows).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? Vault { get; set; }
+
+        protected CancellationToken CancellationToken => cancellation.Token;
+
+        /// <summary>The vault of this invocation, opened on first use.</summary>
+        protected IVault OpenVault()
+        {
+            if (vault is null)
+            {
+                var explicitPath = Vault is null ? null : GetUnresolvedProviderPathFromPSPath(Vault);
+                var path = VaultLocation.Resolve(explicitPath);
+                WriteVerbose($"Using the vault '{path}'.");
+                vault = SqliteVault.Open(path);
+            }
+
+            return vault;
+        }
+
+        /// <summary>Runs service-library work on the pipeline thread and waits for it; Ctrl+C cancels it.</summary>
+        protected T Await<T>(Func<CancellationToken, Task<T>> work) => work(CancellationToken).GetAwaiter().GetResult();
+
+        protected void Await(Func<CancellationToken, Task> work) => work(CancellationToken).GetAwaiter().GetResult();
+
+        /// <summary>Runs one item's work; a service-library failure becomes a non-terminating error for that item.</summary>
+        protected void ForItem(object target, Action action)
+        {
+            try
+            {
+                action();
+            }
+            catch (DRException ex) when (ex.Kind != FailureKind.Cancelled && ex is not VaultException)
+            {
+                WriteError(ToErrorRecord(ex, target));
+            }
+        }
+
+        protected override void ProcessRecord()
+        {
+            try
+            {
+                ProcessItem();
+            }
+            catch (VaultException ex)
+            {
+                ThrowTerminatingError(ToErrorRecord(ex, ex.Target));
+            }
+            catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested)
+            {
+                // Ctrl+C: PowerShell is already stopping the pipeline.
+            }
+        }
+
+        /// <summary>The cmdlet's work for one pipeline input.</summary>
+        protected abstract void ProcessItem();
+
+        protected override void StopProcessing() => cancellation.Cancel();
+
+        /// <summary>Reports a name given without wildcards that matched nothing, like Get-Item does.</summary>
+        protected void WriteNotFound(string objectKind, string name) =>
+            WriteError(ToErrorRecord(new ObjectNotFoundException(objectKind, name), name));
+
+        /// <summary>Items whose name matches one of the patterns (all items when none is given); names without wildcards that matched nothing are reported.</summary>
+        protected IEnumerable<T> SelectByName<T>(IEnumerable<T> items, Func<T, string> nameOf, string[]? patterns, string objectKind)
+        {
+            if (patterns is null || patterns.Length == 0)
+            {
+                foreach (var item in items)
+                {
+                    yield return item;
+                }
+
+                yield break;
+            }
+
+            var wildcards = Array.ConvertAll(patterns, p => WildcardPattern.Get(p, WildcardOptions.IgnoreCase));
+            var matched = new bool[patterns.Length];
+            foreach (var item in items)
+            {
+                var isMatch = false;
+                for (var i = 0; i < wildcards.Length; i++)
+                {
+                    if (wildcards[i].IsMatch(nameOf(item)))
+                    {
+                        matched[i] = true;
+                        isMatch = true;
+                    }
+                }
+
+                if (isMatch)
+                {
+                    yield return item;
+                }
+            }
+
+            for (var i = 0; i < patterns.Length; i++)
+            {
+                if (!matched[i] && !WildcardPattern.ContainsWildcardCharacters(patterns[i]))
+                {
+                    WriteNotFound(objectKind, patterns[i]);
+                }
+            }
+        }
+
+        internal static ErrorRecord ToErrorRecord(DRException ex, object? target) =>
+            new ErrorRecord(ex, ex.ErrorId, CategoryOf(ex.Kind), target ?? ex.Target);
+
+        private static ErrorCategory CategoryOf(FailureKind kind) => kind switch
+        {
+            FailureKind.NotFound => ErrorCategory.ObjectNotFound,
+            FailureKind.AlreadyExists => ErrorCategory.ResourceExists,
+            FailureKind.InvalidArgument => ErrorCategory.InvalidArgument,
+            FailureKind.InUse => ErrorCategory.ResourceBusy,
+            FailureKind.InvalidData => ErrorCategory.InvalidData,
+            FailureKind.Unavailable => ErrorCategory.ResourceUnavailable,
+            FailureKind.Unauthorized => ErrorCategory.AuthenticationError,
+            FailureKind.Security => ErrorCategory.SecurityError,
+            FailureKind.Cancelled => ErrorCategory.OperationStopped,
+            _ => ErrorCategory.NotSpecified,
+        };
+
+        public void Dispose()
+        {
+            vault?.Dispose();
+            cancellation.Dispose();
+        }
+    }
+}

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The test lab's process control, for shells, Pester and C# fixtures.
+#   lab.sh start-vcsim <statedir> [drvcsim flags, e.g. -vm 3 -disk-mb 64]
+#       builds drvcsim if needed, starts it on 127.0.0.1:<free port>, prints the SDK URL.
+#       Files in <statedir>: vcsim.pid, vcsim.url, vcsim.log, tmp/ (datastore directories).
+#   lab.sh stop <statedir>
+#       SIGTERM to the PID in <statedir>/vcsim.pid, waits for it to exit (SIGKILL after 15 s).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+bin="${LAB_OUT:-$repo/out/lab}/bin/drvcsim"
+
+die() { echo "lab.sh: $*" >&2; exit 1; }
+
+# alive PID: running and not a zombie.
+alive() {
+    kill -0 "$1" 2>/dev/null || return 1
+    local state
+    state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)"
+    [ "$state" != Z ]
+}
+
+# ours PID: the PID still belongs to drvcsim (PIDs get reused).
+ours() {
+    tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q drvcsim
+}
+
+start_vcsim() {
+    [ $# -ge 1 ] || die "usage: lab.sh start-vcsim <statedir> [drvcsim flags]"
+    local dir="$1"; shift
+    mkdir -p "$dir"
+    dir="$(cd "$dir" && pwd)"
+    if [ -f "$dir/vcsim.pid" ]; then
+        local old; old="$(cat "$dir/vcsim.pid")"
+        if alive "$old" && ours "$old"; then
+            die "drvcsim already running in $dir (pid $old)"
+        fi
+    fi
+    "$here/vcsim/build.sh"
+    rm -f "$dir/vcsim.url" "$dir/vcsim.pid"
+    mkdir -p "$dir/tmp"
+    # TMPDIR: the simulator puts each datastore in a temp dir; keep them inside the state dir.
+    TMPDIR="$dir/tmp" "$bin" -l 127.0.0.1:0 -url-file "$dir/vcsim.url" "$@" \
+        </dev/null >"$dir/vcsim.log" 2>&1 &
+    local pid=$!
+    echo "$pid" >"$dir/vcsim.pid"
+    local i
+    for i in $(seq 300); do
+        if [ -s "$dir/vcsim.url" ]; then
+            cat "$dir/vcsim.url"
+            return 0
+        fi
+        if ! alive "$pid"; then
+            cat "$dir/vcsim.log" >&2
+            rm -f "$dir/vcsim.pid"
+            die "drvcsim exited before listening"
+        fi
+        sleep 0.1
+    done
+    kill -TERM "$pid" 2>/dev/null || true
+    cat "$dir/vcsim.log" >&2
+    die "drvcsim wrote no URL within 30 s"
+}
+
+stop() {
+    [ $# -eq 1 ] || die "usage: lab.sh stop <statedir>"
+    local dir="$1"
+    [ -f "$dir/vcsim.pid" ] || return 0
+    local pid; pid="$(cat "$dir/vcsim.pid")"
+    if alive "$pid" && ours "$pid"; then
+        kill -TERM "$pid"
+        local i
+        for i in $(seq 150); do
+            alive "$pid" || break
+            sleep 0.1
+        done
+        if alive "$pid"; then
+            kill -KILL "$pid" 2>/dev/null || true
+            echo "lab.sh: drvcsim (pid $pid) ignored SIGTERM for 15 s, killed" >&2
+        fi
+    fi
+    rm -f "$dir/vcsim.pid" "$dir/vcsim.url"
+    # A clean exit removes its datastore dirs already; this covers a killed one.
+    rm -rf "$dir/tmp"
+}
+
+cmd="${1:-}"
+[ $# -gt 0 ] && shift
+case "$cmd" in
+    start-vcsim) start_vcsim "$@" ;;
+    stop) stop "$@" ;;
+    *) die "usage: lab.sh start-vcsim <statedir> [flags] | stop <statedir>" ;;
+esac

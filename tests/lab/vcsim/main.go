@@ -1,0 +1,138 @@
+// drvcsim: the lab's vCenter simulator. It runs govmomi's simulator library (Debian's
+// golang-github-vmware-govmomi-dev, 0.24.x) with a VPX inventory model and, unless -cbt=false,
+// puts our changed-block-tracking extension (cbt.go) in front of its /sdk endpoint.
+package main
+
+import (
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"io/ioutil"
+	"log"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/vmware/govmomi/simulator"
+)
+
+func main() {
+	log.SetFlags(log.LstdFlags | log.Lmicroseconds)
+	log.SetPrefix("drvcsim: ")
+
+	model := simulator.VPX()
+
+	flag.IntVar(&model.Datacenter, "dc", model.Datacenter, "number of datacenters")
+	flag.IntVar(&model.Cluster, "cluster", model.Cluster, "number of clusters per datacenter")
+	flag.IntVar(&model.ClusterHost, "host", model.ClusterHost, "number of hosts per cluster")
+	flag.IntVar(&model.Host, "standalone-host", model.Host, "number of standalone hosts per datacenter")
+	flag.IntVar(&model.Machine, "vm", model.Machine, "number of VMs per cluster / standalone host resource pool")
+	flag.IntVar(&model.Datastore, "ds", model.Datastore, "number of local datastores")
+	flag.IntVar(&model.Portgroup, "pg", model.Portgroup, "number of distributed portgroups per datacenter")
+	flag.IntVar(&model.Pool, "pool", model.Pool, "number of extra resource pools per cluster")
+	flag.IntVar(&model.Folder, "folder", model.Folder, "number of datacenters placed in folders")
+	autostart := flag.Bool("autostart", true, "power on the model's VMs")
+
+	listen := flag.String("l", "127.0.0.1:0", "listen address (port 0 picks a free port)")
+	urlFile := flag.String("url-file", "", "write the SDK URL (without credentials) to this file once listening")
+	useTLS := flag.Bool("tls", true, "serve https with the simulator's self-signed certificate (false: plain http)")
+	username := flag.String("username", "", "only this user may log in (empty: any non-empty user/password)")
+	password := flag.String("password", "", "password for -username")
+	cbt := flag.Bool("cbt", true, "enable our CreateSnapshot/QueryChangedDiskAreas extension (false: plain simulator)")
+	diskMB := flag.Int("disk-mb", 0, "capacity of each model VM disk in MiB (0: the model's 1 MiB)")
+	blockSize := flag.Int64("cbt-block-size", 64*1024, "change tracking granularity in bytes")
+	maxExtents := flag.Int("cbt-max-extents", 64, "at most this many changedArea extents per QueryChangedDiskAreas call")
+	maxLength := flag.Int64("cbt-max-length", 0, "at most this many bytes of disk covered per QueryChangedDiskAreas call (0: no limit)")
+	trace := flag.Bool("trace", false, "write SOAP traffic to stderr")
+	flag.Parse()
+
+	if flag.NArg() != 0 {
+		log.Fatalf("unexpected arguments: %v", flag.Args())
+	}
+	if (*username == "") != (*password == "") {
+		log.Fatal("-username and -password go together")
+	}
+	if *blockSize <= 0 || *blockSize%512 != 0 {
+		log.Fatal("-cbt-block-size must be a positive multiple of 512")
+	}
+	if *maxExtents < 1 {
+		log.Fatal("-cbt-max-extents must be at least 1")
+	}
+
+	model.Autostart = *autostart
+	simulator.Trace = *trace
+
+	if err := model.Create(); err != nil {
+		log.Fatalf("creating model: %s", err)
+	}
+	// Remove deletes the datastore temp dirs (under $TMPDIR) that Create made.
+	defer model.Remove()
+
+	if err := prepareDisks(int64(*diskMB) << 20); err != nil {
+		model.Remove()
+		log.Fatalf("preparing disk files: %s", err)
+	}
+
+	listenURL := &url.URL{Host: *listen}
+	if *username != "" {
+		// A non-default Userinfo makes SessionManager.Login check name and password exactly.
+		listenURL.User = url.UserPassword(*username, *password)
+	}
+	model.Service.Listen = listenURL
+	if *useTLS {
+		model.Service.TLS = new(tls.Config)
+	}
+	model.Service.RegisterEndpoints = true
+
+	srv := model.Service.NewServer()
+
+	// The simulator's mux is private to its server: wrap the server's handler before anyone knows the port.
+	mux := srv.Config.Handler
+	var handler = mux
+	if *cbt {
+		handler = newCBTHandler(mux, cbtOptions{BlockSize: *blockSize, MaxExtents: *maxExtents, MaxLength: *maxLength})
+	}
+	srv.Config.Handler = newDatastoreHandler(handler)
+
+	sdk := *srv.URL
+	sdk.User = nil
+	if *urlFile != "" {
+		if err := writeFileAtomic(*urlFile, sdk.String()+"\n"); err != nil {
+			srv.Close()
+			model.Remove()
+			log.Fatalf("writing url file: %s", err)
+		}
+	}
+	log.Printf("listening on %s (cbt=%v, tls=%v)", sdk.String(), *cbt, *useTLS)
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	s := <-sig
+	log.Printf("%s: shutting down", s)
+
+	srv.Close()
+	if *urlFile != "" {
+		_ = os.Remove(*urlFile)
+	}
+}
+
+// writeFileAtomic writes via rename so a waiting script never reads a half-written URL.
+func writeFileAtomic(name, content string) error {
+	dir := filepath.Dir(name)
+	f, err := ioutil.TempFile(dir, ".url-*")
+	if err != nil {
+		return err
+	}
+	if _, err = fmt.Fprint(f, content); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return err
+	}
+	if err = f.Close(); err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	return os.Rename(f.Name(), name)
+}

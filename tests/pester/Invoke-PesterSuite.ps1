@@ -1,0 +1,28 @@
+<#
+.SYNOPSIS
+    Runs the Pester suites against the built module; called by build.ps1 -Task Test in a child pwsh.
+#>
+[CmdletBinding()]
+param(
+    [Parameter(Mandatory)][string] $PesterPath,
+    [Parameter(Mandatory)][string] $ModulePath,
+    [Parameter(Mandatory)][string] $ResultPath
+)
+
+$ErrorActionPreference = 'Stop'
+# Colour codes are not valid in the NUnit XML report, nor useful in CI logs.
+$PSStyle.OutputRendering = 'PlainText'
+Import-Module $PesterPath -Force
+
+# The tests import the module from here (build.ps1 sets AZSR_DR_PWSH: how to start a child pwsh).
+$env:AZSR_DR_TEST_MODULE = (Resolve-Path $ModulePath).Path
+
+$configuration = New-PesterConfiguration
+$configuration.Run.Path = $PSScriptRoot
+$configuration.Run.PassThru = $true
+$configuration.Output.Verbosity = 'Detailed'
+$configuration.TestResult.Enabled = $true
+$configuration.TestResult.OutputFormat = 'NUnitXml'
+$configuration.TestResult.OutputPath = $ResultPath
+$result = Invoke-Pester -Configuration $configuration
+if ($result.Result -ne 'Passed') { exit 1 }

@@ -1,0 +1,64 @@
+# Shared by the Pester suites: fresh vaults and child pwsh processes running the built module.
+
+function New-TestVaultPath {
+    Join-Path ([IO.Path]::GetTempPath()) "azsr-dr-test-$([guid]::NewGuid().ToString('n'))/vault.db"
+}
+
+function Remove-TestVault([string] $VaultPath) {
+    if ($VaultPath) { Remove-Item (Split-Path $VaultPath) -Recurse -Force -ErrorAction SilentlyContinue }
+}
+
+# The command line that starts a pwsh like the one running the tests (set by build.ps1).
+function Get-ChildPwshCommand {
+    if (-not $env:AZSR_DR_PWSH) { throw 'AZSR_DR_PWSH is not set: run the suites through build.ps1 -Task Test.' }
+    @(ConvertFrom-Json $env:AZSR_DR_PWSH)
+}
+
+# The arguments that make a new pwsh run a script, with the built module imported unless -NoImport.
+function Get-ChildPwshArguments {
+    param([Parameter(Mandatory)][string] $Script, [string] $VaultPath, [switch] $NoImport)
+    # Plain text: the tests read what a user reads, without terminal colour codes.
+    $prelude = "`$PSStyle.OutputRendering = 'PlainText'`n"
+    if (-not $NoImport) { $prelude += "Import-Module '$env:AZSR_DR_TEST_MODULE'`n" }
+    if ($VaultPath) { $prelude = "`$env:AZSR_DR_VAULT = '$VaultPath'`n" + $prelude }
+    $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($prelude + $Script))
+    @(Get-ChildPwshCommand | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded)
+}
+
+# Runs a script in a new pwsh and waits; returns every stream as text lines and the exit code.
+function Invoke-ChildPwsh {
+    param([Parameter(Mandatory)][string] $Script, [string] $VaultPath, [switch] $NoImport)
+    $arguments = Get-ChildPwshArguments -Script $Script -VaultPath $VaultPath -NoImport:$NoImport
+    $output = & (Get-ChildPwshCommand)[0] @arguments 2>&1 | ForEach-Object { "$_" }
+    [pscustomobject]@{ ExitCode = $LASTEXITCODE; Output = @($output); Text = ($output -join "`n") }
+}
+
+# Starts a script in a new pwsh without waiting; the caller waits on the returned process.
+function Start-ChildPwsh {
+    param([Parameter(Mandatory)][string] $Script, [string] $VaultPath, [Parameter(Mandatory)][string] $OutputPath)
+    $arguments = Get-ChildPwshArguments -Script $Script -VaultPath $VaultPath
+    Start-Process -FilePath (Get-ChildPwshCommand)[0] -ArgumentList $arguments -PassThru -RedirectStandardOutput $OutputPath -RedirectStandardError "$OutputPath.err"
+}
+
+function New-TestCredential([string] $UserName = 'administrator@vsphere.local', [string] $Password = 'S3cret!pass') {
+    [pscredential]::new($UserName, (ConvertTo-SecureString $Password -AsPlainText -Force))
+}
+
+# Puts a protected VM row straight into the vault, through the module's own SQLite library:
+# Enable-VmProtection arrives with replication; until then this is how a group gets a member.
+function Add-TestProtectedVm {
+    param([Parameter(Mandatory)][string] $VaultPath, [Parameter(Mandatory)][string] $Group, [Parameter(Mandatory)][string] $Name)
+    $sqlite = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'Microsoft.Data.Sqlite' } | Select-Object -First 1
+    if (-not $sqlite) { throw 'Microsoft.Data.Sqlite is not loaded yet: use the vault through a cmdlet first.' }
+    $connection = [Activator]::CreateInstance($sqlite.GetType('Microsoft.Data.Sqlite.SqliteConnection'), @("Data Source=$VaultPath"))
+    try {
+        $connection.Open()
+        $command = $connection.CreateCommand()
+        $command.CommandText = "INSERT INTO protected_vms (id, name, group_name, site, moref, created_unix_ms, modified_unix_ms)
+            SELECT '$([guid]::NewGuid())', '$Name', name, protected_site, 'vm-1', 0, 0 FROM protection_groups WHERE name = '$Group'"
+        if ($command.ExecuteNonQuery() -ne 1) { throw "No protection group '$Group'." }
+    }
+    finally { $connection.Dispose() }
+}
+
+Export-ModuleMember -Function Add-TestProtectedVm, New-TestVaultPath, Remove-TestVault, Get-ChildPwshCommand, Invoke-ChildPwsh, Start-ChildPwsh, New-TestCredential
