@@ -133,6 +133,10 @@ function Invoke-TestTask {
     if (Test-Path $results) { Remove-Item $results -Recurse -Force }
     $failed = @()
 
+    # The lab's vCenter simulator, built once up front (installs Go and govmomi from Debian when missing).
+    Write-Host 'Lab: vcsim' -ForegroundColor Cyan
+    Invoke-Native bash @((Join-Path $root 'tests/lab/vcsim/build.sh'))
+
     Write-Host 'xunit' -ForegroundColor Cyan
     & dotnet test (Join-Path $root 'DR.sln') -c $Configuration --no-build -nologo -v q `
         --logger 'console;verbosity=normal' --logger trx --results-directory $results

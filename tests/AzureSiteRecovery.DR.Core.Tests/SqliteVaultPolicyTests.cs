@@ -9,23 +9,8 @@ using Xunit;
 
 namespace AzureSiteRecovery.DR.Core.Tests
 {
-    public sealed class SqliteVaultPolicyTests : IDisposable
+    public sealed class SqliteVaultPolicyTests : VaultTest
     {
-        private readonly TemporaryFolder folder = new TemporaryFolder();
-        private readonly SqliteVault vault;
-        private readonly CancellationToken none = CancellationToken.None;
-
-        public SqliteVaultPolicyTests()
-        {
-            vault = SqliteVault.Open(folder.VaultPath);
-        }
-
-        public void Dispose()
-        {
-            vault.Dispose();
-            folder.Dispose();
-        }
-
         [Fact]
         public async Task A_policy_keeps_its_intervals_exactly()
         {

@@ -9,23 +9,8 @@ using Xunit;
 
 namespace AzureSiteRecovery.DR.Core.Tests
 {
-    public sealed class SqliteVaultSiteTests : IDisposable
+    public sealed class SqliteVaultSiteTests : VaultTest
     {
-        private readonly TemporaryFolder folder = new TemporaryFolder();
-        private readonly SqliteVault vault;
-        private readonly CancellationToken none = CancellationToken.None;
-
-        public SqliteVaultSiteTests()
-        {
-            vault = SqliteVault.Open(folder.VaultPath);
-        }
-
-        public void Dispose()
-        {
-            vault.Dispose();
-            folder.Dispose();
-        }
-
         [Fact]
         public async Task An_added_site_reads_back_equal_from_a_new_vault_instance()
         {

@@ -21,6 +21,10 @@ Describe 'Sites' {
         $site.Server | Should -Be 'https://vc01.example.test/sdk'
     }
 
+    It 'makes a site usable both ways when no -Role is given' {
+        (New-DRSite -Name lab -VSphere -Server https://vc01.example.test/sdk -Credential $cred -SkipConnectionTest).Role | Should -Be 'Both'
+    }
+
     It 'registers an Azure site with a managed identity' {
         $site = New-DRSite -Name azure -Azure -SubscriptionId 00000000-0000-0000-0000-000000000001 -ResourceGroup rg-dr -Location westeurope -Role Recovery -SkipConnectionTest
         $site.Authentication | Should -Be 'ManagedIdentity'

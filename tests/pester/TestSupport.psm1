@@ -61,4 +61,24 @@ function Add-TestProtectedVm {
     finally { $connection.Dispose() }
 }
 
-Export-ModuleMember -Function Add-TestProtectedVm, New-TestVaultPath, Remove-TestVault, Get-ChildPwshCommand, Invoke-ChildPwsh, Start-ChildPwsh, New-TestCredential
+# Starts a vcsim of the lab (tests/lab/lab.sh: our build, 127.0.0.1, a free port); stop it with Stop-TestVcsim.
+function Start-TestVcsim {
+    param([string[]] $Arguments = @())
+    $stateDir = Join-Path ([IO.Path]::GetTempPath()) "azsr-dr-vcsim-$([guid]::NewGuid().ToString('n'))"
+    $lab = Join-Path $PSScriptRoot '../lab/lab.sh'
+    $url = & bash $lab start-vcsim $stateDir @Arguments
+    if ($LASTEXITCODE -ne 0) { throw "lab.sh start-vcsim failed ($LASTEXITCODE): $url" }
+    [pscustomobject]@{ Url = "$url".Trim(); StateDir = $stateDir; Pid = [int](Get-Content (Join-Path $stateDir 'vcsim.pid')) }
+}
+
+function Stop-TestVcsim {
+    param([Parameter(ValueFromPipeline)] $Lab)
+    process {
+        if ($Lab) {
+            & bash (Join-Path $PSScriptRoot '../lab/lab.sh') stop $Lab.StateDir | Out-Null
+            Remove-Item $Lab.StateDir -Recurse -Force -ErrorAction SilentlyContinue
+        }
+    }
+}
+
+Export-ModuleMember -Function Start-TestVcsim, Stop-TestVcsim, Add-TestProtectedVm, New-TestVaultPath, Remove-TestVault, Get-ChildPwshCommand, Invoke-ChildPwsh, Start-ChildPwsh, New-TestCredential

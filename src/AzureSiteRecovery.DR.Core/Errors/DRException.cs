@@ -53,6 +53,7 @@ namespace AzureSiteRecovery.DR.Core.Errors
             "Site" => "Site",
             "ReplicationPolicy" => "Replication policy",
             "ProtectionGroup" => "Protection group",
+            "Vm" => "VM",
             _ => objectKind,
         };
     }

@@ -81,9 +81,34 @@ namespace AzureSiteRecovery.DR.Common
         protected void WriteNotFound(string objectKind, string name) =>
             WriteError(ToErrorRecord(new ObjectNotFoundException(objectKind, name), name));
 
-        /// <summary>Items whose name matches one of the patterns (all items when none is given); names without wildcards that matched nothing are reported.</summary>
-        protected IEnumerable<T> SelectByName<T>(IEnumerable<T> items, Func<T, string> nameOf, string[]? patterns, string objectKind)
+        /// <summary>
+        /// Items whose name matches one of the patterns (all items when none is given); a name
+        /// without wildcards that matches nothing is reported. Exact names are looked up one by
+        /// one instead of listing everything.
+        /// </summary>
+        protected IEnumerable<T> SelectByName<T>(string[]? patterns, string objectKind, Func<T, string> nameOf,
+            Func<CancellationToken, Task<IReadOnlyList<T>>> listAll, Func<string, CancellationToken, Task<T?>>? findOne = null)
+            where T : class
         {
+            if (findOne != null && patterns is { Length: > 0 } && !Array.Exists(patterns, WildcardPattern.ContainsWildcardCharacters))
+            {
+                foreach (var name in patterns)
+                {
+                    var item = Await(ct => findOne(name, ct));
+                    if (item is null)
+                    {
+                        WriteNotFound(objectKind, name);
+                    }
+                    else
+                    {
+                        yield return item;
+                    }
+                }
+
+                yield break;
+            }
+
+            var items = Await(listAll);
             if (patterns is null || patterns.Length == 0)
             {
                 foreach (var item in items)

@@ -25,8 +25,8 @@ namespace AzureSiteRecovery.DR.Policies
 
         protected override void ProcessItem()
         {
-            var policies = Await(ct => OpenVault().ListPoliciesAsync(ct));
-            WriteObject(SelectByName(policies, p => p.Name, Name, "ReplicationPolicy"), enumerateCollection: true);
+            var vault = OpenVault();
+            WriteObject(SelectByName(Name, "ReplicationPolicy", p => p.Name, vault.ListPoliciesAsync, vault.FindPolicyAsync), enumerateCollection: true);
         }
     }
 }

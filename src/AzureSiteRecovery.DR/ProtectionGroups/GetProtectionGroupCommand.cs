@@ -46,8 +46,8 @@ namespace AzureSiteRecovery.DR.ProtectionGroups
 
         protected override void ProcessItem()
         {
-            var groups = Await(ct => OpenVault().ListGroupsAsync(ct));
-            foreach (var group in SelectByName(groups, g => g.Name, Name, "ProtectionGroup"))
+            var vault = OpenVault();
+            foreach (var group in SelectByName(Name, "ProtectionGroup", g => g.Name, vault.ListGroupsAsync, vault.FindGroupAsync))
             {
                 if (Matches(ProtectedSite, group.ProtectedSite) && Matches(RecoverySite, group.RecoverySite))
                 {

@@ -38,8 +38,8 @@ namespace AzureSiteRecovery.DR.Sites
 
         protected override void ProcessItem()
         {
-            var sites = Await(ct => OpenVault().ListSitesAsync(ct));
-            foreach (var site in SelectByName(sites, s => s.Name, Name, "Site"))
+            var vault = OpenVault();
+            foreach (var site in SelectByName(Name, "Site", s => s.Name, vault.ListSitesAsync, vault.FindSiteAsync))
             {
                 if ((Kind is null || site.Kind == Kind) && (Role is null || site.Role == Role))
                 {

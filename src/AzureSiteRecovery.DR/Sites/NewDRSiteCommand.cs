@@ -3,6 +3,7 @@ using System.Management.Automation;
 using System.Security;
 using AzureSiteRecovery.DR.Common;
 using AzureSiteRecovery.DR.Core.Model;
+using AzureSiteRecovery.DR.Core.Sites;
 
 namespace AzureSiteRecovery.DR.Sites
 {
@@ -13,6 +14,8 @@ namespace AzureSiteRecovery.DR.Sites
     /// protection groups may use it as protected site, recovery site or both.
     /// Passwords and client secrets are stored encrypted in the vault; the key is kept outside
     /// the vault file (a per-user key file with mode 0600 on Linux and macOS, DPAPI on Windows).
+    /// A vSphere site is contacted before it is stored: a wrong password, an unreachable URL or
+    /// an untrusted certificate fails early (the certificate error shows the thumbprint to pin).
     /// -SkipConnectionTest registers the site without contacting it, to stage a site before it
     /// is reachable.
     /// </remarks>
@@ -110,9 +113,9 @@ namespace AzureSiteRecovery.DR.Sites
         [ValidateNotNullOrEmpty]
         public string? ClientCertificateThumbprint { get; set; }
 
-        /// <summary>What the site is for: Protected, Recovery or Both.</summary>
-        [Parameter(Mandatory = true)]
-        public SiteRole Role { get; set; }
+        /// <summary>What the site is for: Protected, Recovery or Both (the default, as after a failback a site is both).</summary>
+        [Parameter]
+        public SiteRole Role { get; set; } = SiteRole.Both;
 
         /// <summary>A free text description.</summary>
         [Parameter]
@@ -171,12 +174,29 @@ namespace AzureSiteRecovery.DR.Sites
                 return;
             }
 
-            if (!SkipConnectionTest)
+            ForItem(Name, () =>
+            {
+                if (!SkipConnectionTest)
+                {
+                    TestConnection(site, secret);
+                }
+
+                WriteObject(Await(ct => OpenVault().AddSiteAsync(site, secret, ct)));
+            });
+        }
+
+        // Fails early (wrong password, unreachable, untrusted certificate) so nothing unusable is stored.
+        private void TestConnection(Site site, string? secret)
+        {
+            if (site.Kind != SiteKind.VSphere)
             {
                 WriteWarning($"Connection tests for {site.Kind} sites are not available in this version; site '{Name}' is registered without contacting it.");
+                return;
             }
 
-            ForItem(Name, () => WriteObject(Await(ct => OpenVault().AddSiteAsync(site, secret, ct))));
+            WriteVerbose($"Connecting to {site.Server} as {site.UserName}.");
+            using var client = Await(ct => SiteConnector.ConnectVSphereAsync(site, secret ?? "", ct));
+            WriteVerbose($"Connected: {client.About.FullName} (API {client.About.ApiVersion}).");
         }
     }
 }

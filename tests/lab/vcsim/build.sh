@@ -9,6 +9,11 @@ repo="$(cd "$here/../../.." && pwd)"
 out="${LAB_OUT:-$repo/out/lab}"
 bin="$out/bin/drvcsim"
 
+# Test fixtures start several labs at once: one install and build at a time, the others wait.
+mkdir -p "$out"
+exec 9>"$out/build.lock"
+flock 9
+
 need=()
 command -v go >/dev/null 2>&1 || need+=(golang-go)
 [ -d /usr/share/gocode/src/github.com/vmware/govmomi/simulator ] || need+=(golang-github-vmware-govmomi-dev)

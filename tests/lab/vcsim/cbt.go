@@ -118,9 +118,22 @@ func setBody(r *http.Request, body []byte) {
 
 // forward runs the request through the simulator into a recorder, so we can act before answering.
 func (h *cbtHandler) forward(r *http.Request) *httptest.ResponseRecorder {
+	return httptestRecorder(h.next, r)
+}
+
+func httptestRecorder(next http.Handler, r *http.Request) *httptest.ResponseRecorder {
 	rec := httptest.NewRecorder()
-	h.next.ServeHTTP(rec, r)
+	next.ServeHTTP(rec, r)
 	return rec
+}
+
+// loggedIn asks the simulator (next) whether the request's session cookie is logged in.
+func loggedIn(next http.Handler, r *http.Request) bool {
+	const probe = `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>` +
+		`<CurrentTime xmlns="urn:vim25"><_this type="ServiceInstance">ServiceInstance</_this></CurrentTime></soapenv:Body></soapenv:Envelope>`
+	pr := r.Clone(r.Context())
+	setBody(pr, []byte(probe))
+	return httptestRecorder(next, pr).Code == http.StatusOK
 }
 
 func copyResponse(w http.ResponseWriter, rec *httptest.ResponseRecorder) {
@@ -399,11 +412,7 @@ func (h *cbtHandler) forget(vm types.ManagedObjectReference) {
 
 // authenticated asks the simulator whether the request's session cookie is logged in.
 func (h *cbtHandler) authenticated(r *http.Request) bool {
-	const probe = `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>` +
-		`<CurrentTime xmlns="urn:vim25"><_this type="ServiceInstance">ServiceInstance</_this></CurrentTime></soapenv:Body></soapenv:Envelope>`
-	pr := r.Clone(r.Context())
-	setBody(pr, []byte(probe))
-	return h.forward(pr).Code == http.StatusOK
+	return loggedIn(h.next, r)
 }
 
 func (h *cbtHandler) queryChangedDiskAreas(w http.ResponseWriter, r *http.Request, req *types.QueryChangedDiskAreas) {

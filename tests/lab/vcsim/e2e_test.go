@@ -472,7 +472,7 @@ func TestEndToEndCBT(t *testing.T) {
 }
 
 func TestPlainSimulator(t *testing.T) {
-	inst := start(t, "-cbt=false", "-tls=false", "-vm", "1", "-host", "1")
+	inst := start(t, "-cbt=false", "-paging=false", "-tls=false", "-vm", "1", "-host", "1")
 	if inst.url.Scheme != "http" {
 		t.Fatalf("url file says %s", inst.url)
 	}
@@ -493,6 +493,16 @@ func TestPlainSimulator(t *testing.T) {
 	}
 	if len(vms) != 2 { // 1 per cluster resource pool + 1 per standalone host
 		t.Fatalf("%d VMs", len(vms))
+	}
+	// -paging=false: maxObjects ignored, no token, no ContinueRetrievePropertiesEx (vcsim 0.24 as is).
+	p := newPager(t, inst)
+	if _, pages, trips := p.all(1); len(pages) != 1 || pages[0] != 2 || trips != 1 {
+		t.Fatalf("plain vcsim paged: pages %v in %d round trips", pages, trips)
+	}
+	if _, err = p.next("1"); err == nil {
+		t.Fatal("plain vcsim answered ContinueRetrievePropertiesEx")
+	} else if _, ok := faultOf(t, err).(types.MethodNotFound); !ok {
+		t.Fatalf("plain vcsim answered ContinueRetrievePropertiesEx with %v", err)
 	}
 	e := &env{t: t, ctx: ctx, c: c, vm: vms[0]}
 	e.setTracking(true)

@@ -1,6 +1,7 @@
 // drvcsim: the lab's vCenter simulator. It runs govmomi's simulator library (Debian's
-// golang-github-vmware-govmomi-dev, 0.24.x) with a VPX inventory model and, unless -cbt=false,
-// puts our changed-block-tracking extension (cbt.go) in front of its /sdk endpoint.
+// golang-github-vmware-govmomi-dev, 0.24.x) with a VPX inventory model and puts our extensions in
+// front of its /sdk endpoint: changed block tracking (cbt.go, unless -cbt=false) and
+// RetrievePropertiesEx result paging (paging.go, unless -paging=false).
 package main
 
 import (
@@ -40,7 +41,9 @@ func main() {
 	useTLS := flag.Bool("tls", true, "serve https with the simulator's self-signed certificate (false: plain http)")
 	username := flag.String("username", "", "only this user may log in (empty: any non-empty user/password)")
 	password := flag.String("password", "", "password for -username")
-	cbt := flag.Bool("cbt", true, "enable our CreateSnapshot/QueryChangedDiskAreas extension (false: plain simulator)")
+	cbt := flag.Bool("cbt", true, "enable our CreateSnapshot/QueryChangedDiskAreas extension")
+	paging := flag.Bool("paging", true, "page RetrievePropertiesEx results (maxObjects, token, Continue/CancelRetrievePropertiesEx) as vCenter does")
+	pageSize := flag.Int("page-size", 0, "with -paging: at most this many objects per RetrievePropertiesEx page even if maxObjects is larger or unset (0: maxObjects only)")
 	diskMB := flag.Int("disk-mb", 0, "capacity of each model VM disk in MiB (0: the model's 1 MiB)")
 	blockSize := flag.Int64("cbt-block-size", 64*1024, "change tracking granularity in bytes")
 	maxExtents := flag.Int("cbt-max-extents", 64, "at most this many changedArea extents per QueryChangedDiskAreas call")
@@ -56,6 +59,9 @@ func main() {
 	}
 	if *blockSize <= 0 || *blockSize%512 != 0 {
 		log.Fatal("-cbt-block-size must be a positive multiple of 512")
+	}
+	if *pageSize < 0 {
+		log.Fatal("-page-size must not be negative")
 	}
 	if *maxExtents < 1 {
 		log.Fatal("-cbt-max-extents must be at least 1")
@@ -92,7 +98,10 @@ func main() {
 	mux := srv.Config.Handler
 	var handler = mux
 	if *cbt {
-		handler = newCBTHandler(mux, cbtOptions{BlockSize: *blockSize, MaxExtents: *maxExtents, MaxLength: *maxLength})
+		handler = newCBTHandler(handler, cbtOptions{BlockSize: *blockSize, MaxExtents: *maxExtents, MaxLength: *maxLength})
+	}
+	if *paging {
+		handler = newPagingHandler(handler, pagingOptions{PageSize: *pageSize})
 	}
 	srv.Config.Handler = newDatastoreHandler(handler)
 
@@ -105,7 +114,7 @@ func main() {
 			log.Fatalf("writing url file: %s", err)
 		}
 	}
-	log.Printf("listening on %s (cbt=%v, tls=%v)", sdk.String(), *cbt, *useTLS)
+	log.Printf("listening on %s (cbt=%v, paging=%v, tls=%v)", sdk.String(), *cbt, *paging, *useTLS)
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)

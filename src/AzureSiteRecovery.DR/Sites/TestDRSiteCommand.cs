@@ -1,0 +1,80 @@
+using System.Diagnostics;
+using System.Management.Automation;
+using AzureSiteRecovery.DR.Common;
+using AzureSiteRecovery.DR.Core.Errors;
+using AzureSiteRecovery.DR.Core.Model;
+using AzureSiteRecovery.DR.Core.Sites;
+
+namespace AzureSiteRecovery.DR.Sites
+{
+    /// <summary>Tests that a registered site can be reached and signed in to.</summary>
+    /// <remarks>
+    /// Connects to each site with its stored credential and reports whether it worked, what the
+    /// endpoint is (product, version, API version) and how long connecting took. A failure is
+    /// reported in the result (Succeeded false, Error and ErrorId saying why and how to fix it)
+    /// rather than as an error, so scripts can test many sites and act on the results.
+    /// </remarks>
+    /// <example>
+    /// <code>Test-DRSite onprem</code>
+    /// <para>Connects to the site 'onprem' and shows the vCenter version and API version.</para>
+    /// </example>
+    /// <example>
+    /// <code>Get-DRSite | Test-DRSite | Where-Object { -not $_.Succeeded }</code>
+    /// <para>Lists the sites that cannot be reached, with the reason.</para>
+    /// </example>
+    [Cmdlet(VerbsDiagnostic.Test, "DRSite")]
+    [OutputType(typeof(SiteTestResult))]
+    public sealed class TestDRSiteCommand : DRCmdlet
+    {
+        /// <summary>The name of the site to test.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        [NameTransformation]
+        [ArgumentCompleter(typeof(SiteNameCompleter))]
+        public string Name { get; set; } = "";
+
+        protected override void ProcessItem()
+        {
+            ForItem(Name, () =>
+            {
+                var site = Await(ct => OpenVault().FindSiteAsync(Name, ct)) ?? throw new ObjectNotFoundException("Site", Name);
+                if (site.Kind != SiteKind.VSphere)
+                {
+                    WriteWarning($"Connection tests for {site.Kind} sites are not available in this version.");
+                    return;
+                }
+
+                WriteVerbose($"Connecting to {site.Server} as {site.UserName}.");
+                var watch = Stopwatch.StartNew();
+                try
+                {
+                    using var client = Await(ct => SiteConnector.ConnectVSphereAsync(OpenVault(), site.Name, ct));
+                    var about = client.About;
+                    WriteObject(new SiteTestResult
+                    {
+                        Site = site.Name,
+                        Kind = site.Kind,
+                        Succeeded = true,
+                        Product = about.FullName,
+                        Version = about.Version,
+                        ApiVersion = about.ApiVersion,
+                        InstanceUuid = about.InstanceUuid,
+                        ResponseTime = watch.Elapsed,
+                    });
+                }
+                catch (DRException ex) when (ex is not VaultException && ex.Kind != FailureKind.Cancelled)
+                {
+                    WriteObject(new SiteTestResult
+                    {
+                        Site = site.Name,
+                        Kind = site.Kind,
+                        Succeeded = false,
+                        ResponseTime = watch.Elapsed,
+                        Error = ex.Message,
+                        ErrorId = ex.ErrorId,
+                    });
+                }
+            });
+        }
+    }
+}
