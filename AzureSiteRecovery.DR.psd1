@@ -17,7 +17,9 @@
     CmdletsToExport      = @(
         'New-DRSite', 'Get-DRSite', 'Set-DRSite', 'Remove-DRSite', 'Test-DRSite', 'Get-DRVm',
         'New-ReplicationPolicy', 'Get-ReplicationPolicy', 'Set-ReplicationPolicy', 'Remove-ReplicationPolicy',
-        'New-ProtectionGroup', 'Get-ProtectionGroup', 'Set-ProtectionGroup', 'Remove-ProtectionGroup'
+        'New-ProtectionGroup', 'Get-ProtectionGroup', 'Set-ProtectionGroup', 'Remove-ProtectionGroup',
+        'Enable-VmProtection', 'Disable-VmProtection', 'Get-ProtectedVm', 'Sync-VmReplication',
+        'Get-RecoveryPoint', 'Test-RecoveryPoint', 'Export-RecoveryPoint'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()

@@ -35,15 +35,32 @@ $cmdletBin = Join-Path $root "src/$moduleName/bin/$Configuration/netstandard2.0"
 # What ships in dependencies/: an explicit list, so a new transitive dependency is a conscious choice.
 $dependencyAllowList = @(
     'AzureSiteRecovery.DR.Core.dll'
+    # The vault: SQLite
     'Microsoft.Data.Sqlite.dll'
     'SQLitePCLRaw.batteries_v2.dll'
     'SQLitePCLRaw.core.dll'
     'SQLitePCLRaw.provider.e_sqlite3.dll'
+    'System.Security.Cryptography.ProtectedData.dll'
+    # The chunk store: Azure Blob storage and Zstandard
+    'Azure.Core.dll'
+    'Azure.Storage.Blobs.dll'
+    'Azure.Storage.Common.dll'
+    'System.ClientModel.dll'
+    'System.IO.Hashing.dll'
+    'System.Memory.Data.dll'
+    'ZstdSharp.dll'
+    'Microsoft.Extensions.DependencyInjection.Abstractions.dll'
+    'Microsoft.Extensions.Logging.Abstractions.dll'
+    # netstandard2.0 back-ports (PowerShell 7 uses its own framework's copies)
+    'Microsoft.Bcl.AsyncInterfaces.dll'
     'System.Buffers.dll'
+    'System.Diagnostics.DiagnosticSource.dll'
     'System.Memory.dll'
     'System.Numerics.Vectors.dll'
     'System.Runtime.CompilerServices.Unsafe.dll'
-    'System.Security.Cryptography.ProtectedData.dll'
+    'System.Text.Encodings.Web.dll'
+    'System.Text.Json.dll'
+    'System.Threading.Tasks.Extensions.dll'
 )
 # Native SQLite for every platform PowerShell 7 and Azure Automation run on.
 $nativeRuntimes = @('linux-x64', 'linux-arm64', 'linux-musl-x64', 'linux-musl-arm64', 'osx-x64', 'osx-arm64', 'win-x64', 'win-x86', 'win-arm64')

@@ -46,7 +46,7 @@ namespace AzureSiteRecovery.DR.Core.Tests
                 command.Parameters.AddWithValue("$name", $"{group}-vm{i}");
                 command.Parameters.AddWithValue("$group", group);
                 command.Parameters.AddWithValue("$site", site);
-                command.Parameters.AddWithValue("$moref", $"vm-{i}");
+                command.Parameters.AddWithValue("$moref", $"{group}-vm-{i}");
                 command.ExecuteNonQuery();
             }
         }

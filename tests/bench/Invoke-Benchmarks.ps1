@@ -122,7 +122,9 @@ $stateDir = Join-Path ([IO.Path]::GetTempPath()) "azsr-bench-vcsim-$([guid]::New
 $vault = Join-Path $stateDir 'vault.db'
 try {
     # The default model has two resource pools (a cluster and a standalone host): half the VMs in each.
-    $url = & bash $lab start-vcsim $stateDir -vm ([int][math]::Ceiling($VmCount / 2))
+    $env:LAB_START_TIMEOUT = 900
+    $build = Measure-Command { $url = & bash $lab start-vcsim $stateDir -vm ([int][math]::Ceiling($VmCount / 2)) }
+    Write-Host "vcsim built its $VmCount-VM inventory in $([int]$build.TotalSeconds) s"
     if ($LASTEXITCODE -ne 0) { throw "lab.sh start-vcsim failed: $url" }
     $cred = [pscredential]::new('bench@vsphere.local', (ConvertTo-SecureString 'bench-only' -AsPlainText -Force))
     New-DRSite -Vault $vault -Name bench -VSphere -Server "$url".Trim() -Credential $cred -Role Protected -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
@@ -137,9 +139,12 @@ try {
     $peakWorkingSet = (Get-Process -Id $PID).PeakWorkingSet64
 
     # The baseline: the same client, the VM references in one call, then one call per VM.
-    $endpoint = [AzureSiteRecovery.DR.Core.Sites.VSphere.VSphereEndpoint]::new([uri]"$url".Trim(), 'bench@vsphere.local', 'bench-only', $null, $true)
+    # The service library lives in the module's own load context, out of reach of PowerShell's type names.
+    $core = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'AzureSiteRecovery.DR.Core' } | Select-Object -First 1
+    $endpoint = [Activator]::CreateInstance($core.GetType('AzureSiteRecovery.DR.Core.Sites.VSphere.VSphereEndpoint'),
+        @([uri]"$url".Trim(), 'bench@vsphere.local', 'bench-only', $null, $true))
     $none = [Threading.CancellationToken]::None
-    $client = [AzureSiteRecovery.DR.Core.Sites.VSphere.VSphereClient]::ConnectAsync($endpoint, 'bench', $none).GetAwaiter().GetResult()
+    $client = $core.GetType('AzureSiteRecovery.DR.Core.Sites.VSphere.VSphereClient')::ConnectAsync($endpoint, 'bench', $none).GetAwaiter().GetResult()
     try {
         $perVm = Measure-Median -Count 1 {
             $refs = $client.ListVmMoRefsAsync($none).GetAwaiter().GetResult()

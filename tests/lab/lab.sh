@@ -46,7 +46,8 @@ start_vcsim() {
     local pid=$!
     echo "$pid" >"$dir/vcsim.pid"
     local i
-    for i in $(seq 300); do
+    # A large inventory (the 10,000-VM benchmark) takes minutes to build: LAB_START_TIMEOUT seconds.
+    for i in $(seq $(( ${LAB_START_TIMEOUT:-30} * 10 ))); do
         if [ -s "$dir/vcsim.url" ]; then
             cat "$dir/vcsim.url"
             return 0
@@ -60,7 +61,7 @@ start_vcsim() {
     done
     kill -TERM "$pid" 2>/dev/null || true
     cat "$dir/vcsim.log" >&2
-    die "drvcsim wrote no URL within 30 s"
+    die "drvcsim wrote no URL within ${LAB_START_TIMEOUT:-30} s"
 }
 
 stop() {

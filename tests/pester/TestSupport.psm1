@@ -55,7 +55,7 @@ function Add-TestProtectedVm {
         $connection.Open()
         $command = $connection.CreateCommand()
         $command.CommandText = "INSERT INTO protected_vms (id, name, group_name, site, moref, created_unix_ms, modified_unix_ms)
-            SELECT '$([guid]::NewGuid())', '$Name', name, protected_site, 'vm-1', 0, 0 FROM protection_groups WHERE name = '$Group'"
+            SELECT '$([guid]::NewGuid())', '$Name', name, protected_site, 'moref-$Name', 0, 0 FROM protection_groups WHERE name = '$Group'"
         if ($command.ExecuteNonQuery() -ne 1) { throw "No protection group '$Group'." }
     }
     finally { $connection.Dispose() }

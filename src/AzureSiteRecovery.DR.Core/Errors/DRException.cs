@@ -54,6 +54,8 @@ namespace AzureSiteRecovery.DR.Core.Errors
             "ReplicationPolicy" => "Replication policy",
             "ProtectionGroup" => "Protection group",
             "Vm" => "VM",
+            "ProtectedVm" => "Protected VM",
+            "RecoveryPoint" => "Recovery point",
             _ => objectKind,
         };
     }
@@ -66,6 +68,15 @@ namespace AzureSiteRecovery.DR.Core.Errors
                 $"{ObjectNotFoundException.Describe(objectKind)} '{name}' already exists. {hint}")
         {
         }
+
+        private ObjectAlreadyExistsException(string errorId, string name, string message, Exception? inner)
+            : base(errorId, FailureKind.AlreadyExists, name, message, inner)
+        {
+        }
+
+        /// <summary>A duplicate that deserves its own id and wording, such as VmAlreadyProtected.</summary>
+        public static ObjectAlreadyExistsException Because(string errorId, string name, string message) =>
+            new ObjectAlreadyExistsException(errorId, name, message, null);
     }
 
     /// <summary>An object that others still refer to (a policy used by a group, a group with protected VMs).</summary>

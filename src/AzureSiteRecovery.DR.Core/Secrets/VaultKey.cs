@@ -85,6 +85,9 @@ namespace AzureSiteRecovery.DR.Core.Secrets
         /// <summary>A cipher whose keys are derived from this key for one purpose (site secrets, disk chunks, ...).</summary>
         public AuthenticatedCipher CreateCipher(string purpose) => new AuthenticatedCipher(key, purpose);
 
+        /// <summary>The key itself, for the chunk store to derive its keys from; never written anywhere by Core.</summary>
+        internal byte[] Material => key;
+
         public void Dispose() => Array.Clear(key, 0, key.Length);
 
         private static bool IsWindows => RuntimeInformation.IsOSPlatform(OSPlatform.Windows);

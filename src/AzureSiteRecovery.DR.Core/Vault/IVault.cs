@@ -40,5 +40,33 @@ namespace AzureSiteRecovery.DR.Core.Vault
         Task<ProtectionGroup> UpdateGroupAsync(string name, Func<ProtectionGroup, ProtectionGroup> change, CancellationToken cancellationToken);
         /// <summary>Fails with ProtectionGroupHasProtectedVms while the group has protected VMs, unless <paramref name="force"/>.</summary>
         Task RemoveGroupAsync(string name, bool force, CancellationToken cancellationToken);
+
+        /// <summary>Records a VM as protected in its group; fails with VmAlreadyProtected when the same VM (site and moref) is.</summary>
+        Task<ProtectedVm> AddProtectedVmAsync(ProtectedVm vm, CancellationToken cancellationToken);
+        Task<ProtectedVm?> FindProtectedVmAsync(string vmId, CancellationToken cancellationToken);
+        /// <summary>The protected VMs of one group, or of all groups when <paramref name="group"/> is null; with their disks and policy threshold.</summary>
+        Task<IReadOnlyList<ProtectedVm>> ListProtectedVmsAsync(string? group, CancellationToken cancellationToken);
+        /// <summary>Reads, changes and writes the VM (and its disks) in one transaction.</summary>
+        Task<ProtectedVm> UpdateProtectedVmAsync(string vmId, Func<ProtectedVm, ProtectedVm> change, CancellationToken cancellationToken);
+        /// <summary>Forgets the VM, its disks and its recovery point records; returns those records (their manifests are the caller's to delete).</summary>
+        Task<IReadOnlyList<RecoveryPoint>> RemoveProtectedVmAsync(string vmId, CancellationToken cancellationToken);
+
+        /// <summary>Adds the point and applies <paramref name="vmChange"/> (new change ids, last point, bytes sent) in one transaction.</summary>
+        Task<ProtectedVm> CommitRecoveryPointAsync(RecoveryPoint point, Func<ProtectedVm, ProtectedVm> vmChange, CancellationToken cancellationToken);
+        /// <summary>The VM's points, oldest first.</summary>
+        Task<IReadOnlyList<RecoveryPoint>> ListRecoveryPointsAsync(string vmId, CancellationToken cancellationToken);
+        Task<RecoveryPoint?> FindRecoveryPointAsync(string recoveryPointId, CancellationToken cancellationToken);
+        Task RemoveRecoveryPointAsync(string recoveryPointId, CancellationToken cancellationToken);
+
+        /// <summary>
+        /// Takes or renews the lease on <paramref name="resource"/> for <paramref name="owner"/> until now +
+        /// <paramref name="duration"/>; false while another owner holds an unexpired lease.
+        /// </summary>
+        Task<bool> TryAcquireLeaseAsync(string resource, string owner, TimeSpan duration, CancellationToken cancellationToken);
+        Task ReleaseLeaseAsync(string resource, string owner, CancellationToken cancellationToken);
+        /// <summary>Who holds an unexpired lease on <paramref name="resource"/>; null when nobody does.</summary>
+        Task<string?> FindLeaseHolderAsync(string resource, CancellationToken cancellationToken);
+        /// <summary>Drops <paramref name="resource"/>'s lease if <paramref name="owner"/> still holds it (its process is known to be gone).</summary>
+        Task BreakLeaseAsync(string resource, string owner, CancellationToken cancellationToken);
     }
 }

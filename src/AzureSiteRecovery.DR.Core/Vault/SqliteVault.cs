@@ -18,7 +18,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
     /// (up to the busy timeout) instead of losing updates. Site secrets are sealed with the vault key,
     /// which lives in a file beside the vault (<see cref="VaultKey"/>).
     /// </summary>
-    public sealed class SqliteVault : IVault
+    public sealed partial class SqliteVault : IVault
     {
         public static readonly TimeSpan BusyTimeout = TimeSpan.FromSeconds(30);
         private const string SecretPurpose = "site-secret";

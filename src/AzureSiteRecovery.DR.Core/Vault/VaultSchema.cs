@@ -78,6 +78,48 @@ CREATE TABLE protected_vms (
 CREATE INDEX protected_vms_by_group ON protected_vms (group_name);
 CREATE INDEX protected_vms_by_site ON protected_vms (site);
 ",
+
+            // 2: replication: the protected VMs' state, their disks, recovery points, leases.
+            @"
+ALTER TABLE protected_vms ADD COLUMN instance_uuid TEXT;
+ALTER TABLE protected_vms ADD COLUMN state TEXT NOT NULL DEFAULT 'InitialSync';
+ALTER TABLE protected_vms ADD COLUMN last_point_id TEXT;
+ALTER TABLE protected_vms ADD COLUMN last_point_unix_ms INTEGER;
+ALTER TABLE protected_vms ADD COLUMN last_app_point_unix_ms INTEGER;
+ALTER TABLE protected_vms ADD COLUMN last_cycle_unix_ms INTEGER;
+ALTER TABLE protected_vms ADD COLUMN bytes_sent INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE protected_vms ADD COLUMN last_error TEXT;
+CREATE UNIQUE INDEX protected_vms_by_moref ON protected_vms (site, moref);
+
+CREATE TABLE protected_disks (
+    vm_id          TEXT    NOT NULL REFERENCES protected_vms (id) ON DELETE CASCADE,
+    device_key     INTEGER NOT NULL,
+    label          TEXT    NOT NULL,
+    file_name      TEXT    NOT NULL,
+    capacity_bytes INTEGER NOT NULL,
+    change_id      TEXT,
+    PRIMARY KEY (vm_id, device_key)
+);
+
+CREATE TABLE recovery_points (
+    id             TEXT    NOT NULL PRIMARY KEY,
+    vm_id          TEXT    NOT NULL REFERENCES protected_vms (id) ON DELETE CASCADE,
+    time_unix_ms   INTEGER NOT NULL,
+    consistency    TEXT    NOT NULL,
+    size_bytes     INTEGER NOT NULL,
+    changed_bytes  INTEGER NOT NULL,
+    stored_bytes   INTEGER NOT NULL,
+    chunk_count    INTEGER NOT NULL,
+    manifest_key   TEXT    NOT NULL
+);
+CREATE INDEX recovery_points_by_vm ON recovery_points (vm_id, time_unix_ms);
+
+CREATE TABLE leases (
+    resource        TEXT    NOT NULL PRIMARY KEY,
+    owner           TEXT    NOT NULL,
+    expires_unix_ms INTEGER NOT NULL
+);
+",
         };
 
         public static int LatestVersion => Migrations.Count;

@@ -4,6 +4,7 @@ using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Core.Errors;
+using AzureSiteRecovery.DR.Core.Replication;
 using AzureSiteRecovery.DR.Core.Vault;
 
 namespace AzureSiteRecovery.DR.Common
@@ -16,6 +17,7 @@ namespace AzureSiteRecovery.DR.Common
     {
         private readonly CancellationTokenSource cancellation = new CancellationTokenSource();
         private IVault? vault;
+        private ReplicationStore? store;
 
         /// <summary>The vault file to use. Default: the AZSR_DR_VAULT environment variable, else the per-user vault ($HOME/.local/share/AzureSiteRecovery.DR/vault.db on Linux and macOS, %LOCALAPPDATA%\AzureSiteRecovery.DR\vault.db on Windows).</summary>
         [Parameter]
@@ -23,6 +25,14 @@ namespace AzureSiteRecovery.DR.Common
         public string? Vault { get; set; }
 
         protected CancellationToken CancellationToken => cancellation.Token;
+
+        /// <summary>Cancelled by Ctrl+C (StopProcessing); for helpers that run the cmdlet's work.</summary>
+        internal CancellationToken Cancellation => cancellation.Token;
+
+        // For helpers that report on the pipeline thread on the cmdlet's behalf.
+        internal void WriteProgressRecord(ProgressRecord record) => WriteProgress(record);
+
+        internal void WriteVerboseLine(string text) => WriteVerbose(text);
 
         /// <summary>The vault of this invocation, opened on first use.</summary>
         protected IVault OpenVault()
@@ -37,6 +47,12 @@ namespace AzureSiteRecovery.DR.Common
 
             return vault;
         }
+
+        /// <summary>The vault's chunk store (beside the vault file), opened on first use.</summary>
+        protected ReplicationStore OpenStore() => store ??= OpenStoreForCycle();
+
+        /// <summary>A new handle on the vault's chunk store, for one replication cycle; the caller disposes it.</summary>
+        protected ReplicationStore OpenStoreForCycle() => ReplicationStore.OpenLocal(OpenVault().Location);
 
         /// <summary>Runs service-library work on the pipeline thread and waits for it; Ctrl+C cancels it.</summary>
         protected T Await<T>(Func<CancellationToken, Task<T>> work) => work(CancellationToken).GetAwaiter().GetResult();
@@ -167,6 +183,7 @@ namespace AzureSiteRecovery.DR.Common
 
         public void Dispose()
         {
+            store?.Dispose();
             vault?.Dispose();
             cancellation.Dispose();
         }

@@ -1,0 +1,119 @@
+using System;
+using System.Collections.Generic;
+
+namespace AzureSiteRecovery.DR.Core.Model
+{
+    /// <summary>Where a protected VM is in its life: first full copy, replicating, or failing.</summary>
+    public enum ProtectionState
+    {
+        /// <summary>Registered; the first full replication has not finished yet.</summary>
+        InitialSync,
+        /// <summary>Replicating; the newest recovery point is usable.</summary>
+        Protected,
+        /// <summary>The last replication cycle failed; LastError says why.</summary>
+        Error,
+    }
+
+    /// <summary>How the VM's current RPO compares with its policy's RPO threshold.</summary>
+    public enum ReplicationHealth
+    {
+        /// <summary>The newest point is younger than the threshold.</summary>
+        Healthy,
+        /// <summary>No recovery point yet (initial sync running).</summary>
+        Pending,
+        /// <summary>The newest point is older than the threshold.</summary>
+        Critical,
+    }
+
+    /// <summary>A disk of a protected VM and where change tracking left off.</summary>
+    public sealed record ProtectedDisk
+    {
+        public int Key { get; init; }
+        public string Label { get; init; } = "";
+        /// <summary>The descriptor path as vSphere writes it: "[datastore] folder/disk.vmdk".</summary>
+        public string FileName { get; init; } = "";
+        public long CapacityBytes { get; init; }
+        /// <summary>The CBT change id of the newest recovery point's snapshot; null until the first point, or when CBT is not used.</summary>
+        public string? ChangeId { get; init; }
+    }
+
+    /// <summary>A VM under protection: what Get-ProtectedVm shows.</summary>
+    public sealed record ProtectedVm
+    {
+        public string VmId { get; init; } = "";
+        public string Name { get; init; } = "";
+        public string ProtectionGroup { get; init; } = "";
+        /// <summary>The protected site the VM runs on.</summary>
+        public string Site { get; init; } = "";
+        public string MoRef { get; init; } = "";
+        public string? InstanceUuid { get; init; }
+        public ProtectionState State { get; init; }
+        public IReadOnlyList<ProtectedDisk> Disks { get; init; } = Array.Empty<ProtectedDisk>();
+        public string? LastRecoveryPointId { get; init; }
+        public DateTimeOffset? LastRecoveryPointTime { get; init; }
+        public DateTimeOffset? LastAppConsistentPointTime { get; init; }
+        public DateTimeOffset? LastCycleTime { get; init; }
+        /// <summary>Bytes sent to the chunk store over the VM's life (after dedup and compression).</summary>
+        public long BytesSent { get; init; }
+        public string? LastError { get; init; }
+        /// <summary>The RPO threshold of the group's policy, read with the VM.</summary>
+        public TimeSpan RpoThreshold { get; init; }
+        public DateTimeOffset Created { get; init; }
+        public DateTimeOffset Modified { get; init; }
+
+        /// <summary>How old the newest recovery point is now; null before the first.</summary>
+        public TimeSpan? CurrentRpo => LastRecoveryPointTime is DateTimeOffset last ? DateTimeOffset.UtcNow - last : (TimeSpan?)null;
+
+        public ReplicationHealth Health => CurrentRpo is TimeSpan rpo
+            ? (rpo <= RpoThreshold ? ReplicationHealth.Healthy : ReplicationHealth.Critical)
+            : ReplicationHealth.Pending;
+
+        public override string ToString() => Name;
+    }
+
+    /// <summary>Whether a point was taken with the guest quiesced.</summary>
+    public enum PointConsistency
+    {
+        CrashConsistent,
+        AppConsistent,
+    }
+
+    /// <summary>A recovery point: the VM's disks as they were at one snapshot, recoverable byte for byte.</summary>
+    public sealed record RecoveryPoint
+    {
+        public string RecoveryPointId { get; init; } = "";
+        public string VmId { get; init; } = "";
+        public string VmName { get; init; } = "";
+        /// <summary>When the snapshot was taken.</summary>
+        public DateTimeOffset Time { get; init; }
+        public PointConsistency Consistency { get; init; }
+        /// <summary>The disks' total capacity.</summary>
+        public long SizeBytes { get; init; }
+        /// <summary>Bytes read from the source for this point (changed areas, or whole disks).</summary>
+        public long ChangedBytes { get; init; }
+        /// <summary>Bytes this point added to the chunk store (new chunks, compressed and encrypted).</summary>
+        public long StoredBytes { get; init; }
+        public int ChunkCount { get; init; }
+        /// <summary>Where the point's manifest is in the chunk store.</summary>
+        public string ManifestKey { get; init; } = "";
+
+        public override string ToString() => $"{VmName} {Time:u} {Consistency}";
+    }
+}
+
+namespace AzureSiteRecovery.DR.Core.Model
+{
+    /// <summary>What Test-RecoveryPoint found when it re-read every chunk of a point.</summary>
+    public sealed record RecoveryPointCheck
+    {
+        public string RecoveryPointId { get; init; } = "";
+        public string VmName { get; init; } = "";
+        public DateTimeOffset Time { get; init; }
+        /// <summary>True when every chunk was there, authentic and hashed to its name.</summary>
+        public bool Intact { get; init; }
+        public int ChunksChecked { get; init; }
+        public long BytesChecked { get; init; }
+        /// <summary>One line per bad chunk: disk, chunk index, offset and what is wrong.</summary>
+        public IReadOnlyList<string> Problems { get; init; } = Array.Empty<string>();
+    }
+}

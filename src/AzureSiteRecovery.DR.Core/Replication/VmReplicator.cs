@@ -1,0 +1,425 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using AzureSiteRecovery.DR.Core.Errors;
+using AzureSiteRecovery.DR.Core.Model;
+using AzureSiteRecovery.DR.Core.Sites;
+using AzureSiteRecovery.DR.Core.Sites.VSphere;
+using AzureSiteRecovery.DR.Core.Storage;
+using AzureSiteRecovery.DR.Core.Vault;
+
+namespace AzureSiteRecovery.DR.Core.Replication
+{
+    /// <summary>What one replication cycle of a VM did.</summary>
+    public sealed record CycleResult
+    {
+        public ProtectedVm Vm { get; init; } = new ProtectedVm();
+        /// <summary>The point the cycle committed; null when its chunks went to the spool (the store was unreachable).</summary>
+        public RecoveryPoint? Point { get; init; }
+        /// <summary>How the changed areas were found: Full (first copy), ChangedBlockTracking, or Digest (whole disk read and compared).</summary>
+        public string Mode { get; init; } = "";
+        public long BytesRead { get; init; }
+        public int ChunksRead { get; init; }
+        public int ChunksStored { get; init; }
+        public long BytesStored { get; init; }
+        public int ChunksSpooled { get; init; }
+        public int PointsExpired { get; init; }
+        public TimeSpan Duration { get; init; }
+    }
+
+    /// <summary>Progress of a cycle: the step and, while copying, the bytes done of the bytes to look at.</summary>
+    public sealed record CycleProgress(string VmName, string Step, long BytesDone, long BytesTotal);
+
+    /// <summary>
+    /// The process server's work for one VM: snapshot, changed extents (CBT, or a full digest
+    /// compare when CBT cannot answer), chunk and store, commit the point, remove the snapshot.
+    /// Every step is safe to repeat: a cycle killed anywhere leaves the previous point as it was,
+    /// and its snapshot is found and removed by the next cycle. A lease in the vault keeps two
+    /// processes from cycling the same VM at once.
+    /// </summary>
+    public sealed class VmReplicator
+    {
+        /// <summary>Our snapshots are named with this prefix, so a snapshot left by a killed cycle is recognised.</summary>
+        public const string SnapshotPrefix = "azsr-dr-";
+        private static readonly TimeSpan LeaseDuration = TimeSpan.FromMinutes(30);
+
+        private readonly IVault vault;
+        private readonly Func<ReplicationStore> openStore;
+        private readonly string leaseOwner;
+
+        /// <param name="vault">The vault holding the protected VMs and their points.</param>
+        /// <param name="openStore">Opens the chunk store; each cycle gets its own, as a store's memory of known chunks must not outlive a cycle (garbage collection runs in between).</param>
+        public VmReplicator(IVault vault, Func<ReplicationStore> openStore)
+        {
+            this.vault = vault;
+            this.openStore = openStore;
+            leaseOwner = $"{Environment.MachineName}/{Process.GetCurrentProcess().Id}/{Guid.NewGuid():N}";
+        }
+
+        /// <summary>Records the VM in the group and turns CBT on; the first cycle then makes the full copy.</summary>
+        public async Task<ProtectedVm> EnableAsync(DiscoveredVm vm, string group, CancellationToken cancellationToken)
+        {
+            var added = await vault.AddProtectedVmAsync(new ProtectedVm
+            {
+                VmId = Guid.NewGuid().ToString("N"),
+                Name = vm.Name,
+                ProtectionGroup = group,
+                Site = vm.Site,
+                MoRef = vm.MoRef,
+                InstanceUuid = vm.InstanceUuid,
+                State = ProtectionState.InitialSync,
+                Disks = vm.Disks.Select(d => new ProtectedDisk { Key = d.Key, Label = d.Label, FileName = d.FileName, CapacityBytes = d.CapacityBytes }).ToArray(),
+            }, cancellationToken).ConfigureAwait(false);
+
+            if (!vm.ChangeTrackingEnabled)
+            {
+                try
+                {
+                    using var client = await SiteConnector.ConnectVSphereAsync(vault, vm.Site, cancellationToken).ConfigureAwait(false);
+                    await client.SetChangeTrackingAsync(vm.MoRef, true, cancellationToken).ConfigureAwait(false);
+                }
+                catch
+                {
+                    // Not protected unless it can be replicated: take the record back.
+                    await vault.RemoveProtectedVmAsync(added.VmId, CancellationToken.None).ConfigureAwait(false);
+                    throw;
+                }
+            }
+
+            return added;
+        }
+
+        /// <summary>Stops protection: turns CBT off (best effort when the site is unreachable) and, with <paramref name="removeData"/>, deletes the VM's points from the store.</summary>
+        public async Task DisableAsync(ProtectedVm vm, bool removeData, CancellationToken cancellationToken)
+        {
+            try
+            {
+                using var client = await SiteConnector.ConnectVSphereAsync(vault, vm.Site, cancellationToken).ConfigureAwait(false);
+                await client.SetChangeTrackingAsync(vm.MoRef, false, cancellationToken).ConfigureAwait(false);
+            }
+            catch (DRException ex) when (ex.Kind == FailureKind.Unavailable || ex.Kind == FailureKind.NotFound)
+            {
+                // A VM that is gone or a site that is down must still be removable from protection.
+            }
+
+            var points = await vault.RemoveProtectedVmAsync(vm.VmId, cancellationToken).ConfigureAwait(false);
+            if (removeData)
+            {
+                using var store = openStore();
+                foreach (var point in points)
+                {
+                    await store.Chunks.DeletePointAsync(point.VmId, point.RecoveryPointId, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+
+        /// <summary>Runs one cycle for the VM; fails with VmReplicationInProgress while another process cycles it.</summary>
+        public async Task<CycleResult> RunCycleAsync(string vmId, CancellationToken cancellationToken, IProgress<CycleProgress>? progress = null)
+        {
+            var resource = "replication/" + vmId;
+            var vm = await vault.FindProtectedVmAsync(vmId, cancellationToken).ConfigureAwait(false)
+                ?? throw new ObjectNotFoundException("ProtectedVm", vmId);
+            if (!await vault.TryAcquireLeaseAsync(resource, leaseOwner, LeaseDuration, cancellationToken).ConfigureAwait(false)
+                && !await TakeOverFromDeadProcessAsync(resource, cancellationToken).ConfigureAwait(false))
+            {
+                throw new ObjectInUseException("VmReplicationInProgress", vm.Name,
+                    $"VM '{vm.Name}' is being replicated by another process right now; its cycle will make the next point.");
+            }
+
+            var watch = Stopwatch.StartNew();
+            try
+            {
+                using var store = openStore();
+                var result = await CycleAsync(vm, store, progress, cancellationToken).ConfigureAwait(false);
+                return result with { Duration = watch.Elapsed };
+            }
+            catch (Exception ex) when (!(ex is OperationCanceledException))
+            {
+                await vault.UpdateProtectedVmAsync(vm.VmId, v => v with
+                {
+                    State = v.LastRecoveryPointId is null ? ProtectionState.InitialSync : ProtectionState.Error,
+                    LastError = ex.Message,
+                    LastCycleTime = DateTimeOffset.UtcNow,
+                }, CancellationToken.None).ConfigureAwait(false);
+                throw;
+            }
+            finally
+            {
+                await vault.ReleaseLeaseAsync(resource, leaseOwner, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>A lease held by a process of this machine that no longer runs (killed mid-cycle) is taken over at once.</summary>
+        private async Task<bool> TakeOverFromDeadProcessAsync(string resource, CancellationToken cancellationToken)
+        {
+            var holder = await vault.FindLeaseHolderAsync(resource, cancellationToken).ConfigureAwait(false);
+            var parts = holder?.Split('/');
+            if (parts is null || parts.Length != 3 || parts[0] != Environment.MachineName || !int.TryParse(parts[1], out var pid) || IsRunning(pid))
+            {
+                return false;
+            }
+
+            await vault.BreakLeaseAsync(resource, holder!, cancellationToken).ConfigureAwait(false);
+            return await vault.TryAcquireLeaseAsync(resource, leaseOwner, LeaseDuration, cancellationToken).ConfigureAwait(false);
+        }
+
+        private static bool IsRunning(int pid)
+        {
+            try
+            {
+                using var process = Process.GetProcessById(pid);
+                return !process.HasExited;
+            }
+            catch (ArgumentException)
+            {
+                return false;
+            }
+        }
+
+        private async Task<CycleResult> CycleAsync(ProtectedVm vm, ReplicationStore store, IProgress<CycleProgress>? progress, CancellationToken cancellationToken)
+        {
+            var group = await vault.FindGroupAsync(vm.ProtectionGroup, cancellationToken).ConfigureAwait(false)
+                ?? throw new ObjectNotFoundException("ProtectionGroup", vm.ProtectionGroup);
+            var policy = await vault.FindPolicyAsync(group.Policy, cancellationToken).ConfigureAwait(false)
+                ?? throw new ObjectNotFoundException("ReplicationPolicy", group.Policy);
+
+            // Chunks spooled by an earlier cycle go first, so this point never names a chunk that is only in the spool.
+            if (store.Objects.Spool.ListAsync("", cancellationToken) is var spooled && await AnyAsync(spooled, cancellationToken).ConfigureAwait(false))
+            {
+                progress?.Report(new CycleProgress(vm.Name, "Draining the spool", 0, 0));
+                await store.Objects.DrainAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            using var client = await SiteConnector.ConnectVSphereAsync(vault, vm.Site, cancellationToken).ConfigureAwait(false);
+            await RemoveLeftoverSnapshotsAsync(client, vm, cancellationToken).ConfigureAwait(false);
+
+            var now = DateTimeOffset.UtcNow;
+            var appConsistentDue = policy.AppConsistentFrequency > TimeSpan.Zero
+                && (vm.LastAppConsistentPointTime is null || now - vm.LastAppConsistentPointTime >= policy.AppConsistentFrequency);
+            var pointId = Guid.NewGuid().ToString("N");
+            progress?.Report(new CycleProgress(vm.Name, appConsistentDue ? "Taking a quiesced snapshot" : "Taking a snapshot", 0, 0));
+            var (snapshot, consistency) = await TakeSnapshotAsync(client, vm, pointId, appConsistentDue, cancellationToken).ConfigureAwait(false);
+            var snapshotTime = DateTimeOffset.UtcNow;
+            try
+            {
+                var disks = await client.GetSnapshotDisksAsync(snapshot, cancellationToken).ConfigureAwait(false);
+                var previous = vm.LastRecoveryPointId is null
+                    ? null
+                    : await store.Chunks.ReadPointAsync(vm.VmId, vm.LastRecoveryPointId, cancellationToken).ConfigureAwait(false);
+
+                var written = new List<DiskManifest>();
+                var modes = new HashSet<string>();
+                long bytesRead = 0, bytesStored = 0;
+                int chunksRead = 0, chunksStored = 0;
+                var total = disks.Sum(d => d.CapacityBytes);
+                long done = 0;
+                foreach (var disk in disks)
+                {
+                    var diskKey = disk.Key.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                    var previousDisk = previous?.Disks.FirstOrDefault(d => d.DiskKey == diskKey);
+                    var previousChangeId = vm.Disks.FirstOrDefault(d => d.Key == disk.Key)?.ChangeId;
+                    var (baseline, changed, diskMode) = await ChangedAreasAsync(client, vm, snapshot, disk, previousDisk, previousChangeId, cancellationToken).ConfigureAwait(false);
+                    modes.Add(diskMode);
+
+                    var flatFile = FlatFileOf(disk.FileName);
+                    var doneBefore = done;
+                    var diskProgress = progress is null ? null : new Progress<long>(bytes =>
+                        progress.Report(new CycleProgress(vm.Name, $"Copying {disk.Label} ({diskMode})", doneBefore + bytes, total)));
+                    var result = await store.Chunks.WriteDiskAsync(diskKey, disk.CapacityBytes,
+                        (offset, buffer, count, ct) => ReadDiskAsync(client, flatFile, offset, buffer, count, ct),
+                        baseline, changed, cancellationToken, diskProgress).ConfigureAwait(false);
+                    written.Add(result.Manifest);
+                    bytesRead += result.BytesRead;
+                    chunksRead += result.ChunksRead;
+                    chunksStored += result.ChunksStored;
+                    bytesStored += result.BytesStored;
+                    done += disk.CapacityBytes;
+                }
+
+                var manifest = new RecoveryPointManifest(vm.VmId, pointId, snapshotTime,
+                    consistency == PointConsistency.AppConsistent ? RecoveryPointConsistency.ApplicationConsistent : RecoveryPointConsistency.CrashConsistent, written);
+                var outcome = await store.Chunks.WritePointAsync(manifest, cancellationToken).ConfigureAwait(false);
+                var mode = string.Join("+", modes.OrderBy(m => m));
+                if (outcome == PointWriteOutcome.Spooled)
+                {
+                    // Not committed: the next cycle drains the spool and copies again from the last committed point, so nothing is lost.
+                    var spooledVm = await vault.UpdateProtectedVmAsync(vm.VmId, v => v with
+                    {
+                        LastError = $"The chunk store '{store.Objects.Location}' was unreachable; {chunksStored} chunk(s) went to the local spool and will be sent by the next cycle.",
+                        LastCycleTime = snapshotTime,
+                    }, cancellationToken).ConfigureAwait(false);
+                    return new CycleResult { Vm = spooledVm, Mode = mode, BytesRead = bytesRead, ChunksRead = chunksRead, ChunksSpooled = chunksStored };
+                }
+
+                var point = new RecoveryPoint
+                {
+                    RecoveryPointId = pointId,
+                    VmId = vm.VmId,
+                    VmName = vm.Name,
+                    Time = snapshotTime,
+                    Consistency = consistency,
+                    SizeBytes = total,
+                    ChangedBytes = bytesRead,
+                    StoredBytes = bytesStored,
+                    ChunkCount = written.Sum(d => d.Chunks.Count(h => !h.IsZero)),
+                    ManifestKey = manifest.ObjectKey,
+                };
+                var committed = await vault.CommitRecoveryPointAsync(point, v => v with
+                {
+                    State = ProtectionState.Protected,
+                    Disks = disks.Select(d => new ProtectedDisk { Key = d.Key, Label = d.Label, FileName = d.FileName, CapacityBytes = d.CapacityBytes, ChangeId = d.ChangeId }).ToArray(),
+                    LastRecoveryPointId = pointId,
+                    LastRecoveryPointTime = snapshotTime,
+                    LastAppConsistentPointTime = consistency == PointConsistency.AppConsistent ? snapshotTime : v.LastAppConsistentPointTime,
+                    LastCycleTime = snapshotTime,
+                    BytesSent = v.BytesSent + bytesStored,
+                    LastError = null,
+                }, cancellationToken).ConfigureAwait(false);
+
+                var expired = await ApplyRetentionAsync(committed, policy, store, cancellationToken).ConfigureAwait(false);
+                return new CycleResult
+                {
+                    Vm = committed,
+                    Point = point,
+                    Mode = mode,
+                    BytesRead = bytesRead,
+                    ChunksRead = chunksRead,
+                    ChunksStored = chunksStored,
+                    BytesStored = bytesStored,
+                    PointsExpired = expired,
+                };
+            }
+            finally
+            {
+                // Always, also after a failure or Ctrl+C: a snapshot left behind grows on the datastore.
+                progress?.Report(new CycleProgress(vm.Name, "Removing the snapshot", 0, 0));
+                try
+                {
+                    await client.RemoveSnapshotAsync(snapshot, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (DRException)
+                {
+                    // The next cycle finds it by name and removes it.
+                }
+            }
+        }
+
+        /// <summary>What to copy of a disk: CBT's changed areas since the last point, or everything (compared chunk by chunk against the last point).</summary>
+        private static async Task<(DiskManifest? Baseline, IReadOnlyList<Storage.DiskExtent>? Changed, string Mode)> ChangedAreasAsync(
+            VSphereClient client, ProtectedVm vm, string snapshot, VmDisk disk, DiskManifest? previousDisk, string? previousChangeId, CancellationToken cancellationToken)
+        {
+            var diskKey = disk.Key.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            if (disk.ChangeId is null)
+            {
+                // CBT is off: read the whole disk; chunks the store has already are not sent again.
+                return (null, null, previousDisk is null ? "Full" : "Digest");
+            }
+
+            var resized = previousDisk != null && previousDisk.Capacity != disk.CapacityBytes;
+            var since = previousDisk is null ? "*" : previousChangeId;
+            if (since is null || resized)
+            {
+                return (null, null, "Digest");
+            }
+
+            try
+            {
+                var areas = await client.QueryChangedDiskAreasAsync(vm.MoRef, snapshot, disk.Key, disk.CapacityBytes, since, cancellationToken).ConfigureAwait(false);
+                var changed = areas.Select(a => new Storage.DiskExtent(a.Start, a.Length)).ToArray();
+                // "*" lists the allocated areas: everything else of a new disk is zeros.
+                var baseline = previousDisk ?? new DiskManifest(diskKey, disk.CapacityBytes, ChunkStoreOptions.DefaultChunkSize,
+                    new ChunkHash[DiskManifest.CountFor(disk.CapacityBytes, ChunkStoreOptions.DefaultChunkSize)]);
+                return (baseline, changed, previousDisk is null ? "Full" : "ChangedBlockTracking");
+            }
+            catch (VSphereFaultException ex) when (ex.Kind == FailureKind.InvalidArgument || ex.FaultName == "FileFault")
+            {
+                // The change id was rejected (CBT reset, VM moved): compare the whole disk instead, then carry on with CBT.
+                return (null, null, "Digest");
+            }
+        }
+
+        private async Task<(string Snapshot, PointConsistency Consistency)> TakeSnapshotAsync(VSphereClient client, ProtectedVm vm, string pointId, bool quiesce, CancellationToken cancellationToken)
+        {
+            var name = SnapshotPrefix + pointId;
+            const string description = "AzureSiteRecovery.DR replication point; removed when the cycle ends.";
+            if (quiesce)
+            {
+                try
+                {
+                    return (await client.CreateSnapshotAsync(vm.MoRef, name, description, quiesce: true, memory: false, cancellationToken).ConfigureAwait(false), PointConsistency.AppConsistent);
+                }
+                catch (VSphereFaultException)
+                {
+                    // No VMware Tools or a failing VSS writer: a crash-consistent point now beats no point.
+                }
+            }
+
+            return (await client.CreateSnapshotAsync(vm.MoRef, name, description, quiesce: false, memory: false, cancellationToken).ConfigureAwait(false), PointConsistency.CrashConsistent);
+        }
+
+        private static async Task RemoveLeftoverSnapshotsAsync(VSphereClient client, ProtectedVm vm, CancellationToken cancellationToken)
+        {
+            var snapshots = await client.ListSnapshotsAsync(vm.MoRef, cancellationToken).ConfigureAwait(false);
+            foreach (var leftover in snapshots.Where(s => s.Name.StartsWith(SnapshotPrefix, StringComparison.Ordinal)).OrderBy(s => s.Created))
+            {
+                await client.RemoveSnapshotAsync(leftover.MoRef, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>Deletes points older than the policy's retention, always keeping the newest.</summary>
+        private async Task<int> ApplyRetentionAsync(ProtectedVm vm, ReplicationPolicy policy, ReplicationStore store, CancellationToken cancellationToken)
+        {
+            var points = await vault.ListRecoveryPointsAsync(vm.VmId, cancellationToken).ConfigureAwait(false);
+            var cutoff = DateTimeOffset.UtcNow - policy.RecoveryPointRetention;
+            var expired = points.Take(points.Count - 1).Where(p => p.Time < cutoff).ToArray();
+            foreach (var point in expired)
+            {
+                // Vault first: a point the vault no longer names is never used, and its manifest is garbage either way.
+                await vault.RemoveRecoveryPointAsync(point.RecoveryPointId, cancellationToken).ConfigureAwait(false);
+                await store.Chunks.DeletePointAsync(point.VmId, point.RecoveryPointId, cancellationToken).ConfigureAwait(false);
+            }
+
+            return expired.Length;
+        }
+
+        /// <summary>The data file of a flat disk: "[ds] vm/disk.vmdk" is a descriptor, its bytes are in "[ds] vm/disk-flat.vmdk".</summary>
+        internal static string FlatFileOf(string descriptor) =>
+            descriptor.EndsWith(".vmdk", StringComparison.OrdinalIgnoreCase) && !descriptor.EndsWith("-flat.vmdk", StringComparison.OrdinalIgnoreCase)
+                ? descriptor.Substring(0, descriptor.Length - ".vmdk".Length) + "-flat.vmdk"
+                : descriptor;
+
+        /// <summary>Fills the buffer from the disk file; past the end of a short file (thin, or vcsim's empty files) the disk reads as zeros.</summary>
+        private static async Task ReadDiskAsync(VSphereClient client, string flatFile, long offset, byte[] buffer, int count, CancellationToken cancellationToken)
+        {
+            var filled = 0;
+            using (var stream = await client.OpenDiskReadAsync(flatFile, offset, count, cancellationToken).ConfigureAwait(false))
+            {
+                while (filled < count)
+                {
+                    var read = await stream.ReadAsync(buffer, filled, count - filled, cancellationToken).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        break;
+                    }
+
+                    filled += read;
+                }
+            }
+
+            Array.Clear(buffer, filled, count - filled);
+        }
+
+        private static async Task<bool> AnyAsync(IAsyncEnumerable<StoredObject> objects, CancellationToken cancellationToken)
+        {
+            await foreach (var _ in objects.WithCancellation(cancellationToken).ConfigureAwait(false))
+            {
+                return true;
+            }
+
+            return false;
+        }
+    }
+}

@@ -1,0 +1,166 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Text;
+
+namespace AzureSiteRecovery.DR.Core.Storage
+{
+    /// <summary>
+    /// The binary form of a recovery point manifest (before it is sealed):
+    /// "DRPT" | version 1 | vmId | pointId | created (UTC ticks, 8) | consistency (1) | disk count,
+    /// then per disk: diskKey | capacity (8) | chunk size (4) | chunk count | runs, where a run is
+    /// 0x00 + count (zero chunks) or 0x01 + 32-byte SHA-256. Counts are unsigned LEB128, strings
+    /// LEB128 length + UTF-8, integers little-endian. Hand-written, so Core needs no JSON library.
+    /// </summary>
+    internal static class ManifestFormat
+    {
+        private static readonly byte[] Magic = { (byte)'D', (byte)'R', (byte)'P', (byte)'T' };
+        private const byte Version = 1;
+        private const byte ZeroRun = 0;
+        private const byte StoredChunk = 1;
+
+        public static byte[] Write(RecoveryPointManifest point)
+        {
+            using var stream = new MemoryStream();
+            using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
+            {
+                writer.Write(Magic);
+                writer.Write(Version);
+                WriteString(writer, point.VmId);
+                WriteString(writer, point.PointId);
+                writer.Write(point.Created.UtcTicks);
+                writer.Write((byte)point.Consistency);
+                WriteCount(writer, point.Disks.Count);
+                var hash = new byte[ChunkHash.Length];
+                foreach (var disk in point.Disks)
+                {
+                    WriteString(writer, disk.DiskKey);
+                    writer.Write(disk.Capacity);
+                    writer.Write(disk.ChunkSize);
+                    WriteCount(writer, disk.Chunks.Count);
+                    for (var i = 0; i < disk.Chunks.Count;)
+                    {
+                        if (disk.Chunks[i].IsZero)
+                        {
+                            var run = 0;
+                            while (i < disk.Chunks.Count && disk.Chunks[i].IsZero)
+                            {
+                                run++;
+                                i++;
+                            }
+                            writer.Write(ZeroRun);
+                            WriteCount(writer, run);
+                        }
+                        else
+                        {
+                            writer.Write(StoredChunk);
+                            disk.Chunks[i].CopyTo(hash, 0);
+                            writer.Write(hash);
+                            i++;
+                        }
+                    }
+                }
+            }
+            return stream.ToArray();
+        }
+
+        /// <summary>Parses a manifest; <see cref="InvalidDataException"/> when it is not one this module can read.</summary>
+        public static RecoveryPointManifest Read(byte[] bytes)
+        {
+            try
+            {
+                using var reader = new BinaryReader(new MemoryStream(bytes), Encoding.UTF8);
+                var magic = reader.ReadBytes(Magic.Length);
+                if (magic.Length != Magic.Length || magic[0] != Magic[0] || magic[1] != Magic[1] || magic[2] != Magic[2] || magic[3] != Magic[3])
+                {
+                    throw new InvalidDataException("This is not a recovery point manifest.");
+                }
+                var version = reader.ReadByte();
+                if (version != Version) throw new InvalidDataException($"The manifest has format version {version}, which this module does not know; it was written by a newer module.");
+                var vmId = ReadString(reader);
+                var pointId = ReadString(reader);
+                var created = new DateTimeOffset(reader.ReadInt64(), TimeSpan.Zero);
+                var consistency = (RecoveryPointConsistency)reader.ReadByte();
+                var diskCount = ReadCount(reader);
+                var disks = new List<DiskManifest>(diskCount);
+                for (var d = 0; d < diskCount; d++)
+                {
+                    var diskKey = ReadString(reader);
+                    var capacity = reader.ReadInt64();
+                    var chunkSize = reader.ReadInt32();
+                    var count = ReadCount(reader);
+                    if (chunkSize <= 0 || count != DiskManifest.CountFor(capacity, chunkSize)) throw new InvalidDataException("The manifest's chunk count does not match its disk size.");
+                    var chunks = new ChunkHash[count];
+                    for (var i = 0; i < count;)
+                    {
+                        switch (reader.ReadByte())
+                        {
+                            case ZeroRun:
+                                var run = ReadCount(reader);
+                                if (run == 0 || run > count - i) throw new InvalidDataException("The manifest has a zero run past the end of its disk.");
+                                i += run; // default(ChunkHash) is the zero marker
+                                break;
+                            case StoredChunk:
+                                var hash = ChunkHash.FromBytes(reader.ReadBytes(ChunkHash.Length));
+                                if (hash.IsZero) throw new InvalidDataException("The manifest names a chunk whose hash is all zeros.");
+                                chunks[i++] = hash;
+                                break;
+                            default:
+                                throw new InvalidDataException("The manifest has an unknown chunk entry.");
+                        }
+                    }
+                    disks.Add(new DiskManifest(diskKey, capacity, chunkSize, chunks));
+                }
+                if (reader.BaseStream.Position != bytes.Length) throw new InvalidDataException("The manifest has bytes past its end.");
+                return new RecoveryPointManifest(vmId, pointId, created, consistency, disks);
+            }
+            catch (Exception ex) when (ex is EndOfStreamException || ex is ArgumentException)
+            {
+                throw new InvalidDataException("The manifest is truncated or malformed: " + ex.Message, ex);
+            }
+        }
+
+        private static void WriteString(BinaryWriter writer, string value)
+        {
+            var bytes = Encoding.UTF8.GetBytes(value);
+            WriteCount(writer, bytes.Length);
+            writer.Write(bytes);
+        }
+
+        private static string ReadString(BinaryReader reader)
+        {
+            var length = ReadCount(reader);
+            if (length > 4096) throw new InvalidDataException("The manifest has an implausibly long name.");
+            var bytes = reader.ReadBytes(length);
+            if (bytes.Length != length) throw new EndOfStreamException();
+            return Encoding.UTF8.GetString(bytes);
+        }
+
+        private static void WriteCount(BinaryWriter writer, int value)
+        {
+            var v = (uint)value;
+            while (v >= 0x80)
+            {
+                writer.Write((byte)(v | 0x80));
+                v >>= 7;
+            }
+            writer.Write((byte)v);
+        }
+
+        private static int ReadCount(BinaryReader reader)
+        {
+            uint value = 0;
+            for (var shift = 0; shift < 35; shift += 7)
+            {
+                var b = reader.ReadByte();
+                value |= (uint)(b & 0x7F) << shift;
+                if ((b & 0x80) == 0)
+                {
+                    if (value > int.MaxValue) break;
+                    return (int)value;
+                }
+            }
+            throw new InvalidDataException("The manifest has a malformed count.");
+        }
+    }
+}

@@ -1,0 +1,254 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using AzureSiteRecovery.DR.Core.Errors;
+using AzureSiteRecovery.DR.Core.Model;
+using Microsoft.Data.Sqlite;
+
+namespace AzureSiteRecovery.DR.Core.Vault
+{
+    /// <summary>The replication half of the vault: protected VMs, their disks, recovery points and leases.</summary>
+    public sealed partial class SqliteVault
+    {
+        private const string ProtectedVmColumns =
+            "v.id, v.name, v.group_name, v.site, v.moref, v.instance_uuid, v.state, v.last_point_id, v.last_point_unix_ms, " +
+            "v.last_app_point_unix_ms, v.last_cycle_unix_ms, v.bytes_sent, v.last_error, p.rpo_threshold_ticks, v.created_unix_ms, v.modified_unix_ms";
+        private const string ProtectedVmFrom =
+            "FROM protected_vms v JOIN protection_groups g ON g.name = v.group_name JOIN replication_policies p ON p.name = g.policy";
+        private const string PointColumns =
+            "r.id, r.vm_id, v.name, r.time_unix_ms, r.consistency, r.size_bytes, r.changed_bytes, r.stored_bytes, r.chunk_count, r.manifest_key";
+        private const string PointFrom = "FROM recovery_points r JOIN protected_vms v ON v.id = r.vm_id";
+
+        public Task<ProtectedVm> AddProtectedVmAsync(ProtectedVm vm, CancellationToken cancellationToken) =>
+            WriteAsync(transaction =>
+            {
+                var group = FindGroup(transaction, vm.ProtectionGroup)
+                    ?? throw new ObjectNotFoundException("ProtectionGroup", vm.ProtectionGroup, "Create it with New-ProtectionGroup.");
+                if (!string.Equals(group.ProtectedSite, vm.Site, StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new InvalidSettingException("ProtectedVm", vm.Name, nameof(ProtectedVm.Site),
+                        $"VM '{vm.Name}' is on site '{vm.Site}', but protection group '{group.Name}' protects VMs of site '{group.ProtectedSite}'.");
+                }
+
+                var existing = ReadAll(transaction, $"SELECT {ProtectedVmColumns} {ProtectedVmFrom} WHERE v.site = $site AND v.moref = $moref;",
+                    ReadProtectedVm, ("$site", vm.Site), ("$moref", vm.MoRef)).FirstOrDefault();
+                if (existing != null)
+                {
+                    throw ObjectAlreadyExistsException.Because("VmAlreadyProtected", vm.Name,
+                        $"VM '{vm.Name}' ({vm.MoRef} on site '{vm.Site}') is protected already, in group '{existing.ProtectionGroup}'. " +
+                        "Use Sync-VmReplication to replicate it now, or Disable-VmProtection first to protect it again.");
+                }
+
+                var now = Now();
+                var added = vm with { ProtectionGroup = group.Name, Created = now, Modified = now };
+                SaveProtectedVm(transaction, added, insert: true);
+                return FindProtectedVm(transaction, added.VmId)!;
+            }, cancellationToken);
+
+        public Task<ProtectedVm?> FindProtectedVmAsync(string vmId, CancellationToken cancellationToken) =>
+            ReadAsync(() => FindProtectedVm(null, vmId), cancellationToken);
+
+        public Task<IReadOnlyList<ProtectedVm>> ListProtectedVmsAsync(string? group, CancellationToken cancellationToken) =>
+            ReadAsync<IReadOnlyList<ProtectedVm>>(() =>
+            {
+                var vms = group is null
+                    ? ReadAll(null, $"SELECT {ProtectedVmColumns} {ProtectedVmFrom} ORDER BY v.name;", ReadProtectedVm)
+                    : ReadAll(null, $"SELECT {ProtectedVmColumns} {ProtectedVmFrom} WHERE v.group_name = $group ORDER BY v.name;", ReadProtectedVm, ("$group", group));
+                var disks = ReadAll(null,
+                        group is null
+                            ? "SELECT d.vm_id, d.device_key, d.label, d.file_name, d.capacity_bytes, d.change_id FROM protected_disks d ORDER BY d.vm_id, d.device_key;"
+                            : "SELECT d.vm_id, d.device_key, d.label, d.file_name, d.capacity_bytes, d.change_id FROM protected_disks d JOIN protected_vms v ON v.id = d.vm_id WHERE v.group_name = $group ORDER BY d.vm_id, d.device_key;",
+                        reader => (VmId: reader.GetString(0), Disk: ReadDisk(reader)), ("$group", group))
+                    .ToLookup(d => d.VmId, d => d.Disk);
+                return vms.Select(vm => vm with { Disks = disks[vm.VmId].ToArray() }).ToList();
+            }, cancellationToken);
+
+        public Task<ProtectedVm> UpdateProtectedVmAsync(string vmId, Func<ProtectedVm, ProtectedVm> change, CancellationToken cancellationToken) =>
+            WriteAsync(transaction => ChangeProtectedVm(transaction, vmId, change), cancellationToken);
+
+        public Task<IReadOnlyList<RecoveryPoint>> RemoveProtectedVmAsync(string vmId, CancellationToken cancellationToken) =>
+            WriteAsync<IReadOnlyList<RecoveryPoint>>(transaction =>
+            {
+                var vm = FindProtectedVm(transaction, vmId) ?? throw new ObjectNotFoundException("ProtectedVm", vmId);
+                var points = ReadAll(transaction, $"SELECT {PointColumns} {PointFrom} WHERE r.vm_id = $vm ORDER BY r.time_unix_ms;", ReadPoint, ("$vm", vm.VmId));
+                // protected_disks and recovery_points go with it (ON DELETE CASCADE).
+                Execute(transaction, "DELETE FROM protected_vms WHERE id = $id;", ("$id", vm.VmId));
+                return points;
+            }, cancellationToken);
+
+        public Task<ProtectedVm> CommitRecoveryPointAsync(RecoveryPoint point, Func<ProtectedVm, ProtectedVm> vmChange, CancellationToken cancellationToken) =>
+            WriteAsync(transaction =>
+            {
+                // A VM removed while its cycle ran (Disable-VmProtection): say so, not "FOREIGN KEY constraint failed".
+                _ = FindProtectedVm(transaction, point.VmId) ?? throw new ObjectNotFoundException("ProtectedVm", point.VmId);
+                Execute(transaction,
+                    @"INSERT INTO recovery_points (id, vm_id, time_unix_ms, consistency, size_bytes, changed_bytes, stored_bytes, chunk_count, manifest_key)
+                      VALUES ($id, $vm, $time, $consistency, $size, $changed, $stored, $chunks, $manifest);",
+                    ("$id", point.RecoveryPointId), ("$vm", point.VmId), ("$time", ToUnixMs(point.Time)), ("$consistency", point.Consistency.ToString()),
+                    ("$size", point.SizeBytes), ("$changed", point.ChangedBytes), ("$stored", point.StoredBytes), ("$chunks", point.ChunkCount),
+                    ("$manifest", point.ManifestKey));
+                return ChangeProtectedVm(transaction, point.VmId, vmChange);
+            }, cancellationToken);
+
+        public Task<IReadOnlyList<RecoveryPoint>> ListRecoveryPointsAsync(string vmId, CancellationToken cancellationToken) =>
+            ReadAsync<IReadOnlyList<RecoveryPoint>>(() =>
+                ReadAll(null, $"SELECT {PointColumns} {PointFrom} WHERE r.vm_id = $vm ORDER BY r.time_unix_ms;", ReadPoint, ("$vm", vmId)),
+                cancellationToken);
+
+        public Task<RecoveryPoint?> FindRecoveryPointAsync(string recoveryPointId, CancellationToken cancellationToken) =>
+            ReadAsync<RecoveryPoint?>(() => ReadAll(null, $"SELECT {PointColumns} {PointFrom} WHERE r.id = $id;", ReadPoint, ("$id", recoveryPointId)).FirstOrDefault(),
+                cancellationToken);
+
+        public Task RemoveRecoveryPointAsync(string recoveryPointId, CancellationToken cancellationToken) =>
+            WriteAsync(transaction =>
+            {
+                Execute(transaction, "DELETE FROM recovery_points WHERE id = $id;", ("$id", recoveryPointId));
+                // A VM whose newest point goes keeps pointing at the newest one left.
+                Execute(transaction,
+                    @"UPDATE protected_vms SET
+                          last_point_id = (SELECT r.id FROM recovery_points r WHERE r.vm_id = protected_vms.id ORDER BY r.time_unix_ms DESC LIMIT 1),
+                          last_point_unix_ms = (SELECT r.time_unix_ms FROM recovery_points r WHERE r.vm_id = protected_vms.id ORDER BY r.time_unix_ms DESC LIMIT 1)
+                      WHERE last_point_id = $id;",
+                    ("$id", recoveryPointId));
+                return true;
+            }, cancellationToken);
+
+        public Task<bool> TryAcquireLeaseAsync(string resource, string owner, TimeSpan duration, CancellationToken cancellationToken) =>
+            WriteAsync(transaction =>
+            {
+                var now = ToUnixMs(DateTimeOffset.UtcNow);
+                var holder = ReadAll(transaction, "SELECT owner, expires_unix_ms FROM leases WHERE resource = $resource;",
+                    reader => (Owner: reader.GetString(0), Expires: reader.GetInt64(1)), ("$resource", resource)).FirstOrDefault();
+                if (holder.Owner != null && holder.Owner != owner && holder.Expires > now)
+                {
+                    return false;
+                }
+
+                Execute(transaction,
+                    "INSERT INTO leases (resource, owner, expires_unix_ms) VALUES ($resource, $owner, $expires) " +
+                    "ON CONFLICT (resource) DO UPDATE SET owner = excluded.owner, expires_unix_ms = excluded.expires_unix_ms;",
+                    ("$resource", resource), ("$owner", owner), ("$expires", now + (long)duration.TotalMilliseconds));
+                return true;
+            }, cancellationToken);
+
+        public Task ReleaseLeaseAsync(string resource, string owner, CancellationToken cancellationToken) =>
+            WriteAsync(transaction =>
+            {
+                Execute(transaction, "DELETE FROM leases WHERE resource = $resource AND owner = $owner;", ("$resource", resource), ("$owner", owner));
+                return true;
+            }, cancellationToken);
+
+        public Task<string?> FindLeaseHolderAsync(string resource, CancellationToken cancellationToken) =>
+            ReadAsync<string?>(() => ReadAll(null, "SELECT owner FROM leases WHERE resource = $resource AND expires_unix_ms > $now;",
+                reader => reader.GetString(0), ("$resource", resource), ("$now", ToUnixMs(DateTimeOffset.UtcNow))).FirstOrDefault(), cancellationToken);
+
+        public Task BreakLeaseAsync(string resource, string owner, CancellationToken cancellationToken) => ReleaseLeaseAsync(resource, owner, cancellationToken);
+
+        private ProtectedVm ChangeProtectedVm(SqliteTransaction transaction, string vmId, Func<ProtectedVm, ProtectedVm> change)
+        {
+            var current = FindProtectedVm(transaction, vmId) ?? throw new ObjectNotFoundException("ProtectedVm", vmId);
+            var changed = change(current);
+            if (changed.VmId != current.VmId || changed.ProtectionGroup != current.ProtectionGroup || changed.Site != current.Site)
+            {
+                throw new InvalidSettingException("ProtectedVm", current.Name, nameof(ProtectedVm.VmId),
+                    $"A protected VM keeps its id, group and site; disable protection of '{current.Name}' and enable it again to move it.");
+            }
+
+            SaveProtectedVm(transaction, changed with { Modified = Now() }, insert: false);
+            return FindProtectedVm(transaction, vmId)!;
+        }
+
+        private ProtectedVm? FindProtectedVm(SqliteTransaction? transaction, string vmId)
+        {
+            var vm = ReadAll(transaction, $"SELECT {ProtectedVmColumns} {ProtectedVmFrom} WHERE v.id = $id;", ReadProtectedVm, ("$id", vmId)).FirstOrDefault();
+            if (vm is null)
+            {
+                return null;
+            }
+
+            var disks = ReadAll(transaction,
+                "SELECT d.vm_id, d.device_key, d.label, d.file_name, d.capacity_bytes, d.change_id FROM protected_disks d WHERE d.vm_id = $id ORDER BY d.device_key;",
+                ReadDisk, ("$id", vmId));
+            return vm with { Disks = disks };
+        }
+
+        private static void SaveProtectedVm(SqliteTransaction transaction, ProtectedVm vm, bool insert)
+        {
+            var parameters = new (string, object?)[]
+            {
+                ("$id", vm.VmId), ("$name", vm.Name), ("$group", vm.ProtectionGroup), ("$site", vm.Site), ("$moref", vm.MoRef),
+                ("$uuid", vm.InstanceUuid), ("$state", vm.State.ToString()), ("$lastPoint", vm.LastRecoveryPointId),
+                ("$lastPointTime", ToNullableUnixMs(vm.LastRecoveryPointTime)), ("$lastAppTime", ToNullableUnixMs(vm.LastAppConsistentPointTime)),
+                ("$lastCycle", ToNullableUnixMs(vm.LastCycleTime)), ("$bytes", vm.BytesSent), ("$error", vm.LastError),
+                ("$created", ToUnixMs(vm.Created)), ("$modified", ToUnixMs(vm.Modified)),
+            };
+            Execute(transaction, insert
+                ? @"INSERT INTO protected_vms (id, name, group_name, site, moref, instance_uuid, state, last_point_id, last_point_unix_ms,
+                                               last_app_point_unix_ms, last_cycle_unix_ms, bytes_sent, last_error, created_unix_ms, modified_unix_ms)
+                    VALUES ($id, $name, $group, $site, $moref, $uuid, $state, $lastPoint, $lastPointTime, $lastAppTime, $lastCycle, $bytes, $error, $created, $modified);"
+                : @"UPDATE protected_vms SET name = $name, moref = $moref, instance_uuid = $uuid, state = $state, last_point_id = $lastPoint,
+                        last_point_unix_ms = $lastPointTime, last_app_point_unix_ms = $lastAppTime, last_cycle_unix_ms = $lastCycle,
+                        bytes_sent = $bytes, last_error = $error, modified_unix_ms = $modified
+                    WHERE id = $id;",
+                parameters);
+
+            Execute(transaction, "DELETE FROM protected_disks WHERE vm_id = $id;", ("$id", vm.VmId));
+            foreach (var disk in vm.Disks)
+            {
+                Execute(transaction,
+                    "INSERT INTO protected_disks (vm_id, device_key, label, file_name, capacity_bytes, change_id) VALUES ($vm, $key, $label, $file, $capacity, $change);",
+                    ("$vm", vm.VmId), ("$key", disk.Key), ("$label", disk.Label), ("$file", disk.FileName), ("$capacity", disk.CapacityBytes), ("$change", disk.ChangeId));
+            }
+        }
+
+        private static ProtectedVm ReadProtectedVm(SqliteDataReader reader) => new ProtectedVm
+        {
+            VmId = reader.GetString(0),
+            Name = reader.GetString(1),
+            ProtectionGroup = reader.GetString(2),
+            Site = reader.GetString(3),
+            MoRef = NullableString(reader, 4) ?? "",
+            InstanceUuid = NullableString(reader, 5),
+            State = ParseEnum<ProtectionState>(reader.GetString(6)),
+            LastRecoveryPointId = NullableString(reader, 7),
+            LastRecoveryPointTime = NullableTime(reader, 8),
+            LastAppConsistentPointTime = NullableTime(reader, 9),
+            LastCycleTime = NullableTime(reader, 10),
+            BytesSent = reader.GetInt64(11),
+            LastError = NullableString(reader, 12),
+            RpoThreshold = TimeSpan.FromTicks(reader.GetInt64(13)),
+            Created = FromUnixMs(reader.GetInt64(14)),
+            Modified = FromUnixMs(reader.GetInt64(15)),
+        };
+
+        private static ProtectedDisk ReadDisk(SqliteDataReader reader) => new ProtectedDisk
+        {
+            Key = reader.GetInt32(1),
+            Label = reader.GetString(2),
+            FileName = reader.GetString(3),
+            CapacityBytes = reader.GetInt64(4),
+            ChangeId = NullableString(reader, 5),
+        };
+
+        private static RecoveryPoint ReadPoint(SqliteDataReader reader) => new RecoveryPoint
+        {
+            RecoveryPointId = reader.GetString(0),
+            VmId = reader.GetString(1),
+            VmName = reader.GetString(2),
+            Time = FromUnixMs(reader.GetInt64(3)),
+            Consistency = ParseEnum<PointConsistency>(reader.GetString(4)),
+            SizeBytes = reader.GetInt64(5),
+            ChangedBytes = reader.GetInt64(6),
+            StoredBytes = reader.GetInt64(7),
+            ChunkCount = reader.GetInt32(8),
+            ManifestKey = reader.GetString(9),
+        };
+
+        private static DateTimeOffset? NullableTime(SqliteDataReader reader, int ordinal) =>
+            reader.IsDBNull(ordinal) ? (DateTimeOffset?)null : FromUnixMs(reader.GetInt64(ordinal));
+
+        private static object? ToNullableUnixMs(DateTimeOffset? value) => value is DateTimeOffset time ? ToUnixMs(time) : (object?)null;
+    }
+}

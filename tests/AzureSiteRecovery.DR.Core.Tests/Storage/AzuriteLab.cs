@@ -1,0 +1,81 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using AzureSiteRecovery.DR.Core.Storage;
+using Xunit;
+
+namespace AzureSiteRecovery.DR.Core.Tests.Storage
+{
+    /// <summary>
+    /// One Azurite blob service (tests/lab/azurite/azurite.sh) for a test class: started on
+    /// 127.0.0.1 with a port the OS picks, stopped by its PID on dispose. Can be stopped and
+    /// started again on the same data (a store outage).
+    /// </summary>
+    public sealed class AzuriteLab : IAsyncLifetime
+    {
+        public const string AccountName = "devstoreaccount1";
+        // Azurite's published development account key (not a secret).
+        public const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+        public AzuriteLab()
+        {
+            StateDir = Path.Combine(Path.GetTempPath(), "azsr-dr-azurite-" + Guid.NewGuid().ToString("N"));
+        }
+
+        public string StateDir { get; }
+
+        public Uri Url { get; private set; } = null!;
+
+        public int Pid { get; private set; }
+
+        /// <summary>A store on a fresh container, with few retries so that an outage shows quickly.</summary>
+        public BlobStore NewStore(string? container = null) =>
+            BlobStore.Create(Url, AccountName, AccountKey, container ?? "t" + Guid.NewGuid().ToString("N"), QuickOptions);
+
+        public static BlobStoreOptions QuickOptions => new BlobStoreOptions { MaxRetries = 1, RetryDelay = TimeSpan.FromMilliseconds(100), NetworkTimeout = TimeSpan.FromSeconds(20) };
+
+        public async Task InitializeAsync() => await StartAsync();
+
+        public async Task StartAsync()
+        {
+            var output = await RunAsync("start", StateDir);
+            Url = new Uri(output.Trim().Split('\n').Last().Trim());
+            Pid = int.Parse(File.ReadAllText(Path.Combine(StateDir, "azurite.pid")).Trim());
+        }
+
+        public Task StopAsync() => RunAsync("stop", StateDir);
+
+        public async Task DisposeAsync()
+        {
+            await StopAsync();
+            if (Directory.Exists(StateDir)) Directory.Delete(StateDir, recursive: true);
+        }
+
+        private static string RepositoryRoot()
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "DR.sln"))) return dir.FullName;
+            }
+            throw new InvalidOperationException($"No DR.sln above {AppContext.BaseDirectory}.");
+        }
+
+        private static async Task<string> RunAsync(params string[] args)
+        {
+            var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            start.ArgumentList.Add(Path.Combine(RepositoryRoot(), "tests", "lab", "azurite", "azurite.sh"));
+            foreach (var a in args) start.ArgumentList.Add(a);
+            using var process = Process.Start(start)!;
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            // The first start npm-installs Azurite: allow minutes.
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
+            await process.WaitForExitAsync(timeout.Token);
+            if (process.ExitCode != 0) throw new InvalidOperationException($"azurite.sh {string.Join(" ", args)} failed ({process.ExitCode}): {await stderr}");
+            return await stdout;
+        }
+    }
+}

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Azurite (Azure Storage emulator, blob service) for the lab: shells, Pester and C# fixtures.
+#   azurite.sh start <statedir>
+#       npm-installs Azurite into $LAB_OUT/azurite (default out/lab/azurite) if missing, starts
+#       azurite-blob on 127.0.0.1 with a port the OS picks (--blobPort 0), waits until it answers,
+#       prints the blob endpoint (http://127.0.0.1:<port>/devstoreaccount1).
+#       Files in <statedir>: azurite.pid, azurite.url, azurite.log, data/ (the blobs).
+#   azurite.sh stop <statedir>
+#       SIGTERM to the PID in <statedir>/azurite.pid, waits for it to exit (SIGKILL after 15 s).
+#       data/ is kept (a restart on the same statedir sees the same blobs).
+# Account: devstoreaccount1 with Azurite's published development key (see README.md).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../../.." && pwd)"
+version="3.37.0"
+prefix="${LAB_OUT:-$repo/out/lab}/azurite"
+bin="$prefix/node_modules/.bin/azurite-blob"
+
+die() { echo "azurite.sh: $*" >&2; exit 1; }
+
+# alive PID: running and not a zombie.
+alive() {
+    kill -0 "$1" 2>/dev/null || return 1
+    local state
+    state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)"
+    [ "$state" != Z ]
+}
+
+# ours PID: the PID still belongs to azurite-blob (PIDs get reused).
+ours() {
+    tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q azurite-blob
+}
+
+install() {
+    if [ -x "$bin" ] && [ -f "$prefix/.version" ] && [ "$(cat "$prefix/.version")" = "$version" ]; then
+        return 0
+    fi
+    command -v npm >/dev/null || die "npm is not installed (apt-get install nodejs npm)"
+    mkdir -p "$prefix"
+    # A lock, so that test fixtures starting in parallel install once.
+    (
+        flock 9
+        if [ ! -x "$bin" ] || [ "$(cat "$prefix/.version" 2>/dev/null)" != "$version" ]; then
+            npm install --prefix "$prefix" --no-audit --no-fund --silent "azurite@$version" >&2 \
+                || die "npm install azurite@$version failed"
+            echo "$version" >"$prefix/.version"
+        fi
+    ) 9>"$prefix/.install.lock"
+}
+
+start() {
+    [ $# -eq 1 ] || die "usage: azurite.sh start <statedir>"
+    local dir="$1"
+    mkdir -p "$dir"
+    dir="$(cd "$dir" && pwd)"
+    if [ -f "$dir/azurite.pid" ]; then
+        local old; old="$(cat "$dir/azurite.pid")"
+        if alive "$old" && ours "$old"; then
+            die "azurite already running in $dir (pid $old)"
+        fi
+    fi
+    install
+    rm -f "$dir/azurite.url" "$dir/azurite.pid"
+    mkdir -p "$dir/data"
+    # --blobPort 0: the OS picks a free port and Azurite logs it, so instances never collide.
+    "$bin" --blobHost 127.0.0.1 --blobPort 0 --skipApiVersionCheck --disableTelemetry --loose \
+        --location "$dir/data" </dev/null >"$dir/azurite.log" 2>&1 &
+    local pid=$!
+    echo "$pid" >"$dir/azurite.pid"
+    local i port
+    for i in $(seq 300); do
+        port="$(sed -n 's|.*successfully listens on http://127\.0\.0\.1:\([0-9][0-9]*\).*|\1|p' "$dir/azurite.log" | head -1)"
+        if [ -n "$port" ]; then
+            local url="http://127.0.0.1:$port/devstoreaccount1"
+            # Listening is logged before the first request is served; wait for an answer (any HTTP status).
+            if curl -s -o /dev/null --max-time 2 "$url?comp=list" 2>/dev/null \
+                || (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+                echo "$url" >"$dir/azurite.url"
+                echo "$url"
+                return 0
+            fi
+        fi
+        if ! alive "$pid"; then
+            cat "$dir/azurite.log" >&2
+            rm -f "$dir/azurite.pid"
+            die "azurite exited before listening"
+        fi
+        sleep 0.1
+    done
+    kill -TERM "$pid" 2>/dev/null || true
+    cat "$dir/azurite.log" >&2
+    die "azurite did not answer within 30 s"
+}
+
+stop() {
+    [ $# -eq 1 ] || die "usage: azurite.sh stop <statedir>"
+    local dir="$1"
+    [ -f "$dir/azurite.pid" ] || return 0
+    local pid; pid="$(cat "$dir/azurite.pid")"
+    if alive "$pid" && ours "$pid"; then
+        kill -TERM "$pid"
+        local i
+        for i in $(seq 150); do
+            alive "$pid" || break
+            sleep 0.1
+        done
+        if alive "$pid"; then
+            kill -KILL "$pid" 2>/dev/null || true
+            echo "azurite.sh: azurite (pid $pid) ignored SIGTERM for 15 s, killed" >&2
+        fi
+    fi
+    rm -f "$dir/azurite.pid" "$dir/azurite.url"
+}
+
+cmd="${1:-}"
+[ $# -gt 0 ] && shift
+case "$cmd" in
+    start) start "$@" ;;
+    stop) stop "$@" ;;
+    install) install ;;
+    *) die "usage: azurite.sh start <statedir> | stop <statedir> | install" ;;
+esac
