@@ -93,6 +93,8 @@ namespace AzureSiteRecovery.DR.Replication
                             : new ErrorRecord(ex, "ReplicationCycleFailed", ErrorCategory.NotSpecified, vm.Name)));
                 }
 
+                CollectGarbageIfDue();
+
                 if (Continuous)
                 {
                     // Re-read: the cycles moved LastCycleTime on, and the policy may have changed.
@@ -101,6 +103,16 @@ namespace AzureSiteRecovery.DR.Replication
                 }
             }
             while (Continuous && !CancellationToken.IsCancellationRequested);
+        }
+
+        private void CollectGarbageIfDue()
+        {
+            using var store = OpenStoreForCycle();
+            var collected = Await(ct => ChunkGarbageCollection.CollectIfDueAsync(OpenVault(), store, ct));
+            if (collected != null)
+            {
+                WriteVerbose($"Garbage collection: {collected.ChunksDeleted} unreferenced chunk(s) deleted ({collected.BytesDeleted} bytes), {collected.ChunksReferenced} in use.");
+            }
         }
 
         private bool IsDue(ProtectedVm vm)
