@@ -13,30 +13,15 @@ bin="${LAB_OUT:-$repo/out/lab}/bin/drvcsim"
 
 die() { echo "lab.sh: $*" >&2; exit 1; }
 
-# alive PID: running and not a zombie.
-alive() {
-    kill -0 "$1" 2>/dev/null || return 1
-    local state
-    state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)"
-    [ "$state" != Z ]
-}
-
-# ours PID: the PID still belongs to drvcsim (PIDs get reused).
-ours() {
-    tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q drvcsim
-}
+# shellcheck source=processes.sh
+. "$here/processes.sh"
 
 start_vcsim() {
     [ $# -ge 1 ] || die "usage: lab.sh start-vcsim <statedir> [drvcsim flags]"
     local dir="$1"; shift
     mkdir -p "$dir"
     dir="$(cd "$dir" && pwd)"
-    if [ -f "$dir/vcsim.pid" ]; then
-        local old; old="$(cat "$dir/vcsim.pid")"
-        if alive "$old" && ours "$old"; then
-            die "drvcsim already running in $dir (pid $old)"
-        fi
-    fi
+    refuse_second "$dir/vcsim.pid" drvcsim
     "$here/vcsim/build.sh"
     rm -f "$dir/vcsim.url" "$dir/vcsim.pid"
     mkdir -p "$dir/tmp"
@@ -67,21 +52,8 @@ start_vcsim() {
 stop() {
     [ $# -eq 1 ] || die "usage: lab.sh stop <statedir>"
     local dir="$1"
-    [ -f "$dir/vcsim.pid" ] || return 0
-    local pid; pid="$(cat "$dir/vcsim.pid")"
-    if alive "$pid" && ours "$pid"; then
-        kill -TERM "$pid"
-        local i
-        for i in $(seq 150); do
-            alive "$pid" || break
-            sleep 0.1
-        done
-        if alive "$pid"; then
-            kill -KILL "$pid" 2>/dev/null || true
-            echo "lab.sh: drvcsim (pid $pid) ignored SIGTERM for 15 s, killed" >&2
-        fi
-    fi
-    rm -f "$dir/vcsim.pid" "$dir/vcsim.url"
+    stop_pidfile "$dir/vcsim.pid" drvcsim
+    rm -f "$dir/vcsim.url"
     # A clean exit removes its datastore dirs already; this covers a killed one.
     rm -rf "$dir/tmp"
 }

@@ -64,38 +64,10 @@ namespace AzureSiteRecovery.DR.Core.Tests.Lab
             if (Directory.Exists(StateDir)) Directory.Delete(StateDir, recursive: true);
         }
 
-        /// <summary>The repository root: the first folder above the test binaries that holds DR.sln.</summary>
-        public static string RepositoryRoot()
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "DR.sln"))) return dir.FullName;
-            }
-            throw new InvalidOperationException($"No DR.sln above {AppContext.BaseDirectory}.");
-        }
+        /// <summary>The repository root (see <see cref="LabScript.RepositoryRoot"/>).</summary>
+        public static string RepositoryRoot() => LabScript.RepositoryRoot();
 
-        private static async Task<string> RunLabAsync(params string[] args)
-        {
-            var start = new ProcessStartInfo("bash")
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            start.ArgumentList.Add(Path.Combine(RepositoryRoot(), "tests", "lab", "lab.sh"));
-            foreach (var a in args) start.ArgumentList.Add(a);
-            using var process = Process.Start(start)!;
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            // The first start builds drvcsim (apt + go build): allow minutes.
-            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
-            await process.WaitForExitAsync(timeout.Token);
-            if (process.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"lab.sh {string.Join(" ", args)} failed ({process.ExitCode}): {await stderr}");
-            }
-            return await stdout;
-        }
+        private static Task<string> RunLabAsync(params string[] args) => LabScript.RunAsync("lab.sh", args);
     }
 
     /// <summary>One VM on the standalone host (DC0_H0_VM0), 4 MiB disks, CBT answers one extent per call so clients must page.</summary>

@@ -7,6 +7,8 @@ using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Core.Storage;
 using Xunit;
 
+using AzureSiteRecovery.DR.Core.Tests.Lab;
+
 namespace AzureSiteRecovery.DR.Core.Tests.Storage
 {
     /// <summary>
@@ -54,28 +56,6 @@ namespace AzureSiteRecovery.DR.Core.Tests.Storage
             if (Directory.Exists(StateDir)) Directory.Delete(StateDir, recursive: true);
         }
 
-        private static string RepositoryRoot()
-        {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
-            {
-                if (File.Exists(Path.Combine(dir.FullName, "DR.sln"))) return dir.FullName;
-            }
-            throw new InvalidOperationException($"No DR.sln above {AppContext.BaseDirectory}.");
-        }
-
-        private static async Task<string> RunAsync(params string[] args)
-        {
-            var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            start.ArgumentList.Add(Path.Combine(RepositoryRoot(), "tests", "lab", "azurite", "azurite.sh"));
-            foreach (var a in args) start.ArgumentList.Add(a);
-            using var process = Process.Start(start)!;
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            // The first start npm-installs Azurite: allow minutes.
-            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
-            await process.WaitForExitAsync(timeout.Token);
-            if (process.ExitCode != 0) throw new InvalidOperationException($"azurite.sh {string.Join(" ", args)} failed ({process.ExitCode}): {await stderr}");
-            return await stdout;
-        }
+        private static Task<string> RunAsync(params string[] args) => LabScript.RunAsync("azurite/azurite.sh", args);
     }
 }

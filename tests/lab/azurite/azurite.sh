@@ -19,18 +19,8 @@ bin="$prefix/node_modules/.bin/azurite-blob"
 
 die() { echo "azurite.sh: $*" >&2; exit 1; }
 
-# alive PID: running and not a zombie.
-alive() {
-    kill -0 "$1" 2>/dev/null || return 1
-    local state
-    state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)"
-    [ "$state" != Z ]
-}
-
-# ours PID: the PID still belongs to azurite-blob (PIDs get reused).
-ours() {
-    tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null | grep -q azurite-blob
-}
+# shellcheck source=../processes.sh
+. "$here/../processes.sh"
 
 install() {
     if [ -x "$bin" ] && [ -f "$prefix/.version" ] && [ "$(cat "$prefix/.version")" = "$version" ]; then
@@ -54,12 +44,7 @@ start() {
     local dir="$1"
     mkdir -p "$dir"
     dir="$(cd "$dir" && pwd)"
-    if [ -f "$dir/azurite.pid" ]; then
-        local old; old="$(cat "$dir/azurite.pid")"
-        if alive "$old" && ours "$old"; then
-            die "azurite already running in $dir (pid $old)"
-        fi
-    fi
+    refuse_second "$dir/azurite.pid" azurite-blob
     install
     rm -f "$dir/azurite.url" "$dir/azurite.pid"
     mkdir -p "$dir/data"
@@ -96,21 +81,8 @@ start() {
 stop() {
     [ $# -eq 1 ] || die "usage: azurite.sh stop <statedir>"
     local dir="$1"
-    [ -f "$dir/azurite.pid" ] || return 0
-    local pid; pid="$(cat "$dir/azurite.pid")"
-    if alive "$pid" && ours "$pid"; then
-        kill -TERM "$pid"
-        local i
-        for i in $(seq 150); do
-            alive "$pid" || break
-            sleep 0.1
-        done
-        if alive "$pid"; then
-            kill -KILL "$pid" 2>/dev/null || true
-            echo "azurite.sh: azurite (pid $pid) ignored SIGTERM for 15 s, killed" >&2
-        fi
-    fi
-    rm -f "$dir/azurite.pid" "$dir/azurite.url"
+    stop_pidfile "$dir/azurite.pid" azurite-blob
+    rm -f "$dir/azurite.url"
 }
 
 cmd="${1:-}"
