@@ -206,9 +206,17 @@ namespace AzureSiteRecovery.DR.Core.Replication
             try
             {
                 var disks = await client.GetSnapshotDisksAsync(snapshot, cancellationToken).ConfigureAwait(false);
-                var previous = vm.LastRecoveryPointId is null
-                    ? null
-                    : await store.Chunks.ReadPointAsync(vm.VmId, vm.LastRecoveryPointId, cancellationToken).ConfigureAwait(false);
+                RecoveryPointManifest? previous = null;
+                try
+                {
+                    previous = vm.LastRecoveryPointId is null
+                        ? null
+                        : await store.Chunks.ReadPointAsync(vm.VmId, vm.LastRecoveryPointId, cancellationToken).ConfigureAwait(false);
+                }
+                catch (StoreUnavailableException)
+                {
+                    // The store is down: copy without the last point (whole disk) so the chunks still go to the spool.
+                }
 
                 var written = new List<DiskManifest>();
                 var modes = new HashSet<string>();

@@ -238,7 +238,8 @@ namespace AzureSiteRecovery.DR.Core.Storage
                         try
                         {
                             hashes[index] = await PutChunkAsync(buffer, length, stats, failed.Token).ConfigureAwait(false);
-                            progress?.Report(Interlocked.Add(ref stats.BytesRead, length));
+                            var bytesRead = Interlocked.Add(ref stats.BytesRead, length);
+                            progress?.Report(bytesRead);
                         }
                         catch
                         {

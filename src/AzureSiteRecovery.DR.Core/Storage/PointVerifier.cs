@@ -105,7 +105,8 @@ namespace AzureSiteRecovery.DR.Core.Storage
                 try
                 {
                     await chunks.ReadChunkAsync(entry.Key, length, ct).ConfigureAwait(false);
-                    progress?.Report(Interlocked.Add(ref bytesChecked, length));
+                    var checkedSoFar = Interlocked.Add(ref bytesChecked, length);
+                    progress?.Report(checkedSoFar);
                 }
                 catch (ChunkDamagedException ex)
                 {
