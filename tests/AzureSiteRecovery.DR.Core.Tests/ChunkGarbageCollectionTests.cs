@@ -49,7 +49,7 @@ namespace AzureSiteRecovery.DR.Core.Tests
         {
             var vm = await vault.AddProtectedVmAsync(new ProtectedVm { VmId = Guid.NewGuid().ToString("N"), Name = name, ProtectionGroup = "erp", Site = "onprem", MoRef = name }, none);
             var written = await store.Chunks.WriteDiskAsync("2000", new MemoryStream(disk), disk.Length, none);
-            var point = new RecoveryPointManifest(vm.VmId, Guid.NewGuid().ToString("N"), DateTimeOffset.UtcNow, RecoveryPointConsistency.CrashConsistent, new[] { written.Manifest });
+            var point = new RecoveryPointManifest(vm.VmId, Guid.NewGuid().ToString("N"), DateTimeOffset.UtcNow, PointConsistency.CrashConsistent, new[] { written.Manifest });
             Assert.Equal(PointWriteOutcome.Stored, await store.Chunks.WritePointAsync(point, none));
             await vault.CommitRecoveryPointAsync(new RecoveryPoint
             {

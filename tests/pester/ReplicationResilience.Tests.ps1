@@ -120,9 +120,11 @@ Describe 'Replication killed at random moments' {
     It 'takes over the lease and removes the snapshot of a cycle killed while it held both' {
         # Enough new data that the copy takes a while; kill once our snapshot exists (the lease is held by then).
         Write-DiskBytes $disk 120MB 80MB 200
+        # A killed round may have left its snapshot: wait for one this child takes (it removes leftovers first).
+        $before = @(Get-LabSnapshotName $lab.Url $vm.MoRef)
         $child = Start-SyncChild $vault $work 'snapshot'
         $deadline = [DateTime]::UtcNow.AddSeconds(60)
-        while (-not $child.HasExited -and [DateTime]::UtcNow -lt $deadline -and -not (Get-LabSnapshotName $lab.Url $vm.MoRef | Where-Object { $_ -like 'azsr-dr-*' })) { Start-Sleep -Milliseconds 10 }
+        while (-not $child.HasExited -and [DateTime]::UtcNow -lt $deadline -and -not (Get-LabSnapshotName $lab.Url $vm.MoRef | Where-Object { $_ -like 'azsr-dr-*' -and $_ -notin $before })) { Start-Sleep -Milliseconds 10 }
         $child.HasExited | Should -BeFalse -Because 'the cycle must still be running when it is killed'
         Stop-Hard $child
         @(Get-LabSnapshotName $lab.Url $vm.MoRef) -like 'azsr-dr-*' | Should -HaveCount 1

@@ -71,11 +71,11 @@ namespace AzureSiteRecovery.DR.Core.Model
         public override string ToString() => Name;
     }
 
-    /// <summary>Whether a point was taken with the guest quiesced.</summary>
-    public enum PointConsistency
+    /// <summary>Whether a point was taken with the guest quiesced (the byte values are stored in manifests).</summary>
+    public enum PointConsistency : byte
     {
-        CrashConsistent,
-        AppConsistent,
+        CrashConsistent = 0,
+        AppConsistent = 1,
     }
 
     /// <summary>A recovery point: the VM's disks as they were at one snapshot, recoverable byte for byte.</summary>

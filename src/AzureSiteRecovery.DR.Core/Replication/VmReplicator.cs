@@ -248,7 +248,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
                 }
 
                 var manifest = new RecoveryPointManifest(vm.VmId, pointId, snapshotTime,
-                    consistency == PointConsistency.AppConsistent ? RecoveryPointConsistency.ApplicationConsistent : RecoveryPointConsistency.CrashConsistent, written);
+                    consistency, written);
                 var outcome = await store.Chunks.WritePointAsync(manifest, cancellationToken).ConfigureAwait(false);
                 var mode = string.Join("+", modes.OrderBy(m => m));
                 if (outcome == PointWriteOutcome.Spooled)
@@ -316,7 +316,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
         }
 
         /// <summary>What to copy of a disk: CBT's changed areas since the last point, or everything (compared chunk by chunk against the last point).</summary>
-        private static async Task<(DiskManifest? Baseline, IReadOnlyList<Storage.DiskExtent>? Changed, string Mode)> ChangedAreasAsync(
+        private static async Task<(DiskManifest? Baseline, IReadOnlyList<DiskExtent>? Changed, string Mode)> ChangedAreasAsync(
             VSphereClient client, ProtectedVm vm, string snapshot, VmDisk disk, DiskManifest? previousDisk, string? previousChangeId, CancellationToken cancellationToken)
         {
             var diskKey = disk.Key.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -336,7 +336,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
             try
             {
                 var areas = await client.QueryChangedDiskAreasAsync(vm.MoRef, snapshot, disk.Key, disk.CapacityBytes, since, cancellationToken).ConfigureAwait(false);
-                var changed = areas.Select(a => new Storage.DiskExtent(a.Start, a.Length)).ToArray();
+                var changed = areas;
                 // "*" lists the allocated areas: everything else of a new disk is zeros.
                 var baseline = previousDisk ?? new DiskManifest(diskKey, disk.CapacityBytes, ChunkStoreOptions.DefaultChunkSize,
                     new ChunkHash[DiskManifest.CountFor(disk.CapacityBytes, ChunkStoreOptions.DefaultChunkSize)]);

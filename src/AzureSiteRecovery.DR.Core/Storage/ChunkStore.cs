@@ -12,24 +12,12 @@ using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Secrets;
 
+using AzureSiteRecovery.DR.Core.Model;
+
 namespace AzureSiteRecovery.DR.Core.Storage
 {
     /// <summary>Reads <paramref name="count"/> bytes of a disk at <paramref name="offset"/> into the start of <paramref name="buffer"/> (all of them, or throws).</summary>
     public delegate Task DiskReader(long offset, byte[] buffer, int count, CancellationToken cancellationToken);
-
-    /// <summary>A byte range of a disk (a changed extent from CBT).</summary>
-    public readonly struct DiskExtent
-    {
-        public DiskExtent(long offset, long length)
-        {
-            if (offset < 0 || length < 0) throw new ArgumentOutOfRangeException(nameof(offset), "An extent cannot have a negative offset or length.");
-            Offset = offset;
-            Length = length;
-        }
-
-        public long Offset { get; }
-        public long Length { get; }
-    }
 
     public sealed class ChunkStoreOptions
     {

@@ -2,6 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 
+using AzureSiteRecovery.DR.Core.Model;
+
 namespace AzureSiteRecovery.DR.Core.Storage
 {
     /// <summary>
@@ -50,17 +52,10 @@ namespace AzureSiteRecovery.DR.Core.Storage
         }
     }
 
-    /// <summary>How consistent the disks of a recovery point are with each other and with the applications.</summary>
-    public enum RecoveryPointConsistency : byte
-    {
-        CrashConsistent = 0,
-        ApplicationConsistent = 1,
-    }
-
     /// <summary>A recovery point as the chunk store keeps it: the manifests of every disk of one VM at one time.</summary>
     public sealed class RecoveryPointManifest
     {
-        public RecoveryPointManifest(string vmId, string pointId, DateTimeOffset created, RecoveryPointConsistency consistency, IReadOnlyList<DiskManifest> disks)
+        public RecoveryPointManifest(string vmId, string pointId, DateTimeOffset created, PointConsistency consistency, IReadOnlyList<DiskManifest> disks)
         {
             ObjectKeys.ValidateId(vmId, "VM id");
             ObjectKeys.ValidateId(pointId, "recovery point id");
@@ -78,7 +73,7 @@ namespace AzureSiteRecovery.DR.Core.Storage
         public string VmId { get; }
         public string PointId { get; }
         public DateTimeOffset Created { get; }
-        public RecoveryPointConsistency Consistency { get; }
+        public PointConsistency Consistency { get; }
         public IReadOnlyList<DiskManifest> Disks { get; }
 
         /// <summary>The object key of this manifest in the store.</summary>

@@ -80,7 +80,7 @@ namespace AzureSiteRecovery.DR.Core.Storage
                 var vmId = ReadString(reader);
                 var pointId = ReadString(reader);
                 var created = new DateTimeOffset(reader.ReadInt64(), TimeSpan.Zero);
-                var consistency = (RecoveryPointConsistency)reader.ReadByte();
+                var consistency = (Model.PointConsistency)reader.ReadByte();
                 var diskCount = ReadCount(reader);
                 var disks = new List<DiskManifest>(diskCount);
                 for (var d = 0; d < diskCount; d++)

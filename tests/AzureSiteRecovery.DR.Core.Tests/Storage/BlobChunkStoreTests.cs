@@ -2,6 +2,7 @@ using System;
 using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
+using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Storage;
 using Xunit;
 
@@ -56,7 +57,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Storage
                     await inner(offset, buffer, count, ct);
                 }
                 var result = await chunks.WriteDiskAsync("2000", disk.Length, Reader, null, null, None);
-                point = new RecoveryPointManifest("vm-1", "p1", DateTimeOffset.UtcNow, RecoveryPointConsistency.CrashConsistent, new[] { result.Manifest });
+                point = new RecoveryPointManifest("vm-1", "p1", DateTimeOffset.UtcNow, PointConsistency.CrashConsistent, new[] { result.Manifest });
                 Assert.Equal(PointWriteOutcome.Spooled, await chunks.WritePointAsync(point, None));
             }
             Assert.True(spooling.IsSpooling);

@@ -6,6 +6,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
+using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Storage;
 using Xunit;
 
@@ -226,7 +227,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Storage
             Assert.Equal(7, result.ChunksKeptFresh);
             foreach (var hash in droppedOnly) Assert.False(await store.ExistsAsync(chunks.ObjectKeyOf(hash), None));
             Assert.True((await new PointVerifier(chunks).VerifyAsync(kept, None)).IsIntact);
-            var runningPoint = new RecoveryPointManifest("vm-2", "p1", DateTimeOffset.UtcNow, RecoveryPointConsistency.CrashConsistent, new[] { running.Manifest });
+            var runningPoint = new RecoveryPointManifest("vm-2", "p1", DateTimeOffset.UtcNow, PointConsistency.CrashConsistent, new[] { running.Manifest });
             Assert.True((await new PointVerifier(chunks).VerifyAsync(runningPoint, None)).IsIntact);
         }
 
@@ -249,7 +250,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Storage
 
             var gc = await new GarbageCollector(cycle).CollectAsync(Array.Empty<RecoveryPointManifest>(), TimeSpan.FromHours(24), None);
             Assert.Equal(0, gc.ChunksDeleted);
-            var point = new RecoveryPointManifest("vm-1", "p", DateTimeOffset.UtcNow, RecoveryPointConsistency.CrashConsistent, new[] { result.Manifest });
+            var point = new RecoveryPointManifest("vm-1", "p", DateTimeOffset.UtcNow, PointConsistency.CrashConsistent, new[] { result.Manifest });
             Assert.True((await new PointVerifier(cycle).VerifyAsync(point, None)).IsIntact);
         }
 
@@ -295,7 +296,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Storage
             using (var chunks = new ChunkStore(spooling, TestDisks.Key(), TestDisks.Options))
             {
                 var result = await chunks.WriteDiskAsync("d", new MemoryStream(disk), disk.Length, None);
-                point = new RecoveryPointManifest("vm-1", "p1", DateTimeOffset.UtcNow, RecoveryPointConsistency.CrashConsistent, new[] { result.Manifest });
+                point = new RecoveryPointManifest("vm-1", "p1", DateTimeOffset.UtcNow, PointConsistency.CrashConsistent, new[] { result.Manifest });
                 Assert.Equal(PointWriteOutcome.Spooled, await chunks.WritePointAsync(point, None));
             }
             Assert.True(spooling.IsSpooling);

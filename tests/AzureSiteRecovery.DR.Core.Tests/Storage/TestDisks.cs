@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
+using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Storage;
 
 namespace AzureSiteRecovery.DR.Core.Tests.Storage
@@ -62,7 +63,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Storage
                 var result = await chunks.WriteDiskAsync(diskKey, new MemoryStream(content), content.Length, CancellationToken.None);
                 manifests.Add(result.Manifest);
             }
-            var point = new RecoveryPointManifest(vmId, pointId, DateTimeOffset.UtcNow, RecoveryPointConsistency.CrashConsistent, manifests);
+            var point = new RecoveryPointManifest(vmId, pointId, DateTimeOffset.UtcNow, PointConsistency.CrashConsistent, manifests);
             await chunks.WritePointAsync(point, CancellationToken.None);
             return point;
         }

@@ -21,12 +21,6 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
     /// <summary>One snapshot of a VM, from the flattened snapshot tree (parents before children).</summary>
     public sealed record VmSnapshotInfo(string MoRef, string Name, string? Description, DateTimeOffset Created, bool Quiesced, string? ParentMoRef);
 
-    /// <summary>A byte range of a disk: QueryChangedDiskAreas' changedArea.</summary>
-    public sealed record DiskExtent(long Start, long Length)
-    {
-        public long End => Start + Length;
-    }
-
     /// <summary>What the guest reports: heartbeat (green, yellow, red, gray) and primary IP address.</summary>
     public sealed record GuestState(string? HeartbeatStatus, string? IpAddress, string? HostName);
 

@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using System.Xml.Linq;
 using AzureSiteRecovery.DR.Core.Errors;
+using AzureSiteRecovery.DR.Core.Model;
 using static AzureSiteRecovery.DR.Core.Sites.VSphere.VimXml;
 
 namespace AzureSiteRecovery.DR.Core.Sites.VSphere
