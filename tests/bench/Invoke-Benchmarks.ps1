@@ -6,6 +6,9 @@
     GetGroups10k     Get-ProtectionGroup over 10,000 groups         vs  a plain SQLite query of the same rows
                      (scripted in PowerShell, and compiled: the sqlite3 shell)
     GetDRVm10k       Get-DRVm over a vcsim of 10,000 VMs             vs  one call per VM over the same client
+    Replication      first (full) cycle of a 2 GiB realistic disk    vs  a plain ranged GET of its flat file from the same vcsim
+                     a cycle after 1 % of the disk changed           vs  the full cycle (time, bytes read, bytes stored)
+                     store size of ten cloned VMs                    vs  the store size of one of them
     Results go to the console and to out/bench/<name>.json. Timings are medians of several runs.
 #>
 [CmdletBinding()]
@@ -14,8 +17,14 @@ param(
     [int] $Runs = 7,
     [int] $GroupCount = 10000,
     [int] $VmCount = 10000,
-    [ValidateSet('ImportModule', 'GetGroups10k', 'GetDRVm10k')]
-    [string[]] $Only = @('ImportModule', 'GetGroups10k', 'GetDRVm10k')
+    # Replication: disk of the full/delta sync, runs of it (median), the share changed for the delta, the clones' disk and count.
+    [int] $ReplicationDiskMiB = 2048,
+    [int] $ReplicationRuns = 3,
+    [double] $ReplicationChangePercent = 1,
+    [int] $CloneDiskMiB = 256,
+    [int] $CloneCount = 10,
+    [ValidateSet('ImportModule', 'GetGroups10k', 'GetDRVm10k', 'Replication')]
+    [string[]] $Only = @('ImportModule', 'GetGroups10k', 'GetDRVm10k', 'Replication')
 )
 
 $ErrorActionPreference = 'Stop'
@@ -30,7 +39,7 @@ function Measure-Median([scriptblock] $Action, [int] $Count = $Runs) {
     $times[[int][math]::Floor($Count / 2)]
 }
 
-function Write-Result([string] $Name, [hashtable] $Result) {
+function Write-Result([string] $Name, [Collections.IDictionary] $Result) {
     $Result | ConvertTo-Json | Set-Content (Join-Path $outFolder "$Name.json")
     [pscustomobject]$Result | Format-List | Out-String | Write-Host
 }
@@ -168,5 +177,241 @@ try {
 finally {
     & bash $lab stop $stateDir | Out-Null
     Remove-Item $stateDir -Recurse -Force -ErrorAction SilentlyContinue
+}
+}
+
+if ('Replication' -in $Only) {
+Write-Host "== Replication on vcsim: full cycle of a $ReplicationDiskMiB MiB disk ($ReplicationRuns runs, median), a $ReplicationChangePercent % delta, $CloneCount clones of $CloneDiskMiB MiB" -ForegroundColor Cyan
+$lab = Join-Path $PSScriptRoot '../lab/lab.sh'
+$work = Join-Path ([IO.Path]::GetTempPath()) "azsr-bench-replication-$([guid]::NewGuid().ToString('n'))"
+$stateDir = Join-Path $work 'vcsim'
+$cloneStateDir = Join-Path $work 'vcsim-clones'
+$http = $null
+try {
+    $cred = [pscredential]::new('bench@vsphere.local', (ConvertTo-SecureString 'bench-only' -AsPlainText -Force))
+    function Get-Median([double[]] $Values) { $sorted = @($Values | Sort-Object); $sorted[[int][math]::Floor($sorted.Length / 2)] }
+    function Get-FlatFile([string] $StateDir, [string] $Vm) {
+        Get-ChildItem (Join-Path $StateDir 'tmp') -Recurse -Filter 'disk1-flat.vmdk' | Where-Object { $_.Directory.Name -eq $Vm } | Select-Object -First 1 -ExpandProperty FullName
+    }
+    function Get-FolderBytes([string] $Path) {
+        [long](Get-ChildItem $Path -Recurse -File -ErrorAction SilentlyContinue | Measure-Object Length -Sum).Sum
+    }
+    # Bytes a sparse file really holds (the disk's non-zero runs).
+    function Get-AllocatedBytes([string] $Path) { $blocks, $size = "$(& stat -c '%b %B' $Path)".Split(' '); [long]$blocks * [long]$size }
+    # A guest's writes: random bytes of its own, straight into the flat file.
+    function Write-DiskBytes([string] $Path, [long] $Offset, [int] $Length, [int] $Seed) {
+        $bytes = [byte[]]::new($Length)
+        [Random]::new($Seed).NextBytes($bytes)
+        $stream = [IO.File]::Open($Path, 'Open', 'Write')
+        try { [void]$stream.Seek($Offset, 'Begin'); $stream.Write($bytes, 0, $Length) } finally { $stream.Dispose() }
+    }
+    # The realistic disk content of the storage benchmarks (tests/bench/storage/DiskContent.cs: 40 % zeros,
+    # 35 % text-like, 25 % random, 4 KiB-aligned runs; seed 42): the same bytes as out/bench/storage/disk-<MiB>.img.
+    function Write-DiskImage([string] $Path, [long] $Size) {
+        $source = Join-Path $PSScriptRoot 'storage/DiskContent.cs'
+        $cached = Join-Path $outFolder "storage/disk-$($Size / 1MB).img"
+        if ((Test-Path $cached) -and (Get-Item $cached).Length -eq $Size -and (Get-Item $cached).LastWriteTimeUtc -gt (Get-Item $source).LastWriteTimeUtc) {
+            & cp --sparse=always $cached $Path
+            if ($LASTEXITCODE -ne 0) { throw "cp $cached failed" }
+            return
+        }
+        if (-not ('AzureSiteRecovery.DR.Bench.Storage.DiskContent' -as [type])) {
+            Add-Type -TypeDefinition ((Get-Content -Raw $source) -replace 'internal static class DiskContent', 'public static class DiskContent')
+        }
+        ([type]'AzureSiteRecovery.DR.Bench.Storage.DiskContent')::Write($Path, $Size, 42)
+    }
+    function Get-CpuSeconds([int] $ProcessId) { [Diagnostics.Process]::GetProcessById($ProcessId).TotalProcessorTime.TotalSeconds }
+
+    # ---- 1. Full cycle vs a plain ranged GET of the same flat file ----
+    $env:LAB_START_TIMEOUT = 120
+    $url = "$(& bash $lab start-vcsim $stateDir -vm 1 -disk-mb $ReplicationDiskMiB)".Trim()
+    if ($LASTEXITCODE -ne 0) { throw "lab.sh start-vcsim failed: $url" }
+    $vcsimPid = [int](Get-Content (Join-Path $stateDir 'vcsim.pid'))
+    $vmName = 'DC0_H0_VM0'
+    $capacity = [long]$ReplicationDiskMiB * 1MB
+    $flat = Get-FlatFile $stateDir $vmName
+    $generate = Measure-Command { Write-DiskImage $flat $capacity }
+    $allocated = Get-AllocatedBytes $flat
+    Write-Host ("disk content: {0} MiB, {1} MiB non-zero, written in {2:n1} s" -f $ReplicationDiskMiB, [math]::Round($allocated / 1MB), $generate.TotalSeconds)
+
+    # vcsim's datastore HTTP needs no session: the same URL the module reads, without the cookie.
+    $fileUrl = [uri]::new([uri]$url, "/folder/$vmName/disk1-flat.vmdk?dcPath=DC0&dsName=LocalDS_0")
+    $handler = [Net.Http.HttpClientHandler]::new()
+    $handler.ServerCertificateCustomValidationCallback = [Net.Http.HttpClientHandler]::DangerousAcceptAnyServerCertificateValidator
+    $http = [Net.Http.HttpClient]::new($handler)
+    $http.Timeout = [timespan]::FromMinutes(10)
+    function Read-Range([long] $From, [long] $To) {
+        $request = [Net.Http.HttpRequestMessage]::new([Net.Http.HttpMethod]::Get, $fileUrl)
+        $request.Headers.Range = [Net.Http.Headers.RangeHeaderValue]::new($From, $To)
+        $response = $http.SendAsync($request, [Net.Http.HttpCompletionOption]::ResponseHeadersRead).GetAwaiter().GetResult()
+        try {
+            if ([int]$response.StatusCode -ne 206 -or $response.Content.Headers.ContentLength -ne $To - $From + 1) { throw "GET $fileUrl ($From-$To): HTTP $([int]$response.StatusCode), $($response.Content.Headers.ContentLength) bytes" }
+            $response.Content.ReadAsStreamAsync().GetAwaiter().GetResult().CopyTo([IO.Stream]::Null, 1MB)
+        }
+        finally { $response.Dispose(); $request.Dispose() }
+    }
+    Read-Range 0 (1MB - 1) # connection and TLS set up before timing
+
+    $plainMs = @(); $plainPwshCpu = @(); $plainVcsimCpu = @(); $curlMs = @(); $chunkedMs = @(); $fullMs = @(); $fullWallMs = @(); $pwshCpu = @(); $vcsimCpu = @()
+    $full = $null; $vault = $null
+    # Interleaved, so the load of the shared machine falls on both sides alike.
+    foreach ($run in 1..$ReplicationRuns) {
+        $cpuBefore = Get-CpuSeconds $PID; $vcsimBefore = Get-CpuSeconds $vcsimPid
+        $plainMs += (Measure-Command { Read-Range 0 ($capacity - 1) }).TotalMilliseconds
+        $plainPwshCpu += (Get-CpuSeconds $PID) - $cpuBefore; $plainVcsimCpu += (Get-CpuSeconds $vcsimPid) - $vcsimBefore
+        $curlMs += (Measure-Command { & curl -k -s -f -r "0-$($capacity - 1)" -o /dev/null "$fileUrl"; if ($LASTEXITCODE -ne 0) { throw "curl failed ($LASTEXITCODE)" } }).TotalMilliseconds
+        # The module's access pattern without its work: one 4 MiB ranged GET after the other.
+        $chunkedMs += (Measure-Command { for ($at = 0L; $at -lt $capacity; $at += 4MB) { Read-Range $at ([math]::Min($at + 4MB, $capacity) - 1) } }).TotalMilliseconds
+
+        # A fresh vault (and so a fresh store and key) per run: every run is a first, full copy.
+        if ($vault) { Remove-Item (Split-Path $vault) -Recurse -Force -ErrorAction SilentlyContinue }
+        $vault = Join-Path $work "run-$run/vault.db"
+        New-DRSite -Vault $vault -Name onprem -VSphere -Server $url -Credential $cred -Role Protected -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
+        New-DRSite -Vault $vault -Name dr -VSphere -Server https://vc02.example.test/sdk -Credential $cred -Role Recovery -SkipConnectionTest -WarningAction SilentlyContinue | Out-Null
+        New-ReplicationPolicy -Vault $vault -Name gold -AppConsistentFrequency 0 | Out-Null
+        New-ProtectionGroup -Vault $vault -Name bench -ProtectedSite onprem -RecoverySite dr -Policy gold | Out-Null
+        Get-DRVm -Vault $vault -Site onprem -Name $vmName | Enable-VmProtection -Vault $vault -ProtectionGroup bench -NoWait | Out-Null
+        $cpuBefore = Get-CpuSeconds $PID; $vcsimBefore = Get-CpuSeconds $vcsimPid
+        $fullWallMs += (Measure-Command { $full = Sync-VmReplication -Vault $vault -ProtectionGroup bench -ProgressAction SilentlyContinue }).TotalMilliseconds
+        $pwshCpu += (Get-CpuSeconds $PID) - $cpuBefore; $vcsimCpu += (Get-CpuSeconds $vcsimPid) - $vcsimBefore
+        if ($full.Mode -ne 'Full') { throw "the first cycle ran in mode $($full.Mode)" }
+        $fullMs += $full.Duration.TotalMilliseconds
+        Write-Host ("run {0}: plain GET {1:n2} s, curl {2:n2} s, 4 MiB GETs {3:n2} s, full cycle {4:n2} s" -f $run, ($plainMs[-1] / 1000), ($curlMs[-1] / 1000), ($chunkedMs[-1] / 1000), ($fullMs[-1] / 1000))
+    }
+    $store = [IO.Path]::ChangeExtension($vault, '.store')
+    $fullStoreBytes = Get-FolderBytes $store
+
+    # What vcsim itself spends per cycle: CreateSnapshot hashes every written 64 KiB block (our CBT), then the removal.
+    $core = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'AzureSiteRecovery.DR.Core' } | Select-Object -First 1
+    $endpoint = [Activator]::CreateInstance($core.GetType('AzureSiteRecovery.DR.Core.Sites.VSphere.VSphereEndpoint'), @([uri]$url, 'bench@vsphere.local', 'bench-only', $null, $true))
+    $none = [Threading.CancellationToken]::None
+    $client = $core.GetType('AzureSiteRecovery.DR.Core.Sites.VSphere.VSphereClient')::ConnectAsync($endpoint, 'bench', $none).GetAwaiter().GetResult()
+    try {
+        $snapshotMs = Get-Median @(1..$ReplicationRuns | ForEach-Object {
+            (Measure-Command {
+                $snapshot = $client.CreateSnapshotAsync($full.Vm.MoRef, "bench-$_", $null, $false, $false, $none).GetAwaiter().GetResult()
+                $client.RemoveSnapshotAsync($snapshot, $none).GetAwaiter().GetResult()
+            }).TotalMilliseconds })
+    }
+    finally { $client.Dispose() }
+
+    $plain = Get-Median $plainMs; $curl = Get-Median $curlMs; $chunked = Get-Median $chunkedMs; $cycle = Get-Median $fullMs
+    $mibPerSecond = { param($ms) [math]::Round($ReplicationDiskMiB / ($ms / 1000), 1) }
+    $result = [ordered]@{
+        Benchmark                   = "First (full) cycle of a $ReplicationDiskMiB MiB disk from vcsim into the local store"
+        DiskMiB                     = $ReplicationDiskMiB
+        NonZeroMiB                  = [math]::Round($allocated / 1MB, 1)
+        PlainGetMs                  = [math]::Round($plain, 0)
+        PlainGetMiBps               = & $mibPerSecond $plain
+        CurlGetMs                   = [math]::Round($curl, 0)
+        CurlGetMiBps                = & $mibPerSecond $curl
+        Chunked4MiBGetMs            = [math]::Round($chunked, 0)
+        Chunked4MiBGetMiBps         = & $mibPerSecond $chunked
+        FullCycleMs                 = [math]::Round($cycle, 0)
+        FullCycleMiBps              = & $mibPerSecond $cycle
+        FullCycleCmdletMs           = [math]::Round((Get-Median $fullWallMs), 0)
+        FullCycleRuns               = ($fullMs | ForEach-Object { [math]::Round($_ / 1000, 2) }) -join ' / '
+        RatioToPlainGet             = [math]::Round($plain / $cycle, 3)
+        RatioToCurl                 = [math]::Round($curl / $cycle, 3)
+        RatioToChunkedGets          = [math]::Round($chunked / $cycle, 3)
+        Goal                        = 'RatioToPlainGet >= 0.8'
+        BytesReadMiB                = [math]::Round($full.BytesRead / 1MB, 1)
+        ChunksStored                = $full.ChunksStored
+        StoredMiB                   = [math]::Round($full.BytesStored / 1MB, 1)
+        StoreFolderMiB              = [math]::Round($fullStoreBytes / 1MB, 1)
+        # CPU seconds are steadier than wall times on a loaded machine: the work each side costs.
+        PlainGetCpuSeconds          = "$([math]::Round((Get-Median $plainPwshCpu), 2)) client + $([math]::Round((Get-Median $plainVcsimCpu), 2)) vcsim"
+        FullCycleCpuSeconds         = "$([math]::Round((Get-Median $pwshCpu), 2)) module + $([math]::Round((Get-Median $vcsimCpu), 2)) vcsim"
+        CpuRatio                    = [math]::Round(((Get-Median $plainPwshCpu) + (Get-Median $plainVcsimCpu)) / ((Get-Median $pwshCpu) + (Get-Median $vcsimCpu)), 3)
+        # vcsim's CreateSnapshot hashes the disk for our CBT emulation (vSphere does not): the cycle without it, estimated.
+        VcsimSnapshotMs             = [math]::Round($snapshotMs, 0)
+        RatioToPlainGetLessSnapshot = [math]::Round($plain / ($cycle - $snapshotMs), 3)
+        LoadAverage                 = (Get-Content /proc/loadavg).Split(' ')[0..2] -join ' '
+        Meaning                     = 'CycleResult.Duration of the first Sync-VmReplication (snapshot, CBT "*", read + chunk + hash + zstd + seal + fsync, commit) against one ranged GET of the whole flat file into Stream.Null (HttpClient; curl; 4 MiB GETs one after the other), same vcsim, same https URL; MiB/s of disk capacity; ratios = baseline time / cycle time; CpuRatio = CPU seconds of the plain GET / of the cycle (both processes)'
+    }
+    Write-Result 'replication-full-sync' $result
+
+    # ---- 2. A cycle after ~1 % of the disk changed, in scattered 1 MiB writes ----
+    $changedMiB = [int][math]::Max(1, [math]::Round($ReplicationDiskMiB * $ReplicationChangePercent / 100))
+    $random = [Random]::new(7)
+    $offsets = [Collections.Generic.HashSet[long]]::new()
+    while ($offsets.Count -lt $changedMiB) { [void]$offsets.Add([long]$random.Next(0, $ReplicationDiskMiB) * 1MB) }
+    $seed = 100
+    foreach ($offset in $offsets) { Write-DiskBytes $flat $offset 1MB ($seed++) }
+    $deltaWallMs = (Measure-Command { $delta = Sync-VmReplication -Vault $vault -ProtectionGroup bench -ProgressAction SilentlyContinue }).TotalMilliseconds
+    if ($delta.Mode -ne 'ChangedBlockTracking') { throw "the delta cycle ran in mode $($delta.Mode)" }
+    $result = [ordered]@{
+        Benchmark             = "Cycle after $changedMiB MiB ($ReplicationChangePercent %) of the $ReplicationDiskMiB MiB disk changed in 1 MiB writes"
+        Mode                  = $delta.Mode
+        DeltaCycleMs          = [math]::Round($delta.Duration.TotalMilliseconds, 0)
+        DeltaCycleCmdletMs    = [math]::Round($deltaWallMs, 0)
+        FullCycleMs           = [math]::Round($full.Duration.TotalMilliseconds, 0)
+        TimeRatioToFull       = [math]::Round($delta.Duration.TotalMilliseconds / $full.Duration.TotalMilliseconds, 3)
+        ChangedMiB            = $changedMiB
+        BytesReadMiB          = [math]::Round($delta.BytesRead / 1MB, 1)
+        FullBytesReadMiB      = [math]::Round($full.BytesRead / 1MB, 1)
+        ReadRatioToFull       = [math]::Round($delta.BytesRead / $full.BytesRead, 4)
+        ChunksStored          = $delta.ChunksStored
+        BytesStoredMiB        = [math]::Round($delta.BytesStored / 1MB, 2)
+        FullBytesStoredMiB    = [math]::Round($full.BytesStored / 1MB, 1)
+        StoredRatioToFull     = [math]::Round($delta.BytesStored / $full.BytesStored, 4)
+        VcsimSnapshotMs       = [math]::Round($snapshotMs, 0)
+        TimeRatioLessSnapshot = [math]::Round(($delta.Duration.TotalMilliseconds - $snapshotMs) / ($full.Duration.TotalMilliseconds - $snapshotMs), 3)
+        Meaning               = 'CycleResult of the CBT cycle after the writes against the full cycle of the same vault (its last run); reads are whole 4 MiB chunks around each changed extent'
+    }
+    Write-Result 'replication-delta' $result
+    & bash $lab stop $stateDir | Out-Null
+    Remove-Item (Split-Path $vault) -Recurse -Force -ErrorAction SilentlyContinue
+
+    # ---- 3. Ten clones of one VM: store size against one VM ----
+    $url = "$(& bash $lab start-vcsim $cloneStateDir -vm ([int][math]::Ceiling($CloneCount / 2)) -disk-mb $CloneDiskMiB)".Trim()
+    if ($LASTEXITCODE -ne 0) { throw "lab.sh start-vcsim failed: $url" }
+    $vault = Join-Path $work 'clones/vault.db'
+    New-DRSite -Vault $vault -Name onprem -VSphere -Server $url -Credential $cred -Role Protected -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
+    New-DRSite -Vault $vault -Name dr -VSphere -Server https://vc02.example.test/sdk -Credential $cred -Role Recovery -SkipConnectionTest -WarningAction SilentlyContinue | Out-Null
+    New-ReplicationPolicy -Vault $vault -Name gold -AppConsistentFrequency 0 | Out-Null
+    New-ProtectionGroup -Vault $vault -Name clones -ProtectedSite onprem -RecoverySite dr -Policy gold | Out-Null
+    $vms = @(Get-DRVm -Vault $vault -Site onprem | Sort-Object Name | Select-Object -First $CloneCount)
+    if ($vms.Count -lt $CloneCount) { throw "vcsim has $($vms.Count) VMs, not $CloneCount" }
+    $cloneCapacity = [long]$CloneDiskMiB * 1MB
+    $first = Get-FlatFile $cloneStateDir $vms[0].Name
+    Write-DiskImage $first $cloneCapacity
+    foreach ($vm in $vms | Select-Object -Skip 1) {
+        & cp --sparse=always $first (Get-FlatFile $cloneStateDir $vm.Name)
+        if ($LASTEXITCODE -ne 0) { throw "cp to $($vm.Name) failed" }
+    }
+    # Each clone's own bytes: 16 writes of 64 KiB (hostname, logs, machine ids), as in the storage benchmark.
+    for ($i = 0; $i -lt $vms.Count; $i++) {
+        $random = [Random]::new(1000 + $i)
+        foreach ($w in 1..16) { Write-DiskBytes (Get-FlatFile $cloneStateDir $vms[$i].Name) ([long]$random.Next(0, $CloneDiskMiB * 256 - 16) * 4KB) 64KB ($i * 100 + $w) }
+    }
+    $store = [IO.Path]::ChangeExtension($vault, '.store')
+    $oneMs = (Measure-Command { $vms[0] | Enable-VmProtection -Vault $vault -ProtectionGroup clones -ProgressAction SilentlyContinue | Out-Null }).TotalMilliseconds
+    $oneVm = Get-FolderBytes $store
+    $vms | Select-Object -Skip 1 | Enable-VmProtection -Vault $vault -ProtectionGroup clones -NoWait | Out-Null
+    $restMs = (Measure-Command {
+        $cycles = @(Get-ProtectedVm -Vault $vault -ProtectionGroup clones | Where-Object Name -ne $vms[0].Name | Sync-VmReplication -Vault $vault -ProgressAction SilentlyContinue)
+    }).TotalMilliseconds
+    if ($cycles.Count -ne $CloneCount - 1) { throw "$($cycles.Count) clone cycles" }
+    $allVms = Get-FolderBytes $store
+    $result = [ordered]@{
+        Benchmark          = "$CloneCount clones of one $CloneDiskMiB MiB VM, each with 16 writes of 64 KiB of its own"
+        OneVmStoreMiB      = [math]::Round($oneVm / 1MB, 1)
+        AllVmsStoreMiB     = [math]::Round($allVms / 1MB, 1)
+        Ratio              = [math]::Round($allVms / $oneVm, 2)
+        RawDisksMiB        = [math]::Round($CloneCount * $CloneDiskMiB, 0)
+        NonZeroPerDiskMiB  = [math]::Round((Get-AllocatedBytes $first) / 1MB, 1)
+        ChunksStoredByRest = ($cycles | Measure-Object ChunksStored -Sum).Sum
+        FirstVmMs          = [math]::Round($oneMs, 0)
+        OtherVmsMs         = [math]::Round($restMs, 0)
+        Meaning            = "sum of the file sizes under the .store folder after protecting all $CloneCount VMs, over that after protecting the first one"
+    }
+    Write-Result 'replication-clones' $result
+}
+finally {
+    if ($http) { $http.Dispose() }
+    & bash $lab stop $stateDir | Out-Null
+    & bash $lab stop $cloneStateDir | Out-Null
+    Remove-Item $work -Recurse -Force -ErrorAction SilentlyContinue
 }
 }
