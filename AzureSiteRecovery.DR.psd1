@@ -19,7 +19,8 @@
         'New-ReplicationPolicy', 'Get-ReplicationPolicy', 'Set-ReplicationPolicy', 'Remove-ReplicationPolicy',
         'New-ProtectionGroup', 'Get-ProtectionGroup', 'Set-ProtectionGroup', 'Remove-ProtectionGroup',
         'Enable-VmProtection', 'Disable-VmProtection', 'Get-ProtectedVm', 'Sync-VmReplication',
-        'Get-RecoveryPoint', 'Test-RecoveryPoint', 'Export-RecoveryPoint'
+        'Get-RecoveryPoint', 'Test-RecoveryPoint', 'Export-RecoveryPoint',
+        'Import-RecoveryPlan', 'Export-RecoveryPlan', 'Get-RecoveryPlan', 'Remove-RecoveryPlan', 'Test-RecoveryPlan'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()

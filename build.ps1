@@ -49,6 +49,8 @@ $dependencyAllowList = @(
     'System.IO.Hashing.dll'
     'System.Memory.Data.dll'
     'ZstdSharp.dll'
+    # Recovery plans
+    'YamlDotNet.dll'
     'Microsoft.Extensions.DependencyInjection.Abstractions.dll'
     'Microsoft.Extensions.Logging.Abstractions.dll'
     # netstandard2.0 back-ports (PowerShell 7 uses its own framework's copies)
@@ -118,6 +120,8 @@ function Invoke-BuildTask {
     Copy-Item (Join-Path $root "src/$moduleName.Loading/bin/$Configuration/netstandard2.0/$moduleName.Loading.dll") $moduleOut
     Copy-Item (Join-Path $root "src/$moduleName/*.ps1xml") $moduleOut
     Copy-Item (Join-Path $root 'en-US/*') (Join-Path $moduleOut 'en-US')
+    # The commented example plan(s), for Import-RecoveryPlan and as a template.
+    Copy-Item (Join-Path $root "src/$moduleName/Examples") (Join-Path $moduleOut 'Examples') -Recurse
 
     $built = Get-ChildItem $cmdletBin -Filter *.dll | Where-Object Name -ne "$moduleName.dll"
     $unlisted = $built | Where-Object Name -notin $dependencyAllowList

@@ -56,6 +56,7 @@ namespace AzureSiteRecovery.DR.Core.Errors
             "Vm" => "VM",
             "ProtectedVm" => "Protected VM",
             "RecoveryPoint" => "Recovery point",
+            "RecoveryPlan" => "Recovery plan",
             _ => objectKind,
         };
     }

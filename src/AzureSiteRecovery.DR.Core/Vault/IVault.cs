@@ -59,6 +59,16 @@ namespace AzureSiteRecovery.DR.Core.Vault
         Task RemoveRecoveryPointAsync(string recoveryPointId, CancellationToken cancellationToken);
 
         /// <summary>
+        /// Stores a plan's source; fails with RecoveryPlanAlreadyExists when the name is taken, unless
+        /// <paramref name="replace"/> (which keeps the first Created time).
+        /// </summary>
+        Task<RecoveryPlanSource> AddRecoveryPlanAsync(RecoveryPlanSource plan, bool replace, CancellationToken cancellationToken);
+        Task<RecoveryPlanSource?> FindRecoveryPlanAsync(string name, CancellationToken cancellationToken);
+        Task<IReadOnlyList<RecoveryPlanSource>> ListRecoveryPlansAsync(CancellationToken cancellationToken);
+        /// <summary>Fails with RecoveryPlanNotFound when there is no such plan.</summary>
+        Task RemoveRecoveryPlanAsync(string name, CancellationToken cancellationToken);
+
+        /// <summary>
         /// Takes or renews the lease on <paramref name="resource"/> for <paramref name="owner"/> until now +
         /// <paramref name="duration"/>; false while another owner holds an unexpired lease.
         /// </summary>

@@ -120,6 +120,18 @@ CREATE TABLE leases (
     expires_unix_ms INTEGER NOT NULL
 );
 ",
+
+            // 3: recovery plans, kept as the YAML they were imported from (the sites are copied out for listing).
+            @"
+CREATE TABLE recovery_plans (
+    name             TEXT    NOT NULL COLLATE NOCASE PRIMARY KEY,
+    yaml             TEXT    NOT NULL,
+    protected_site   TEXT    NOT NULL COLLATE NOCASE,
+    recovery_site    TEXT    NOT NULL COLLATE NOCASE,
+    created_unix_ms  INTEGER NOT NULL,
+    modified_unix_ms INTEGER NOT NULL
+);
+",
         };
 
         public static int LatestVersion => Migrations.Count;

@@ -1,0 +1,188 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace AzureSiteRecovery.DR.Core.Model
+{
+    /// <summary>
+    /// How a recovery plan brings an application stack up on the recovery site: ordered groups of
+    /// VMs with their start conditions, actions around each group, network mappings and the checks
+    /// that prove each VM works. Written in YAML (<see cref="Yaml"/> keeps the text as imported).
+    /// </summary>
+    public sealed record RecoveryPlan
+    {
+        public string Name { get; init; } = "";
+        public string? Description { get; init; }
+        public string ProtectedSite { get; init; } = "";
+        public string RecoverySite { get; init; } = "";
+        /// <summary>Started one after another, in this order.</summary>
+        public IReadOnlyList<RecoveryPlanGroup> Groups { get; init; } = Array.Empty<RecoveryPlanGroup>();
+        public IReadOnlyList<NetworkMapping> NetworkMappings { get; init; } = Array.Empty<NetworkMapping>();
+        /// <summary>The plan's source text; Export-RecoveryPlan returns it unchanged.</summary>
+        public string Yaml { get; init; } = "";
+        public DateTimeOffset Created { get; init; }
+        public DateTimeOffset Modified { get; init; }
+
+        public int GroupCount => Groups.Count;
+
+        /// <summary>VMs named in the plan (whole protection groups count when the plan is resolved against the vault).</summary>
+        public int VmCount => Groups.Sum(g => g.Vms.Count);
+
+        public override string ToString() => Name;
+    }
+
+    /// <summary>A step of a plan: its VMs start together, after the previous group is up.</summary>
+    public sealed record RecoveryPlanGroup
+    {
+        public string Name { get; init; } = "";
+        /// <summary>VMs named one by one, with their own settings.</summary>
+        public IReadOnlyList<RecoveryPlanVm> Vms { get; init; } = Array.Empty<RecoveryPlanVm>();
+        /// <summary>Protection groups whose every VM belongs to this group, with the group's default settings.</summary>
+        public IReadOnlyList<string> ProtectionGroups { get; init; } = Array.Empty<string>();
+        /// <summary>Settings for the VMs of <see cref="ProtectionGroups"/> (and the defaults of <see cref="Vms"/>).</summary>
+        public RecoveryPlanVmDefaults Defaults { get; init; } = new RecoveryPlanVmDefaults();
+        public IReadOnlyList<PlanAction> PreActions { get; init; } = Array.Empty<PlanAction>();
+        public IReadOnlyList<PlanAction> PostActions { get; init; } = Array.Empty<PlanAction>();
+        public PlanLocation? Location { get; init; }
+
+        public override string ToString() => Name;
+    }
+
+    /// <summary>What "up" means for a recovered VM before the next group starts.</summary>
+    public enum VmStartCondition
+    {
+        /// <summary>Powered on.</summary>
+        PowerOn,
+        /// <summary>VMware Tools reports a heartbeat.</summary>
+        Heartbeat,
+        /// <summary>VMware Tools reports an IP address.</summary>
+        IpAddress,
+    }
+
+    /// <summary>A group's start settings for VMs that do not set their own.</summary>
+    public sealed record RecoveryPlanVmDefaults
+    {
+        public static readonly TimeSpan DefaultStartTimeout = TimeSpan.FromMinutes(10);
+
+        public TimeSpan BootDelay { get; init; }
+        public TimeSpan StartTimeout { get; init; } = DefaultStartTimeout;
+        public VmStartCondition WaitFor { get; init; } = VmStartCondition.Heartbeat;
+    }
+
+    /// <summary>A VM of a group, by its protected VM name.</summary>
+    public sealed record RecoveryPlanVm
+    {
+        public string Name { get; init; } = "";
+        /// <summary>How long after the group starts this VM is powered on.</summary>
+        public TimeSpan BootDelay { get; init; }
+        /// <summary>How long the VM may take to meet <see cref="WaitFor"/> before the group fails.</summary>
+        public TimeSpan StartTimeout { get; init; } = RecoveryPlanVmDefaults.DefaultStartTimeout;
+        public VmStartCondition WaitFor { get; init; } = VmStartCondition.Heartbeat;
+        public IReadOnlyList<VmValidation> Validations { get; init; } = Array.Empty<VmValidation>();
+        public PlanLocation? Location { get; init; }
+
+        public override string ToString() => Name;
+    }
+
+    /// <summary>Where recovered VMs of a source network are connected: for a failover, and for a test failover (isolated).</summary>
+    public sealed record NetworkMapping
+    {
+        public string SourceNetwork { get; init; } = "";
+        public string RecoveryNetwork { get; init; } = "";
+        public string TestNetwork { get; init; } = "";
+        public PlanLocation? Location { get; init; }
+    }
+
+    /// <summary>Something done before or after a group's VMs start.</summary>
+    public abstract record PlanAction
+    {
+        public PlanLocation? Location { get; init; }
+    }
+
+    /// <summary>A PowerShell script, from a file (relative paths: to the plan file) or inline.</summary>
+    public sealed record ScriptAction : PlanAction
+    {
+        public string? Path { get; init; }
+        public string? Inline { get; init; }
+        public TimeSpan Timeout { get; init; } = DefaultTimeout;
+
+        public static readonly TimeSpan DefaultTimeout = TimeSpan.FromMinutes(5);
+
+        public override string ToString() => Path is null ? "script (inline)" : $"script {Path}";
+    }
+
+    /// <summary>A step a person does; the job pauses until Resume-DRJob.</summary>
+    public sealed record ManualAction : PlanAction
+    {
+        public string Message { get; init; } = "";
+
+        public override string ToString() => $"manual: {Message}";
+    }
+
+    /// <summary>A pause of a fixed length.</summary>
+    public sealed record WaitAction : PlanAction
+    {
+        public TimeSpan Duration { get; init; }
+
+        public override string ToString() => $"wait {Duration}";
+    }
+
+    /// <summary>A check that a recovered VM works.</summary>
+    public abstract record VmValidation
+    {
+        public TimeSpan Timeout { get; init; } = DefaultTimeout;
+        public PlanLocation? Location { get; init; }
+
+        public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(30);
+    }
+
+    /// <summary>A TCP connection to the VM's IP address succeeds.</summary>
+    public sealed record TcpPortValidation : VmValidation
+    {
+        public int Port { get; init; }
+
+        public override string ToString() => $"tcp {Port}";
+    }
+
+    /// <summary>An HTTP GET answers with the expected status: a full URL, or a port and path on the VM's IP address.</summary>
+    public sealed record HttpGetValidation : VmValidation
+    {
+        public Uri? Url { get; init; }
+        public int? Port { get; init; }
+        public string Path { get; init; } = "/";
+        public int ExpectedStatus { get; init; } = 200;
+
+        public override string ToString() => Url is null ? $"http :{Port}{Path} → {ExpectedStatus}" : $"http {Url} → {ExpectedStatus}";
+    }
+
+    /// <summary>A PowerShell script that gets the VM's name and IP address and succeeds without an error.</summary>
+    public sealed record ScriptValidation : VmValidation
+    {
+        public string? Path { get; init; }
+        public string? Inline { get; init; }
+
+        public override string ToString() => Path is null ? "script (inline)" : $"script {Path}";
+    }
+
+    /// <summary>
+    /// A plan as the vault keeps it: the YAML it was imported from, with its name and sites copied
+    /// out. The vault does not read YAML; Orchestration parses it into a <see cref="RecoveryPlan"/>.
+    /// </summary>
+    public sealed record RecoveryPlanSource
+    {
+        public string Name { get; init; } = "";
+        public string ProtectedSite { get; init; } = "";
+        public string RecoverySite { get; init; } = "";
+        public string Yaml { get; init; } = "";
+        public DateTimeOffset Created { get; init; }
+        public DateTimeOffset Modified { get; init; }
+
+        public override string ToString() => Name;
+    }
+
+    /// <summary>A place in a plan's YAML, 1-based.</summary>
+    public sealed record PlanLocation(string File, int Line, int Column)
+    {
+        public override string ToString() => $"{File}:{Line}:{Column}";
+    }
+}

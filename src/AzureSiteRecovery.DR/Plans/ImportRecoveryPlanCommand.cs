@@ -1,0 +1,90 @@
+using System.IO;
+using System.Management.Automation;
+using AzureSiteRecovery.DR.Common;
+using AzureSiteRecovery.DR.Core.Model;
+using AzureSiteRecovery.DR.Core.Orchestration.Plans;
+
+namespace AzureSiteRecovery.DR.Plans
+{
+    /// <summary>Imports a recovery plan from a YAML file into the vault.</summary>
+    /// <remarks>
+    /// Reads the plan file, checks it against the plan schema and stores its text in the vault under
+    /// the plan's name. A plan with a mistake (an unknown key, a wrong type, a missing field, a bad
+    /// duration, a duplicate group or VM name) is not stored: the error (RecoveryPlanInvalid) lists
+    /// each mistake as file:line:column and what was expected there. A plan of the same name is
+    /// replaced only with -Force (RecoveryPlanAlreadyExists otherwise). Importing does not look at
+    /// the vault's sites and VMs: run Test-RecoveryPlan for that. The module's Examples folder
+    /// holds a commented example, erp.plan.yaml.
+    /// </remarks>
+    /// <example>
+    /// <code>Import-RecoveryPlan -Path ./erp.plan.yaml</code>
+    /// <para>Imports the plan and shows its name, sites and how many groups and VMs it has.</para>
+    /// </example>
+    /// <example>
+    /// <code>Get-ChildItem ./plans -Filter *.yaml | Import-RecoveryPlan -Force</code>
+    /// <para>Imports every plan in a folder, replacing plans of the same names; a bad file is reported and the others are imported.</para>
+    /// </example>
+    /// <example>
+    /// <code>Import-RecoveryPlan -Path (Join-Path (Get-Module AzureSiteRecovery.DR).ModuleBase 'Examples/erp.plan.yaml')</code>
+    /// <para>Imports the example plan shipped with the module.</para>
+    /// </example>
+    [Cmdlet(VerbsData.Import, "RecoveryPlan", SupportsShouldProcess = true)]
+    [OutputType(typeof(RecoveryPlan))]
+    public sealed class ImportRecoveryPlanCommand : DRCmdlet
+    {
+        /// <summary>The plan file(s) to import; wildcards are allowed.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [Alias("FullName")]
+        [SupportsWildcards]
+        [ValidateNotNullOrEmpty]
+        public string[] Path { get; set; } = System.Array.Empty<string>();
+
+        /// <summary>Replaces a plan of the same name already in the vault.</summary>
+        [Parameter]
+        public SwitchParameter Force { get; set; }
+
+        protected override void ProcessItem()
+        {
+            foreach (var pattern in Path)
+            {
+                System.Collections.ObjectModel.Collection<string> files;
+                try
+                {
+                    files = GetResolvedProviderPathFromPSPath(pattern, out _);
+                }
+                catch (ItemNotFoundException ex)
+                {
+                    WriteError(new ErrorRecord(ex, "RecoveryPlanFileNotFound", ErrorCategory.ObjectNotFound, pattern));
+                    continue;
+                }
+
+                foreach (var file in files)
+                {
+                    ForItem(file, () => Import(file));
+                }
+            }
+        }
+
+        private void Import(string file)
+        {
+            string yaml;
+            try
+            {
+                yaml = File.ReadAllText(file);
+            }
+            catch (IOException ex)
+            {
+                WriteError(new ErrorRecord(ex, "RecoveryPlanFileUnreadable", ErrorCategory.ReadError, file));
+                return;
+            }
+
+            WriteVerbose($"Parsing the recovery plan '{file}'.");
+            var plan = RecoveryPlanParser.Parse(yaml, System.IO.Path.GetFileName(file));
+            var action = Force ? "Import, replacing a plan of the same name" : "Import";
+            if (ShouldProcess($"recovery plan '{plan.Name}' from '{file}'", action))
+            {
+                WriteObject(Await(ct => new RecoveryPlanCatalog(OpenVault()).AddAsync(plan, Force, ct)));
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+using System.Management.Automation;
+using AzureSiteRecovery.DR.Common;
+using AzureSiteRecovery.DR.Core.Errors;
+using AzureSiteRecovery.DR.Core.Orchestration.Plans;
+
+namespace AzureSiteRecovery.DR.Plans
+{
+    /// <summary>Checks that a recovery plan can run: the pre-flight of a drill or failover.</summary>
+    /// <remarks>
+    /// Checks the plan against the vault without touching any site: its protected and recovery
+    /// sites exist with the right roles; every VM it names (and every VM of the protection groups
+    /// it names) is protected from the plan's protected site to its recovery site and has a
+    /// recovery point; no VM is in two groups; there are network mappings, and no test network is
+    /// also a production recovery network; limits hold (at most 100 groups and 1000 VMs, boot
+    /// delays up to 1 hour, start timeouts from 10 seconds to 4 hours, validation timeouts up to
+    /// 1 hour, actions up to 24 hours). Writes one finding per problem (Severity Error, Warning or
+    /// Information, a stable Check name, the plan's line:column), then a summary whose Passed is
+    /// true when no finding is an error. The vault does not record VMs' networks yet, so that each
+    /// VM's networks are mapped is reported as a warning to check by hand.
+    /// </remarks>
+    /// <example>
+    /// <code>Test-RecoveryPlan erp</code>
+    /// <para>Shows the findings and the summary of the plan 'erp'.</para>
+    /// </example>
+    /// <example>
+    /// <code>$summary = Test-RecoveryPlan erp | Select-Object -Last 1; if (-not $summary.Passed) { throw 'The ERP plan is not ready.' }</code>
+    /// <para>Stops a runbook when the plan would fail.</para>
+    /// </example>
+    [Cmdlet(VerbsDiagnostic.Test, "RecoveryPlan")]
+    [OutputType(typeof(RecoveryPlanFinding), typeof(RecoveryPlanTestResult))]
+    public sealed class TestRecoveryPlanCommand : DRCmdlet
+    {
+        /// <summary>The name of the plan to check.</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [Alias("RecoveryPlan")]
+        [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(RecoveryPlanNameCompleter))]
+        public string Name { get; set; } = "";
+
+        protected override void ProcessItem()
+        {
+            ForItem(Name, () =>
+            {
+                var vault = OpenVault();
+                var plan = Await(ct => new RecoveryPlanCatalog(vault).FindAsync(Name, ct)) ?? throw new ObjectNotFoundException("RecoveryPlan", Name);
+                WriteVerbose($"Checking recovery plan '{plan.Name}' ({plan.GroupCount} groups) against the vault.");
+                var result = Await(ct => new RecoveryPlanValidator(vault).ValidateAsync(plan, ct));
+                foreach (var finding in result.Findings)
+                {
+                    WriteObject(finding);
+                }
+                WriteObject(result);
+            });
+        }
+    }
+}
