@@ -2,25 +2,6 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
     Import-Module $env:AZSR_DR_TEST_MODULE -Force
     $cred = New-TestCredential
-
-    # The disk bytes of a lab VM, written the way a guest would: straight into its flat file.
-    function Get-FlatFile([string] $StateDir, [string] $Vm) {
-        Get-ChildItem (Join-Path $StateDir 'tmp') -Recurse -Filter 'disk1-flat.vmdk' | Where-Object { $_.Directory.Name -eq $Vm } | Select-Object -First 1 -ExpandProperty FullName
-    }
-    function Write-DiskBytes([string] $Path, [long] $Offset, [int] $Length, [int] $Seed) {
-        $bytes = [byte[]]::new($Length)
-        [Random]::new($Seed).NextBytes($bytes)
-        $stream = [IO.File]::Open($Path, 'Open', 'Write')
-        try { [void]$stream.Seek($Offset, 'Begin'); $stream.Write($bytes, 0, $Length) } finally { $stream.Dispose() }
-    }
-    # SHA-256 of the disk as the VM sees it: the flat file, zero-filled up to the capacity.
-    function Get-DiskHash([string] $Path, [long] $Capacity) {
-        $sha = [Security.Cryptography.IncrementalHash]::CreateHash('SHA256')
-        $data = [IO.File]::ReadAllBytes($Path)
-        $sha.AppendData($data, 0, [Math]::Min($data.Length, $Capacity))
-        if ($data.Length -lt $Capacity) { $sha.AppendData([byte[]]::new($Capacity - $data.Length)) }
-        [Convert]::ToHexString($sha.GetHashAndReset())
-    }
 }
 
 Describe 'Replication on <Flavor>' -ForEach @(

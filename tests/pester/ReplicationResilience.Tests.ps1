@@ -3,31 +3,6 @@ BeforeAll {
     Import-Module $env:AZSR_DR_TEST_MODULE -Force
     $cred = New-TestCredential
 
-    # The disk bytes of a lab VM, written the way a guest would: straight into its flat file.
-    function Get-FlatFile([string] $StateDir, [string] $Vm) {
-        Get-ChildItem (Join-Path $StateDir 'tmp') -Recurse -Filter 'disk1-flat.vmdk' | Where-Object { $_.Directory.Name -eq $Vm } | Select-Object -First 1 -ExpandProperty FullName
-    }
-    function Write-DiskBytes([string] $Path, [long] $Offset, [long] $Length, [int] $Seed) {
-        $rng = [Random]::new($Seed)
-        $stream = [IO.File]::Open($Path, 'Open', 'Write')
-        try {
-            [void]$stream.Seek($Offset, 'Begin')
-            $block = [byte[]]::new(4MB)
-            for ($done = 0L; $done -lt $Length; $done += $block.Length) {
-                $rng.NextBytes($block)
-                $stream.Write($block, 0, [Math]::Min($block.Length, $Length - $done))
-            }
-        }
-        finally { $stream.Dispose() }
-    }
-    # SHA-256 of the disk as the VM sees it: the flat file, zero-filled up to the capacity.
-    function Get-DiskHash([string] $Path, [long] $Capacity) {
-        $sha = [Security.Cryptography.IncrementalHash]::CreateHash('SHA256')
-        $data = [IO.File]::ReadAllBytes($Path)
-        $sha.AppendData($data, 0, [Math]::Min($data.Length, $Capacity))
-        if ($data.Length -lt $Capacity) { $sha.AppendData([byte[]]::new($Capacity - $data.Length)) }
-        [Convert]::ToHexString($sha.GetHashAndReset())
-    }
     # The VM's snapshot names, as vCenter lists them (through the module's own vSphere client).
     function Get-LabSnapshotName([string] $Url, [string] $MoRef) {
         $core = (Get-ProtectedVm | Select-Object -First 1).GetType().Assembly
