@@ -154,9 +154,12 @@ function Invoke-TestTask {
     if (Test-Path $results) { Remove-Item $results -Recurse -Force }
     $failed = @()
 
-    # The lab's vCenter simulator, built once up front (installs Go and govmomi from Debian when missing).
-    Write-Host 'Lab: vcsim' -ForegroundColor Cyan
-    Invoke-Native bash @((Join-Path $root 'tests/lab/vcsim/build.sh'))
+    # The lab's vCenter simulator, built once up front (installs Go and govmomi from Debian when
+    # missing), and its own Go tests: our CBT and paging extensions against the real binary.
+    Write-Host 'Lab: vcsim and its extensions' -ForegroundColor Cyan
+    $labOutput = & bash (Join-Path $root 'tests/lab/vcsim/smoke.sh') 2>&1 | ForEach-Object { "$_" }
+    $labOutput | Write-Host
+    if ($LASTEXITCODE -ne 0) { $failed += 'lab (tests/lab/vcsim/smoke.sh)' }
 
     Write-Host 'xunit' -ForegroundColor Cyan
     & dotnet test (Join-Path $root 'DR.sln') -c $Configuration --no-build -nologo -v q `
@@ -176,6 +179,8 @@ function Invoke-TestTask {
 
     # One closing line over both runners, in the form CI reads.
     $counts = @{ passed = 0; failed = 0; skipped = 0 }
+    $counts.passed += @($labOutput | Where-Object { $_ -match '^--- PASS' }).Count
+    $counts.failed += @($labOutput | Where-Object { $_ -match '^--- FAIL' }).Count
     foreach ($trx in Get-ChildItem $results -Filter *.trx -Recurse) {
         $counters = ([xml](Get-Content $trx.FullName -Raw)).TestRun.ResultSummary.Counters
         $counts.passed += [int]$counters.passed
