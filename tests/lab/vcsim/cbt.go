@@ -78,17 +78,10 @@ func isSDK(path string) bool {
 }
 
 func (h *cbtHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || !isSDK(r.URL.Path) {
-		h.next.ServeHTTP(w, r)
+	body, ok := readSDKRequest(w, r, h.next)
+	if !ok {
 		return
 	}
-	body, err := ioutil.ReadAll(r.Body)
-	_ = r.Body.Close()
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	setBody(r, body)
 
 	// Cheap filter first: only the three methods we care about get a full vim25 decode.
 	if bytes.Contains(body, []byte("CreateSnapshot_Task")) ||
@@ -109,6 +102,23 @@ func (h *cbtHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.next.ServeHTTP(w, r)
+}
+
+// readSDKRequest reads the body of a vim25 SOAP request (and puts it back for the next handler);
+// anything else goes straight to next, as does nothing when ok is false.
+func readSDKRequest(w http.ResponseWriter, r *http.Request, next http.Handler) (body []byte, ok bool) {
+	if r.Method != http.MethodPost || !isSDK(r.URL.Path) {
+		next.ServeHTTP(w, r)
+		return nil, false
+	}
+	body, err := ioutil.ReadAll(r.Body)
+	_ = r.Body.Close()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return nil, false
+	}
+	setBody(r, body)
+	return body, true
 }
 
 func setBody(r *http.Request, body []byte) {

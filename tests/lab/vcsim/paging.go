@@ -19,7 +19,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
-	"io/ioutil"
 	"log"
 	"net/http"
 	"strconv"
@@ -71,17 +70,10 @@ func newPagingHandler(next http.Handler, opt pagingOptions) *pagingHandler {
 }
 
 func (h *pagingHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || !isSDK(r.URL.Path) {
-		h.next.ServeHTTP(w, r)
+	body, ok := readSDKRequest(w, r, h.next)
+	if !ok {
 		return
 	}
-	body, err := ioutil.ReadAll(r.Body)
-	_ = r.Body.Close()
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	setBody(r, body)
 	// "RetrievePropertiesEx" is a substring of all three method names.
 	if bytes.Contains(body, []byte("RetrievePropertiesEx")) {
 		if m, err := simulator.UnmarshalBody(types.TypeFunc(), body); err == nil {
