@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Management.Automation;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace AzureSiteRecovery.DR.Loading
@@ -27,8 +28,12 @@ namespace AzureSiteRecovery.DR.Loading
             }
             else
             {
-                DependencyLoadContext.Install(dependencyFolder);
+                InstallLoadContext(dependencyFolder);
             }
         }
+
+        // Kept out of OnImport so that .NET Framework, which has no AssemblyLoadContext, never has to compile a reference to it.
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static void InstallLoadContext(string dependencyFolder) => DependencyLoadContext.Install(dependencyFolder);
     }
 }
