@@ -20,7 +20,8 @@
         'New-ProtectionGroup', 'Get-ProtectionGroup', 'Set-ProtectionGroup', 'Remove-ProtectionGroup',
         'Enable-VmProtection', 'Disable-VmProtection', 'Get-ProtectedVm', 'Sync-VmReplication',
         'Get-RecoveryPoint', 'Test-RecoveryPoint', 'Export-RecoveryPoint',
-        'Import-RecoveryPlan', 'Export-RecoveryPlan', 'Get-RecoveryPlan', 'Remove-RecoveryPlan', 'Test-RecoveryPlan'
+        'Import-RecoveryPlan', 'Export-RecoveryPlan', 'Get-RecoveryPlan', 'Remove-RecoveryPlan', 'Test-RecoveryPlan',
+        'Get-DRJob', 'Wait-DRJob', 'Stop-DRJob', 'Resume-DRJob'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()

@@ -56,7 +56,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
         {
             this.vault = vault;
             this.openStore = openStore;
-            leaseOwner = $"{Environment.MachineName}/{Process.GetCurrentProcess().Id}/{Guid.NewGuid():N}";
+            leaseOwner = ProcessOwner.NewId();
         }
 
         /// <summary>Records the VM in the group and turns CBT on; the first cycle then makes the full copy.</summary>
@@ -156,27 +156,13 @@ namespace AzureSiteRecovery.DR.Core.Replication
         private async Task<bool> TakeOverFromDeadProcessAsync(string resource, CancellationToken cancellationToken)
         {
             var holder = await vault.FindLeaseHolderAsync(resource, cancellationToken).ConfigureAwait(false);
-            var parts = holder?.Split('/');
-            if (parts is null || parts.Length != 3 || parts[0] != Environment.MachineName || !int.TryParse(parts[1], out var pid) || IsRunning(pid))
+            if (holder is null || !ProcessOwner.IsGone(holder))
             {
                 return false;
             }
 
             await vault.BreakLeaseAsync(resource, holder!, cancellationToken).ConfigureAwait(false);
             return await vault.TryAcquireLeaseAsync(resource, leaseOwner, LeaseDuration, cancellationToken).ConfigureAwait(false);
-        }
-
-        private static bool IsRunning(int pid)
-        {
-            try
-            {
-                using var process = Process.GetProcessById(pid);
-                return !process.HasExited;
-            }
-            catch (ArgumentException)
-            {
-                return false;
-            }
         }
 
         private async Task<CycleResult> CycleAsync(ProtectedVm vm, ReplicationStore store, IProgress<CycleProgress>? progress, CancellationToken cancellationToken)

@@ -68,6 +68,17 @@ namespace AzureSiteRecovery.DR.Core.Vault
         /// <summary>Fails with RecoveryPlanNotFound when there is no such plan.</summary>
         Task RemoveRecoveryPlanAsync(string name, CancellationToken cancellationToken);
 
+        /// <summary>Records a job with its planned steps (indexes 0..n-1 in order); fails with JobAlreadyExists when the id is taken.</summary>
+        Task<DRJob> AddJobAsync(DRJob job, CancellationToken cancellationToken);
+        /// <summary>The job with its steps, as stored (a Running job whose process died is still Running here); null when there is none.</summary>
+        Task<DRJob?> FindJobAsync(string jobId, CancellationToken cancellationToken);
+        /// <summary>The jobs with their steps, newest first; only those in <paramref name="state"/> when it is given.</summary>
+        Task<IReadOnlyList<DRJob>> ListJobsAsync(JobState? state, CancellationToken cancellationToken);
+        /// <summary>Reads, changes and writes the job (not its steps) in one transaction; fails with JobNotFound.</summary>
+        Task<DRJob> UpdateJobAsync(string jobId, Func<DRJob, DRJob> change, CancellationToken cancellationToken);
+        /// <summary>Reads, changes and writes one step of the job in one transaction; returns the whole job.</summary>
+        Task<DRJob> UpdateJobStepAsync(string jobId, int index, Func<JobStep, JobStep> change, CancellationToken cancellationToken);
+
         /// <summary>
         /// Takes or renews the lease on <paramref name="resource"/> for <paramref name="owner"/> until now +
         /// <paramref name="duration"/>; false while another owner holds an unexpired lease.

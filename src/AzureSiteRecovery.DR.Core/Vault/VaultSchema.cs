@@ -132,6 +132,38 @@ CREATE TABLE recovery_plans (
     modified_unix_ms INTEGER NOT NULL
 );
 ",
+
+            // 4: jobs (test failover, failover, failback, ...) and their steps, each with start, end and result.
+            @"
+CREATE TABLE jobs (
+    id              TEXT    NOT NULL PRIMARY KEY,
+    operation       TEXT    NOT NULL,
+    target          TEXT    NOT NULL,
+    state           TEXT    NOT NULL,
+    owner           TEXT,
+    stop_requested  INTEGER NOT NULL DEFAULT 0,
+    error           TEXT,
+    created_unix_ms INTEGER NOT NULL,
+    started_unix_ms INTEGER,
+    ended_unix_ms   INTEGER
+);
+CREATE INDEX jobs_by_created ON jobs (created_unix_ms);
+
+CREATE TABLE job_steps (
+    job_id          TEXT    NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    step_index      INTEGER NOT NULL,
+    name            TEXT    NOT NULL,
+    group_name      TEXT,
+    vm              TEXT,
+    is_finally      INTEGER NOT NULL DEFAULT 0,
+    state           TEXT    NOT NULL,
+    started_unix_ms INTEGER,
+    ended_unix_ms   INTEGER,
+    error           TEXT,
+    message         TEXT,
+    PRIMARY KEY (job_id, step_index)
+);
+",
         };
 
         public static int LatestVersion => Migrations.Count;

@@ -9,7 +9,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Plans
     public sealed class VaultSchemaPlansTests
     {
         [Fact]
-        public async Task A_schema_2_vault_opens_at_schema_3_with_its_data_and_an_empty_plan_table()
+        public async Task A_schema_2_vault_opens_at_the_latest_schema_with_its_data_and_an_empty_plan_table()
         {
             using var folder = new TemporaryFolder();
             System.IO.Directory.CreateDirectory(System.IO.Path.GetDirectoryName(folder.VaultPath)!);
@@ -25,7 +25,13 @@ INSERT INTO sites (name, kind, role, server, created_unix_ms, modified_unix_ms) 
 
             using var vault = SqliteVault.Open(folder.VaultPath);
 
-            Assert.Equal(3, VaultSchema.LatestVersion);
+            using (var connection = Samples.OpenFile(folder.VaultPath))
+            using (var command = connection.CreateCommand())
+            {
+                command.CommandText = "PRAGMA user_version;";
+                Assert.Equal((long)VaultSchema.LatestVersion, (long)command.ExecuteScalar()!);
+            }
+
             Assert.Equal("onprem", (await vault.FindSiteAsync("ONPREM", default))!.Name);
             Assert.Empty(await vault.ListRecoveryPlansAsync(default));
             var plan = await vault.AddRecoveryPlanAsync(new RecoveryPlanSource { Name = "erp", ProtectedSite = "onprem", RecoverySite = "dr", Yaml = "name: erp\n" }, false, default);

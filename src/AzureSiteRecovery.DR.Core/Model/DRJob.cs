@@ -1,0 +1,106 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace AzureSiteRecovery.DR.Core.Model
+{
+    /// <summary>The failover-type operations that run as jobs.</summary>
+    public enum JobOperation
+    {
+        TestFailover,
+        StopTestFailover,
+        Failover,
+        CompleteFailover,
+        UndoFailover,
+        Reprotect,
+        Failback,
+        Drill,
+    }
+
+    /// <summary>Where a job is in its life.</summary>
+    public enum JobState
+    {
+        /// <summary>Recorded; no step has started.</summary>
+        NotStarted,
+        /// <summary>A process is running its steps.</summary>
+        Running,
+        /// <summary>Paused at a manual step; Resume-DRJob continues it.</summary>
+        WaitingForUser,
+        Succeeded,
+        /// <summary>A step failed; Error says which and why.</summary>
+        Failed,
+        /// <summary>Stopped by Stop-DRJob or Ctrl+C; its cleanup steps ran.</summary>
+        Cancelled,
+        /// <summary>The process running it is gone (it was Running when it died); Resume-DRJob continues it. Never stored: observed on read.</summary>
+        Interrupted,
+    }
+
+    /// <summary>Where a step of a job is.</summary>
+    public enum JobStepState
+    {
+        Pending,
+        Running,
+        /// <summary>A manual step: done when the user resumes the job.</summary>
+        WaitingForUser,
+        Succeeded,
+        Failed,
+        /// <summary>Not run, because the job failed or was stopped before it.</summary>
+        Skipped,
+    }
+
+    /// <summary>One recorded step of a job: what Get-DRJob shows in Steps.</summary>
+    public sealed record JobStep
+    {
+        /// <summary>The step's place in the job, from 0; cleanup (Finally) steps come after the others.</summary>
+        public int Index { get; init; }
+        public string Name { get; init; } = "";
+        /// <summary>The recovery plan group the step belongs to, if any.</summary>
+        public string? Group { get; init; }
+        /// <summary>The VM the step works on, if any.</summary>
+        public string? Vm { get; init; }
+        /// <summary>A cleanup step: it runs even when the job failed or was stopped.</summary>
+        public bool IsFinally { get; init; }
+        public JobStepState State { get; init; }
+        public DateTimeOffset? Started { get; init; }
+        public DateTimeOffset? Ended { get; init; }
+        public string? Error { get; init; }
+        /// <summary>What the step reported (for a manual step, what the user is asked to do).</summary>
+        public string? Message { get; init; }
+
+        /// <summary>How long the step ran (so far, while it runs); null before it starts.</summary>
+        public TimeSpan? Duration => Started is DateTimeOffset started ? (Ended ?? DateTimeOffset.UtcNow) - started : (TimeSpan?)null;
+
+        public override string ToString() => Name;
+    }
+
+    /// <summary>A failover-type operation persisted in the vault with its steps: what Get-DRJob shows.</summary>
+    public sealed record DRJob
+    {
+        public string JobId { get; init; } = "";
+        public JobOperation Operation { get; init; }
+        /// <summary>What the operation works on, such as the recovery plan's name.</summary>
+        public string Target { get; init; } = "";
+        public JobState State { get; init; }
+        /// <summary>The process that runs (or last ran) the job: machine/pid/guid.</summary>
+        public string? Owner { get; init; }
+        public DateTimeOffset Created { get; init; }
+        public DateTimeOffset? Started { get; init; }
+        public DateTimeOffset? Ended { get; init; }
+        /// <summary>Why the job failed.</summary>
+        public string? Error { get; init; }
+        /// <summary>Set by Stop-DRJob; the process running the job stops before its next step.</summary>
+        public bool StopRequested { get; init; }
+        public IReadOnlyList<JobStep> Steps { get; init; } = Array.Empty<JobStep>();
+
+        /// <summary>How long the job ran (so far, while it runs); null before it starts.</summary>
+        public TimeSpan? Duration => Started is DateTimeOffset started ? (Ended ?? DateTimeOffset.UtcNow) - started : (TimeSpan?)null;
+
+        /// <summary>The step running or waiting for the user; null when none is.</summary>
+        public JobStep? CurrentStep => Steps.FirstOrDefault(s => s.State == JobStepState.Running || s.State == JobStepState.WaitingForUser);
+
+        /// <summary>Succeeded, Failed or Cancelled: nothing more will happen to the job.</summary>
+        public static bool IsEnded(JobState state) => state == JobState.Succeeded || state == JobState.Failed || state == JobState.Cancelled;
+
+        public override string ToString() => JobId;
+    }
+}

@@ -1,0 +1,155 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using AzureSiteRecovery.DR.Core.Errors;
+using AzureSiteRecovery.DR.Core.Model;
+using Microsoft.Data.Sqlite;
+
+namespace AzureSiteRecovery.DR.Core.Vault
+{
+    /// <summary>The jobs half of the vault: failover-type operations and their steps.</summary>
+    public sealed partial class SqliteVault
+    {
+        private const string JobColumns =
+            "j.id, j.operation, j.target, j.state, j.owner, j.stop_requested, j.error, j.created_unix_ms, j.started_unix_ms, j.ended_unix_ms";
+        private const string StepColumns =
+            "s.job_id, s.step_index, s.name, s.group_name, s.vm, s.is_finally, s.state, s.started_unix_ms, s.ended_unix_ms, s.error, s.message";
+
+        public Task<DRJob> AddJobAsync(DRJob job, CancellationToken cancellationToken) =>
+            WriteAsync(transaction =>
+            {
+                if (FindJob(transaction, job.JobId) != null)
+                {
+                    throw new ObjectAlreadyExistsException("Job", job.JobId, "Give the job a new id.");
+                }
+
+                var expected = Enumerable.Range(0, job.Steps.Count);
+                if (!job.Steps.Select(s => s.Index).SequenceEqual(expected))
+                {
+                    throw new InvalidSettingException("Job", job.JobId, nameof(DRJob.Steps), $"The steps of job '{job.JobId}' must be numbered 0 to {job.Steps.Count - 1} in order.");
+                }
+
+                Execute(transaction,
+                    @"INSERT INTO jobs (id, operation, target, state, owner, stop_requested, error, created_unix_ms, started_unix_ms, ended_unix_ms)
+                      VALUES ($id, $operation, $target, $state, $owner, $stop, $error, $created, $started, $ended);",
+                    ("$id", job.JobId), ("$operation", job.Operation.ToString()), ("$target", job.Target), ("$state", job.State.ToString()),
+                    ("$owner", job.Owner), ("$stop", job.StopRequested ? 1 : 0), ("$error", job.Error), ("$created", ToUnixMs(job.Created == default ? Now() : job.Created)),
+                    ("$started", ToNullableUnixMs(job.Started)), ("$ended", ToNullableUnixMs(job.Ended)));
+                foreach (var step in job.Steps)
+                {
+                    Execute(transaction,
+                        @"INSERT INTO job_steps (job_id, step_index, name, group_name, vm, is_finally, state, started_unix_ms, ended_unix_ms, error, message)
+                          VALUES ($job, $index, $name, $group, $vm, $finally, $state, $started, $ended, $error, $message);",
+                        StepParameters(job.JobId, step));
+                }
+
+                return FindJob(transaction, job.JobId)!;
+            }, cancellationToken);
+
+        public Task<DRJob?> FindJobAsync(string jobId, CancellationToken cancellationToken) =>
+            ReadAsync(() => FindJob(null, jobId), cancellationToken);
+
+        public Task<IReadOnlyList<DRJob>> ListJobsAsync(JobState? state, CancellationToken cancellationToken) =>
+            ReadAsync<IReadOnlyList<DRJob>>(() =>
+            {
+                var where = state is null ? "" : "WHERE j.state = $state";
+                var jobs = ReadAll(null, $"SELECT {JobColumns} FROM jobs j {where} ORDER BY j.created_unix_ms DESC, j.rowid DESC;", ReadJob,
+                    ("$state", state?.ToString()));
+                var steps = ReadAll(null,
+                        $"SELECT {StepColumns} FROM job_steps s JOIN jobs j ON j.id = s.job_id {where} ORDER BY s.job_id, s.step_index;",
+                        reader => (JobId: reader.GetString(0), Step: ReadStep(reader)), ("$state", state?.ToString()))
+                    .ToLookup(s => s.JobId, s => s.Step);
+                return jobs.Select(job => job with { Steps = steps[job.JobId].ToArray() }).ToList();
+            }, cancellationToken);
+
+        public Task<DRJob> UpdateJobAsync(string jobId, Func<DRJob, DRJob> change, CancellationToken cancellationToken) =>
+            WriteAsync(transaction =>
+            {
+                var current = FindJob(transaction, jobId) ?? throw new ObjectNotFoundException("Job", jobId);
+                var changed = change(current);
+                if (changed.JobId != current.JobId || changed.Operation != current.Operation || changed.Target != current.Target)
+                {
+                    throw new InvalidSettingException("Job", jobId, nameof(DRJob.JobId), $"Job '{jobId}' keeps its id, operation and target.");
+                }
+
+                // Interrupted is observed from a dead owner, never stored: a stored job in that state would never be picked up again.
+                var state = changed.State == JobState.Interrupted ? JobState.Running : changed.State;
+                Execute(transaction,
+                    @"UPDATE jobs SET state = $state, owner = $owner, stop_requested = $stop, error = $error,
+                          started_unix_ms = $started, ended_unix_ms = $ended
+                      WHERE id = $id;",
+                    ("$id", jobId), ("$state", state.ToString()), ("$owner", changed.Owner), ("$stop", changed.StopRequested ? 1 : 0),
+                    ("$error", changed.Error), ("$started", ToNullableUnixMs(changed.Started)), ("$ended", ToNullableUnixMs(changed.Ended)));
+                return FindJob(transaction, jobId)!;
+            }, cancellationToken);
+
+        public Task<DRJob> UpdateJobStepAsync(string jobId, int index, Func<JobStep, JobStep> change, CancellationToken cancellationToken) =>
+            WriteAsync(transaction =>
+            {
+                var job = FindJob(transaction, jobId) ?? throw new ObjectNotFoundException("Job", jobId);
+                var current = job.Steps.FirstOrDefault(s => s.Index == index)
+                    ?? throw new ObjectNotFoundException("JobStep", $"{jobId}/{index}", $"Job '{jobId}' has {job.Steps.Count} step(s).");
+                var changed = change(current);
+                if (changed.Index != current.Index || changed.Name != current.Name || changed.IsFinally != current.IsFinally)
+                {
+                    throw new InvalidSettingException("Job", jobId, nameof(JobStep.Index), $"Step {index} of job '{jobId}' keeps its index, name and kind.");
+                }
+
+                Execute(transaction,
+                    @"UPDATE job_steps SET group_name = $group, vm = $vm, state = $state, started_unix_ms = $started, ended_unix_ms = $ended,
+                          error = $error, message = $message
+                      WHERE job_id = $job AND step_index = $index;",
+                    StepParameters(jobId, changed));
+                return FindJob(transaction, jobId)!;
+            }, cancellationToken);
+
+        private DRJob? FindJob(SqliteTransaction? transaction, string jobId)
+        {
+            var job = ReadAll(transaction, $"SELECT {JobColumns} FROM jobs j WHERE j.id = $id;", ReadJob, ("$id", jobId)).FirstOrDefault();
+            if (job is null)
+            {
+                return null;
+            }
+
+            var steps = ReadAll(transaction, $"SELECT {StepColumns} FROM job_steps s WHERE s.job_id = $id ORDER BY s.step_index;", ReadStep, ("$id", jobId));
+            return job with { Steps = steps };
+        }
+
+        private static (string, object?)[] StepParameters(string jobId, JobStep step) => new (string, object?)[]
+        {
+            ("$job", jobId), ("$index", step.Index), ("$name", step.Name), ("$group", step.Group), ("$vm", step.Vm), ("$finally", step.IsFinally ? 1 : 0),
+            ("$state", step.State.ToString()), ("$started", ToNullableUnixMs(step.Started)), ("$ended", ToNullableUnixMs(step.Ended)),
+            ("$error", step.Error), ("$message", step.Message),
+        };
+
+        private static DRJob ReadJob(SqliteDataReader reader) => new DRJob
+        {
+            JobId = reader.GetString(0),
+            Operation = ParseEnum<JobOperation>(reader.GetString(1)),
+            Target = reader.GetString(2),
+            State = ParseEnum<JobState>(reader.GetString(3)),
+            Owner = NullableString(reader, 4),
+            StopRequested = reader.GetInt64(5) != 0,
+            Error = NullableString(reader, 6),
+            Created = FromUnixMs(reader.GetInt64(7)),
+            Started = NullableTime(reader, 8),
+            Ended = NullableTime(reader, 9),
+        };
+
+        private static JobStep ReadStep(SqliteDataReader reader) => new JobStep
+        {
+            Index = reader.GetInt32(1),
+            Name = reader.GetString(2),
+            Group = NullableString(reader, 3),
+            Vm = NullableString(reader, 4),
+            IsFinally = reader.GetInt64(5) != 0,
+            State = ParseEnum<JobStepState>(reader.GetString(6)),
+            Started = NullableTime(reader, 7),
+            Ended = NullableTime(reader, 8),
+            Error = NullableString(reader, 9),
+            Message = NullableString(reader, 10),
+        };
+    }
+}
