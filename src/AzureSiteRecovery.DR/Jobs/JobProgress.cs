@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Concurrent;
 using System.Linq;
 using System.Management.Automation;
 using System.Threading;
@@ -38,55 +37,23 @@ namespace AzureSiteRecovery.DR.Jobs
             return record;
         }
 
-        /// <summary>Runs <paramref name="work"/> on the thread pool; its progress reports become progress records written here.</summary>
+        /// <summary>Runs <paramref name="work"/> on the thread pool; its progress reports become progress records written on the pipeline thread.</summary>
         public static DRJob Run(DRCmdlet cmdlet, int activityId, Func<IProgress<DRJob>, CancellationToken, Task<DRJob>> work)
         {
-            using var messages = new BlockingCollection<DRJob>();
-            var task = Task.Run(() => work(new QueueProgress(messages), cmdlet.Cancellation));
-            task.ContinueWith(_ => messages.CompleteAdding(), TaskScheduler.Default);
-
+            using var dispatcher = new PipelineDispatcher();
             string? lastStep = null;
-            PipelineStoppedException? stopped = null;
-            foreach (var job in messages.GetConsumingEnumerable())
+            var progress = new DispatchedProgress<DRJob>(dispatcher, job =>
             {
-                if (stopped != null)
+                var step = job.CurrentStep is JobStep current ? $"{current.Index}:{current.State}" : null;
+                if (step != null && step != lastStep)
                 {
-                    // Ctrl+C: the job is cancelled and its cleanup steps are still running; keep draining until they end.
-                    continue;
+                    cmdlet.WriteVerboseLine($"Job {job.JobId}: step {job.CurrentStep!.Index + 1} '{job.CurrentStep.Name}' {job.CurrentStep.State}.");
                 }
 
-                try
-                {
-                    var step = job.CurrentStep is JobStep current ? $"{current.Index}:{current.State}" : null;
-                    if (step != null && step != lastStep)
-                    {
-                        cmdlet.WriteVerboseLine($"Job {job.JobId}: step {job.CurrentStep!.Index + 1} '{job.CurrentStep.Name}' {job.CurrentStep.State}.");
-                    }
-
-                    lastStep = step;
-                    cmdlet.WriteProgressRecord(Record(job, activityId));
-                }
-                catch (PipelineStoppedException ex)
-                {
-                    stopped = ex;
-                }
-            }
-
-            if (stopped != null)
-            {
-                System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(stopped).Throw();
-            }
-
-            return task.GetAwaiter().GetResult();
-        }
-
-        private sealed class QueueProgress : IProgress<DRJob>
-        {
-            private readonly BlockingCollection<DRJob> messages;
-
-            public QueueProgress(BlockingCollection<DRJob> messages) => this.messages = messages;
-
-            public void Report(DRJob value) => messages.Add(value);
+                lastStep = step;
+                cmdlet.WriteProgressRecord(Record(job, activityId));
+            });
+            return dispatcher.Run(() => work(progress, cmdlet.Cancellation));
         }
     }
 }
