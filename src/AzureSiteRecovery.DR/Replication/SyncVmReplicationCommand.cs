@@ -91,14 +91,19 @@ namespace AzureSiteRecovery.DR.Replication
                         (vm, ex) => WriteError(ex is DRException known
                             ? ToErrorRecord(known, vm.Name)
                             : new ErrorRecord(ex, "ReplicationCycleFailed", ErrorCategory.NotSpecified, vm.Name)));
-                }
 
-                CollectGarbageIfDue();
+                    // Only after cycles: an idle -Continuous loop must not touch the store or write to the vault every second.
+                    CollectGarbageIfDue();
+
+                    if (Continuous)
+                    {
+                        // Re-read: the cycles moved LastCycleTime on.
+                        selected = selected.Select(vm => Await(ct => OpenVault().FindProtectedVmAsync(vm.VmId, ct))).Where(vm => vm != null).Select(vm => vm!).ToList();
+                    }
+                }
 
                 if (Continuous)
                 {
-                    // Re-read: the cycles moved LastCycleTime on, and the policy may have changed.
-                    selected = selected.Select(vm => Await(ct => OpenVault().FindProtectedVmAsync(vm.VmId, ct))).Where(vm => vm != null).Select(vm => vm!).ToList();
                     CancellationToken.WaitHandle.WaitOne(TimeSpan.FromSeconds(1));
                 }
             }
