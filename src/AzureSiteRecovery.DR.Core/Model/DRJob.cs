@@ -66,6 +66,13 @@ namespace AzureSiteRecovery.DR.Core.Model
         public string? Error { get; init; }
         /// <summary>What the step reported (for a manual step, what the user is asked to do).</summary>
         public string? Message { get; init; }
+        /// <summary>
+        /// What the step recorded for later steps and reports, such as the recovery point it chose
+        /// or the VM it created; see <see cref="JobStepDetail"/> for the keys the product uses.
+        /// </summary>
+        public IReadOnlyDictionary<string, string> Details { get; init; } = EmptyDetails;
+
+        internal static readonly IReadOnlyDictionary<string, string> EmptyDetails = new Dictionary<string, string>();
 
         /// <summary>How long the step ran (so far, while it runs); null before it starts.</summary>
         public TimeSpan? Duration => Started is DateTimeOffset started ? (Ended ?? DateTimeOffset.UtcNow) - started : (TimeSpan?)null;
@@ -90,6 +97,8 @@ namespace AzureSiteRecovery.DR.Core.Model
         public string? Error { get; init; }
         /// <summary>Set by Stop-DRJob; the process running the job stops before its next step.</summary>
         public bool StopRequested { get; init; }
+        /// <summary>How the job was asked to run (such as which recovery point), so that a resumed job runs the same way.</summary>
+        public IReadOnlyDictionary<string, string> Parameters { get; init; } = JobStep.EmptyDetails;
         public IReadOnlyList<JobStep> Steps { get; init; } = Array.Empty<JobStep>();
 
         /// <summary>How long the job ran (so far, while it runs); null before it starts.</summary>
@@ -102,5 +111,30 @@ namespace AzureSiteRecovery.DR.Core.Model
         public static bool IsEnded(JobState state) => state == JobState.Succeeded || state == JobState.Failed || state == JobState.Cancelled;
 
         public override string ToString() => JobId;
+    }
+
+    /// <summary>The keys of <see cref="JobStep.Details"/> that recovery steps record and reports read.</summary>
+    public static class JobStepDetail
+    {
+        /// <summary>The protected VM's id.</summary>
+        public const string VmId = "vmId";
+        public const string RecoveryPointId = "recoveryPointId";
+        /// <summary>The point's time, round-trip format ("o").</summary>
+        public const string RecoveryPointTime = "recoveryPointTime";
+        /// <summary>CrashConsistent or AppConsistent.</summary>
+        public const string Consistency = "consistency";
+        /// <summary>The site the VM was recovered to, and its moref and name there.</summary>
+        public const string RecoveredSite = "recoveredSite";
+        public const string RecoveredMoRef = "recoveredMoRef";
+        public const string RecoveredName = "recoveredName";
+        /// <summary>The guest's IP address once up.</summary>
+        public const string IpAddress = "ipAddress";
+        /// <summary>When the VM was up (round-trip format): its RTO is this less the job's start.</summary>
+        public const string UpAt = "upAt";
+        /// <summary>Bytes and chunks written to the recovery site's disks.</summary>
+        public const string BytesWritten = "bytesWritten";
+        public const string ChunksWritten = "chunksWritten";
+        /// <summary>A validation's kind and target (such as "tcp 1433").</summary>
+        public const string Validation = "validation";
     }
 }

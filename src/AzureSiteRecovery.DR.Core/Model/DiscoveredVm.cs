@@ -40,6 +40,8 @@ namespace AzureSiteRecovery.DR.Core.Model
         public string? BiosUuid { get; init; }
         public VmPowerState PowerState { get; init; }
         public string? GuestOS { get; init; }
+        /// <summary>vSphere's guest OS identifier (config.guestId), what a recovered copy is created with.</summary>
+        public string? GuestId { get; init; }
         public int NumCpu { get; init; }
         public int MemoryMB { get; init; }
         public IReadOnlyList<VmDisk> Disks { get; init; } = Array.Empty<VmDisk>();

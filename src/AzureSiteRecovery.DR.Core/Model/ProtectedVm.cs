@@ -12,6 +12,12 @@ namespace AzureSiteRecovery.DR.Core.Model
         Protected,
         /// <summary>The last replication cycle failed; LastError says why.</summary>
         Error,
+        /// <summary>Failed over: the VM runs on the recovery site from a recovery point; replication of the source is paused. Complete-Failover commits, Undo-Failover goes back.</summary>
+        FailedOver,
+        /// <summary>The failover is committed: the recovered VM is the VM now. Invoke-Reprotect replicates it back.</summary>
+        FailoverCommitted,
+        /// <summary>Reprotected: the recovered VM on the recovery site is replicated back into the chunk store; Invoke-Failback brings it home.</summary>
+        Reprotected,
     }
 
     /// <summary>How the VM's current RPO compares with its policy's RPO threshold.</summary>
@@ -49,6 +55,15 @@ namespace AzureSiteRecovery.DR.Core.Model
         public string? InstanceUuid { get; init; }
         public ProtectionState State { get; init; }
         public IReadOnlyList<ProtectedDisk> Disks { get; init; } = Array.Empty<ProtectedDisk>();
+        /// <summary>The VM's hardware as last read from the protected site: what a recovered copy is created with (the source may be gone by then).</summary>
+        public string? GuestId { get; init; }
+        public int NumCpu { get; init; }
+        public int MemoryMB { get; init; }
+        /// <summary>The networks of the VM's NICs on the protected site; a recovery plan's network mappings translate them.</summary>
+        public IReadOnlyList<string> Networks { get; init; } = Array.Empty<string>();
+        /// <summary>While failed over or reprotected: the recovered VM's site and moref.</summary>
+        public string? RecoveredSite { get; init; }
+        public string? RecoveredMoRef { get; init; }
         public string? LastRecoveryPointId { get; init; }
         public DateTimeOffset? LastRecoveryPointTime { get; init; }
         public DateTimeOffset? LastAppConsistentPointTime { get; init; }

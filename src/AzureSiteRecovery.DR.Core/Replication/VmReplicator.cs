@@ -71,6 +71,10 @@ namespace AzureSiteRecovery.DR.Core.Replication
                 MoRef = vm.MoRef,
                 InstanceUuid = vm.InstanceUuid,
                 State = ProtectionState.InitialSync,
+                GuestId = vm.GuestId,
+                NumCpu = vm.NumCpu,
+                MemoryMB = vm.MemoryMB,
+                Networks = vm.Networks,
                 Disks = vm.Disks.Select(d => new ProtectedDisk { Key = d.Key, Label = d.Label, FileName = d.FileName, CapacityBytes = d.CapacityBytes }).ToArray(),
             }, cancellationToken).ConfigureAwait(false);
 
@@ -181,6 +185,8 @@ namespace AzureSiteRecovery.DR.Core.Replication
 
             using var client = await SiteConnector.ConnectVSphereAsync(vault, vm.Site, cancellationToken).ConfigureAwait(false);
             await RemoveLeftoverSnapshotsAsync(client, vm, cancellationToken).ConfigureAwait(false);
+            // The hardware a recovered copy gets is the VM's as of its newest point.
+            var hardware = await client.GetVmAsync(vm.MoRef, cancellationToken).ConfigureAwait(false);
 
             var now = DateTimeOffset.UtcNow;
             var appConsistentDue = policy.AppConsistentFrequency > TimeSpan.Zero
@@ -271,6 +277,10 @@ namespace AzureSiteRecovery.DR.Core.Replication
                     LastCycleTime = snapshotTime,
                     BytesSent = v.BytesSent + bytesStored,
                     LastError = null,
+                    GuestId = hardware?.GuestId ?? v.GuestId,
+                    NumCpu = hardware?.NumCpu ?? v.NumCpu,
+                    MemoryMB = hardware?.MemoryMB ?? v.MemoryMB,
+                    Networks = hardware?.Networks ?? v.Networks,
                 }, cancellationToken).ConfigureAwait(false);
 
                 var expired = await ApplyRetentionAsync(committed, policy, store, cancellationToken).ConfigureAwait(false);

@@ -13,9 +13,9 @@ namespace AzureSiteRecovery.DR.Core.Vault
     public sealed partial class SqliteVault
     {
         private const string JobColumns =
-            "j.id, j.operation, j.target, j.state, j.owner, j.stop_requested, j.error, j.created_unix_ms, j.started_unix_ms, j.ended_unix_ms";
+            "j.id, j.operation, j.target, j.state, j.owner, j.stop_requested, j.error, j.created_unix_ms, j.started_unix_ms, j.ended_unix_ms, j.parameters";
         private const string StepColumns =
-            "s.job_id, s.step_index, s.name, s.group_name, s.vm, s.is_finally, s.state, s.started_unix_ms, s.ended_unix_ms, s.error, s.message";
+            "s.job_id, s.step_index, s.name, s.group_name, s.vm, s.is_finally, s.state, s.started_unix_ms, s.ended_unix_ms, s.error, s.message, s.details";
 
         public Task<DRJob> AddJobAsync(DRJob job, CancellationToken cancellationToken) =>
             WriteAsync(transaction =>
@@ -32,16 +32,16 @@ namespace AzureSiteRecovery.DR.Core.Vault
                 }
 
                 Execute(transaction,
-                    @"INSERT INTO jobs (id, operation, target, state, owner, stop_requested, error, created_unix_ms, started_unix_ms, ended_unix_ms)
-                      VALUES ($id, $operation, $target, $state, $owner, $stop, $error, $created, $started, $ended);",
+                    @"INSERT INTO jobs (id, operation, target, state, owner, stop_requested, error, created_unix_ms, started_unix_ms, ended_unix_ms, parameters)
+                      VALUES ($id, $operation, $target, $state, $owner, $stop, $error, $created, $started, $ended, $parameters);",
                     ("$id", job.JobId), ("$operation", job.Operation.ToString()), ("$target", job.Target), ("$state", job.State.ToString()),
                     ("$owner", job.Owner), ("$stop", job.StopRequested ? 1 : 0), ("$error", job.Error), ("$created", ToUnixMs(job.Created == default ? Now() : job.Created)),
-                    ("$started", ToNullableUnixMs(job.Started)), ("$ended", ToNullableUnixMs(job.Ended)));
+                    ("$started", ToNullableUnixMs(job.Started)), ("$ended", ToNullableUnixMs(job.Ended)), ("$parameters", StringMap.Write(job.Parameters)));
                 foreach (var step in job.Steps)
                 {
                     Execute(transaction,
-                        @"INSERT INTO job_steps (job_id, step_index, name, group_name, vm, is_finally, state, started_unix_ms, ended_unix_ms, error, message)
-                          VALUES ($job, $index, $name, $group, $vm, $finally, $state, $started, $ended, $error, $message);",
+                        @"INSERT INTO job_steps (job_id, step_index, name, group_name, vm, is_finally, state, started_unix_ms, ended_unix_ms, error, message, details)
+                          VALUES ($job, $index, $name, $group, $vm, $finally, $state, $started, $ended, $error, $message, $details);",
                         StepParameters(job.JobId, step));
                 }
 
@@ -99,7 +99,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
 
                 Execute(transaction,
                     @"UPDATE job_steps SET group_name = $group, vm = $vm, state = $state, started_unix_ms = $started, ended_unix_ms = $ended,
-                          error = $error, message = $message
+                          error = $error, message = $message, details = $details
                       WHERE job_id = $job AND step_index = $index;",
                     StepParameters(jobId, changed));
                 return FindJob(transaction, jobId)!;
@@ -121,7 +121,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
         {
             ("$job", jobId), ("$index", step.Index), ("$name", step.Name), ("$group", step.Group), ("$vm", step.Vm), ("$finally", step.IsFinally ? 1 : 0),
             ("$state", step.State.ToString()), ("$started", ToNullableUnixMs(step.Started)), ("$ended", ToNullableUnixMs(step.Ended)),
-            ("$error", step.Error), ("$message", step.Message),
+            ("$error", step.Error), ("$message", step.Message), ("$details", StringMap.Write(step.Details)),
         };
 
         private static DRJob ReadJob(SqliteDataReader reader) => new DRJob
@@ -136,6 +136,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
             Created = FromUnixMs(reader.GetInt64(7)),
             Started = NullableTime(reader, 8),
             Ended = NullableTime(reader, 9),
+            Parameters = StringMap.Read(NullableString(reader, 10)),
         };
 
         private static JobStep ReadStep(SqliteDataReader reader) => new JobStep
@@ -150,6 +151,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
             Ended = NullableTime(reader, 8),
             Error = NullableString(reader, 9),
             Message = NullableString(reader, 10),
+            Details = StringMap.Read(NullableString(reader, 11)),
         };
     }
 }

@@ -164,6 +164,19 @@ CREATE TABLE job_steps (
     PRIMARY KEY (job_id, step_index)
 );
 ",
+
+            // 5: recovery: a protected VM's hardware (what its recovered copy is created with) and where it runs when failed over;
+            //    a job's parameters and what each step recorded for later steps and reports (JSON objects of strings).
+            @"
+ALTER TABLE protected_vms ADD COLUMN guest_id TEXT;
+ALTER TABLE protected_vms ADD COLUMN num_cpu INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE protected_vms ADD COLUMN memory_mb INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE protected_vms ADD COLUMN networks TEXT;
+ALTER TABLE protected_vms ADD COLUMN recovered_site TEXT;
+ALTER TABLE protected_vms ADD COLUMN recovered_moref TEXT;
+ALTER TABLE jobs ADD COLUMN parameters TEXT;
+ALTER TABLE job_steps ADD COLUMN details TEXT;
+",
         };
 
         public static int LatestVersion => Migrations.Count;

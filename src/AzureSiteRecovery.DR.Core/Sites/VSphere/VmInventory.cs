@@ -153,6 +153,7 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
                     _ => VmPowerState.PoweredOff,
                 },
                 GuestOS = o.String("config.guestFullName") is string full && full.Length > 0 ? full : o.String("config.guestId"),
+                GuestId = o.String("config.guestId"),
                 NumCpu = o.Int("config.hardware.numCPU") ?? 0,
                 MemoryMB = o.Int("config.hardware.memoryMB") ?? 0,
                 Disks = VirtualDevices.Disks(devices).ToList(),
