@@ -121,12 +121,26 @@ namespace AzureSiteRecovery.DR.Core.Tests.VSphere
         public async Task WaitForGuest_WithoutHeartbeat_TimesOut()
         {
             using var client = await lab.ConnectAsync();
-            var vm = (await client.ListVmsAsync(default)).First(v => v.Name == "DC0_H0_VM2");
+            // The lab's vcsim boots the guest of a VM it powers on; guestinfo.lab.boot=never makes one that never comes up.
+            var moRef = await client.CreateVmAsync(new VmCreateSpec
+            {
+                Name = "no-guest",
+                Datastore = VcsimLab.Datastore,
+                ExtraConfig = new Dictionary<string, string> { ["guestinfo.lab.boot"] = "never" },
+            }, default);
+            try
+            {
+                await client.PowerOnAsync(moRef, default);
 
-            var e = await Assert.ThrowsAsync<VSphereTimeoutException>(() => client.WaitForGuestAsync(vm.MoRef, needIp: false, TimeSpan.FromSeconds(1), default));
+                var e = await Assert.ThrowsAsync<VSphereTimeoutException>(() => client.WaitForGuestAsync(moRef, needIp: false, TimeSpan.FromSeconds(1), default));
 
-            Assert.Equal("VSphereGuestTimeout", e.ErrorId);
-            Assert.Contains(vm.MoRef, e.Message);
+                Assert.Equal("VSphereGuestTimeout", e.ErrorId);
+                Assert.Contains(moRef, e.Message);
+            }
+            finally
+            {
+                await client.DestroyVmAsync(moRef, default);
+            }
         }
 
         [Fact]

@@ -1,7 +1,10 @@
 // drvcsim: the lab's vCenter simulator. It runs govmomi's simulator library (Debian's
 // golang-github-vmware-govmomi-dev, 0.24.x) with a VPX inventory model and puts our extensions in
 // front of its /sdk endpoint: changed block tracking (cbt.go, unless -cbt=false) and
-// RetrievePropertiesEx result paging (paging.go, unless -paging=false).
+// RetrievePropertiesEx result paging (paging.go, unless -paging=false), a simulated guest OS that
+// boots after power on and shuts down on ShutdownGuest (guest.go, unless -guest=false; per VM
+// extraConfig guestinfo.lab.boot=never, guestinfo.lab.bootSeconds=<seconds>, guestinfo.lab.ip=<ip>),
+// and real disk files for VMs created or reconfigured with new disks (guest.go, always).
 package main
 
 import (
@@ -10,11 +13,13 @@ import (
 	"fmt"
 	"io/ioutil"
 	"log"
+	"net"
 	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/vmware/govmomi/simulator"
 )
@@ -48,6 +53,10 @@ func main() {
 	blockSize := flag.Int64("cbt-block-size", 64*1024, "change tracking granularity in bytes")
 	maxExtents := flag.Int("cbt-max-extents", 64, "at most this many changedArea extents per QueryChangedDiskAreas call")
 	maxLength := flag.Int64("cbt-max-length", 0, "at most this many bytes of disk covered per QueryChangedDiskAreas call (0: no limit)")
+	guest := flag.Bool("guest", true, "simulate guest OSes: heartbeat green and an IP after power on, ShutdownGuest/RebootGuest (false: vcsim's stock, guests never come up)")
+	guestBoot := flag.Duration("guest-boot", time.Second, "with -guest: power on -> guest up delay (per VM: extraConfig guestinfo.lab.bootSeconds; guestinfo.lab.boot=never: never up)")
+	guestIP := flag.String("guest-ip", "127.0.0.1", "with -guest: the guests' IP address (per VM: extraConfig guestinfo.lab.ip)")
+	guestShutdown := flag.Duration("guest-shutdown", 500*time.Millisecond, "with -guest: ShutdownGuest -> powered off delay (also RebootGuest -> guest down)")
 	trace := flag.Bool("trace", false, "write SOAP traffic to stderr")
 	flag.Parse()
 
@@ -66,6 +75,12 @@ func main() {
 	if *maxExtents < 1 {
 		log.Fatal("-cbt-max-extents must be at least 1")
 	}
+	if *guestBoot < 0 || *guestShutdown < 0 {
+		log.Fatal("-guest-boot and -guest-shutdown must not be negative")
+	}
+	if net.ParseIP(*guestIP) == nil {
+		log.Fatal("-guest-ip must be an IP address")
+	}
 
 	model.Autostart = *autostart
 	simulator.Trace = *trace
@@ -79,6 +94,12 @@ func main() {
 	if err := prepareDisks(int64(*diskMB) << 20); err != nil {
 		model.Remove()
 		log.Fatalf("preparing disk files: %s", err)
+	}
+	var guests *guestSim
+	if *guest {
+		// After model.Create (it makes simulator.Map): follows power state, boots autostarted VMs now.
+		guests = newGuestSim(guestOptions{Boot: *guestBoot, IP: *guestIP, Shutdown: *guestShutdown})
+		guests.install()
 	}
 
 	listenURL := &url.URL{Host: *listen}
@@ -103,6 +124,10 @@ func main() {
 	if *paging {
 		handler = newPagingHandler(handler, pagingOptions{PageSize: *pageSize})
 	}
+	if guests != nil {
+		handler = guests.handler(handler)
+	}
+	handler = newVMFilesHandler(handler)
 	srv.Config.Handler = newDatastoreHandler(handler)
 
 	sdk := *srv.URL
@@ -114,7 +139,7 @@ func main() {
 			log.Fatalf("writing url file: %s", err)
 		}
 	}
-	log.Printf("listening on %s (cbt=%v, paging=%v, tls=%v)", sdk.String(), *cbt, *paging, *useTLS)
+	log.Printf("listening on %s (cbt=%v, paging=%v, guest=%v, tls=%v)", sdk.String(), *cbt, *paging, *guest, *useTLS)
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
