@@ -21,7 +21,8 @@
         'Enable-VmProtection', 'Disable-VmProtection', 'Get-ProtectedVm', 'Sync-VmReplication',
         'Get-RecoveryPoint', 'Test-RecoveryPoint', 'Export-RecoveryPoint',
         'Import-RecoveryPlan', 'Export-RecoveryPlan', 'Get-RecoveryPlan', 'Remove-RecoveryPlan', 'Test-RecoveryPlan',
-        'Get-DRJob', 'Wait-DRJob', 'Stop-DRJob', 'Resume-DRJob'
+        'Get-DRJob', 'Wait-DRJob', 'Stop-DRJob', 'Resume-DRJob',
+        'Export-DrillReport'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()

@@ -116,6 +116,8 @@ namespace AzureSiteRecovery.DR.Core.Model
     /// <summary>The keys of <see cref="JobStep.Details"/> that recovery steps record and reports read.</summary>
     public static class JobStepDetail
     {
+        /// <summary>What the step does in a recovery job: one of the <see cref="JobStepKind"/> values.</summary>
+        public const string Kind = "kind";
         /// <summary>The protected VM's id.</summary>
         public const string VmId = "vmId";
         public const string RecoveryPointId = "recoveryPointId";
@@ -136,5 +138,20 @@ namespace AzureSiteRecovery.DR.Core.Model
         public const string ChunksWritten = "chunksWritten";
         /// <summary>A validation's kind and target (such as "tcp 1433").</summary>
         public const string Validation = "validation";
+    }
+
+    /// <summary>The values of <see cref="JobStepDetail.Kind"/>: how reports read a recovery job's steps.</summary>
+    public static class JobStepKind
+    {
+        /// <summary>Work before the groups, such as choosing the recovery points.</summary>
+        public const string Prepare = "prepare";
+        /// <summary>A group's pre or post action (script, manual, wait); Group is set.</summary>
+        public const string Action = "action";
+        /// <summary>Recovering one VM (disks, VM, power on, wait until up); Group and Vm are set.</summary>
+        public const string RecoverVm = "recoverVm";
+        /// <summary>A check on a recovered VM (Details["validation"], such as "tcp 1433"); Group and Vm are set.</summary>
+        public const string Validate = "validate";
+        /// <summary>A Finally step that removes what the job created, such as a drill's test VMs.</summary>
+        public const string Cleanup = "cleanup";
     }
 }
