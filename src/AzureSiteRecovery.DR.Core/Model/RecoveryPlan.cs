@@ -20,6 +20,8 @@ namespace AzureSiteRecovery.DR.Core.Model
         public IReadOnlyList<NetworkMapping> NetworkMappings { get; init; } = Array.Empty<NetworkMapping>();
         /// <summary>The plan's source text; Export-RecoveryPlan returns it unchanged.</summary>
         public string Yaml { get; init; } = "";
+        /// <summary>The full path of the folder the plan file was imported from: relative script paths start there. Null for plans not read from a file, or imported before the vault kept it.</summary>
+        public string? SourceFolder { get; init; }
         public DateTimeOffset Created { get; init; }
         public DateTimeOffset Modified { get; init; }
 
@@ -174,6 +176,8 @@ namespace AzureSiteRecovery.DR.Core.Model
         public string ProtectedSite { get; init; } = "";
         public string RecoverySite { get; init; } = "";
         public string Yaml { get; init; } = "";
+        /// <summary>The full path of the folder the plan file was imported from (see <see cref="RecoveryPlan.SourceFolder"/>).</summary>
+        public string? SourceFolder { get; init; }
         public DateTimeOffset Created { get; init; }
         public DateTimeOffset Modified { get; init; }
 

@@ -12,7 +12,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
     /// <summary>The recovery plan half of the vault: each plan's YAML source, as imported.</summary>
     public sealed partial class SqliteVault
     {
-        private const string PlanColumns = "r.name, r.protected_site, r.recovery_site, r.yaml, r.created_unix_ms, r.modified_unix_ms";
+        private const string PlanColumns = "r.name, r.protected_site, r.recovery_site, r.yaml, r.created_unix_ms, r.modified_unix_ms, r.source_folder";
 
         public Task<RecoveryPlanSource> AddRecoveryPlanAsync(RecoveryPlanSource plan, bool replace, CancellationToken cancellationToken)
         {
@@ -29,13 +29,13 @@ namespace AzureSiteRecovery.DR.Core.Vault
                 var now = Now();
                 var stored = plan with { Name = existing?.Name ?? plan.Name, Created = existing?.Created ?? now, Modified = now };
                 Execute(transaction,
-                    @"INSERT INTO recovery_plans (name, yaml, protected_site, recovery_site, created_unix_ms, modified_unix_ms)
-                      VALUES ($name, $yaml, $protectedSite, $recoverySite, $created, $modified)
+                    @"INSERT INTO recovery_plans (name, yaml, protected_site, recovery_site, source_folder, created_unix_ms, modified_unix_ms)
+                      VALUES ($name, $yaml, $protectedSite, $recoverySite, $sourceFolder, $created, $modified)
                       ON CONFLICT (name) DO UPDATE SET
                           yaml = excluded.yaml, protected_site = excluded.protected_site, recovery_site = excluded.recovery_site,
-                          modified_unix_ms = excluded.modified_unix_ms;",
+                          source_folder = excluded.source_folder, modified_unix_ms = excluded.modified_unix_ms;",
                     ("$name", stored.Name), ("$yaml", stored.Yaml), ("$protectedSite", stored.ProtectedSite), ("$recoverySite", stored.RecoverySite),
-                    ("$created", ToUnixMs(stored.Created)), ("$modified", ToUnixMs(stored.Modified)));
+                    ("$sourceFolder", stored.SourceFolder), ("$created", ToUnixMs(stored.Created)), ("$modified", ToUnixMs(stored.Modified)));
                 return stored;
             }, cancellationToken);
         }
@@ -66,6 +66,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
             Yaml = reader.GetString(3),
             Created = FromUnixMs(reader.GetInt64(4)),
             Modified = FromUnixMs(reader.GetInt64(5)),
+            SourceFolder = NullableString(reader, 6),
         };
     }
 }

@@ -166,7 +166,8 @@ CREATE TABLE job_steps (
 ",
 
             // 5: recovery: a protected VM's hardware (what its recovered copy is created with) and where it runs when failed over;
-            //    a job's parameters and what each step recorded for later steps and reports (JSON objects of strings).
+            //    a job's parameters and what each step recorded for later steps and reports (JSON objects of strings);
+            //    the folder a plan was imported from (its scripts' relative paths start there).
             @"
 ALTER TABLE protected_vms ADD COLUMN guest_id TEXT;
 ALTER TABLE protected_vms ADD COLUMN num_cpu INTEGER NOT NULL DEFAULT 0;
@@ -176,6 +177,7 @@ ALTER TABLE protected_vms ADD COLUMN recovered_site TEXT;
 ALTER TABLE protected_vms ADD COLUMN recovered_moref TEXT;
 ALTER TABLE jobs ADD COLUMN parameters TEXT;
 ALTER TABLE job_steps ADD COLUMN details TEXT;
+ALTER TABLE recovery_plans ADD COLUMN source_folder TEXT;
 ",
         };
 

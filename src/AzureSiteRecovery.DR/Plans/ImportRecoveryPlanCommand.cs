@@ -13,7 +13,9 @@ namespace AzureSiteRecovery.DR.Plans
     /// duration, a duplicate group or VM name) is not stored: the error (RecoveryPlanInvalid) lists
     /// each mistake as file:line:column and what was expected there. A plan of the same name is
     /// replaced only with -Force (RecoveryPlanAlreadyExists otherwise). Importing does not look at
-    /// the vault's sites and VMs: run Test-RecoveryPlan for that. The module's Examples folder
+    /// the vault's sites and VMs: run Test-RecoveryPlan for that. The vault also keeps the full
+    /// path of the plan file's folder: a script 'path' relative to the plan is found there when a
+    /// job runs it, so keep the scripts beside the plan (import it again after moving them). The module's Examples folder
     /// holds a commented example, erp.plan.yaml.
     /// </remarks>
     /// <example>
@@ -79,7 +81,11 @@ namespace AzureSiteRecovery.DR.Plans
             }
 
             WriteVerbose($"Parsing the recovery plan '{file}'.");
-            var plan = RecoveryPlanParser.Parse(yaml, System.IO.Path.GetFileName(file));
+            // The folder goes with the plan: its scripts' relative paths start there when a job runs them.
+            var plan = RecoveryPlanParser.Parse(yaml, System.IO.Path.GetFileName(file)) with
+            {
+                SourceFolder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(file)),
+            };
             var action = Force ? "Import, replacing a plan of the same name" : "Import";
             if (ShouldProcess($"recovery plan '{plan.Name}' from '{file}'", action))
             {

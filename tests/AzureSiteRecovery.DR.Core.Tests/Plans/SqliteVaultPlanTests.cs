@@ -52,6 +52,27 @@ namespace AzureSiteRecovery.DR.Core.Tests.Plans
         }
 
         [Fact]
+        public async Task A_plan_keeps_the_folder_it_came_from_and_a_replacement_brings_its_own()
+        {
+            var catalog = new RecoveryPlanCatalog(vault);
+            var parsed = RecoveryPlanParser.Parse(RecoveryPlanParserTests.ExamplePlan(), "erp.plan.yaml") with { SourceFolder = "/srv/plans/erp" };
+
+            var added = await catalog.AddAsync(parsed, replace: false, none);
+            using (var other = SqliteVault.Open(folder.VaultPath))
+            {
+                Assert.Equal("/srv/plans/erp", (await other.FindRecoveryPlanAsync("erp", none))!.SourceFolder);
+                Assert.Equal("/srv/plans/erp", (await new RecoveryPlanCatalog(other).FindAsync("erp", none))!.SourceFolder);
+            }
+            Assert.Equal("/srv/plans/erp", added.SourceFolder);
+
+            await catalog.AddAsync(parsed with { SourceFolder = @"C:\plans\erp" }, replace: true, none);
+            Assert.Equal(@"C:\plans\erp", (await catalog.ListAsync(none)).Single().SourceFolder);
+
+            await vault.AddRecoveryPlanAsync(Plan("web"), replace: false, none);
+            Assert.Null((await vault.FindRecoveryPlanAsync("web", none))!.SourceFolder);
+        }
+
+        [Fact]
         public async Task The_catalog_parses_what_the_vault_stores()
         {
             var catalog = new RecoveryPlanCatalog(vault);

@@ -23,9 +23,9 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
         {
             if (plan is null) throw new ArgumentNullException(nameof(plan));
             var stored = await vault.AddRecoveryPlanAsync(
-                new RecoveryPlanSource { Name = plan.Name, ProtectedSite = plan.ProtectedSite, RecoverySite = plan.RecoverySite, Yaml = plan.Yaml },
+                new RecoveryPlanSource { Name = plan.Name, ProtectedSite = plan.ProtectedSite, RecoverySite = plan.RecoverySite, Yaml = plan.Yaml, SourceFolder = plan.SourceFolder },
                 replace, cancellationToken).ConfigureAwait(false);
-            return plan with { Name = stored.Name, Created = stored.Created, Modified = stored.Modified };
+            return plan with { Name = stored.Name, SourceFolder = stored.SourceFolder, Created = stored.Created, Modified = stored.Modified };
         }
 
         public async Task<RecoveryPlan?> FindAsync(string name, CancellationToken cancellationToken)
@@ -38,6 +38,9 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
             (await vault.ListRecoveryPlansAsync(cancellationToken).ConfigureAwait(false)).Select(Load).ToList();
 
         private static RecoveryPlan Load(RecoveryPlanSource source) =>
-            RecoveryPlanParser.Parse(source.Yaml, source.Name) with { Name = source.Name, Created = source.Created, Modified = source.Modified };
+            RecoveryPlanParser.Parse(source.Yaml, source.Name) with
+            {
+                Name = source.Name, SourceFolder = source.SourceFolder, Created = source.Created, Modified = source.Modified,
+            };
     }
 }
