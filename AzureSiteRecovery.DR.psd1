@@ -22,7 +22,8 @@
         'Get-RecoveryPoint', 'Test-RecoveryPoint', 'Export-RecoveryPoint',
         'Import-RecoveryPlan', 'Export-RecoveryPlan', 'Get-RecoveryPlan', 'Remove-RecoveryPlan', 'Test-RecoveryPlan',
         'Get-DRJob', 'Wait-DRJob', 'Stop-DRJob', 'Resume-DRJob',
-        'Export-DrillReport'
+        'Start-TestFailover', 'Stop-TestFailover', 'Invoke-DRDrill', 'Export-DrillReport',
+        'Start-Failover', 'Complete-Failover', 'Undo-Failover', 'Invoke-Reprotect', 'Invoke-Failback'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()

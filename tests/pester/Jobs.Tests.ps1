@@ -14,7 +14,7 @@ BeforeAll {
         $definition = [Activator]::CreateInstance($core.GetType('AzureSiteRecovery.DR.Core.Orchestration.Jobs.JobDefinition'), @($operationValue, $Target, $steps, $cleanup))
         $vault = $core.GetType('AzureSiteRecovery.DR.Core.Vault.SqliteVault')::Open($VaultPath)
         try {
-            $catalog = $core.GetType('AzureSiteRecovery.DR.Core.Orchestration.Jobs.JobCatalog')::ForProduct()
+            $catalog = [Activator]::CreateInstance($core.GetType('AzureSiteRecovery.DR.Core.Orchestration.Jobs.JobCatalog'))
             $runner = [Activator]::CreateInstance($core.GetType('AzureSiteRecovery.DR.Core.Orchestration.Jobs.JobRunner'), @($vault, $catalog))
             $runner.CreateAsync($definition, [Threading.CancellationToken]::None).GetAwaiter().GetResult()
         }
@@ -152,13 +152,13 @@ Describe 'Jobs' {
     }
 
     Context 'Resume-DRJob' {
-        It 'names an operation this module version cannot run, and leaves the job as it was' {
-            $job = New-TestJob $vault
+        It 'names what keeps a job from being rebuilt (its recovery plan is gone), and leaves the job as it was' {
+            $job = New-TestJob $vault -Target 'gone'
             Set-TestJobState $vault $job.JobId -State WaitingForUser -RunningStep 1 -StepState WaitingForUser
             $job | Resume-DRJob -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
-            $err[0].FullyQualifiedErrorId | Should -Be 'JobOperationUnavailable,AzureSiteRecovery.DR.Jobs.ResumeDRJobCommand'
-            $err[0].CategoryInfo.Category | Should -Be 'ResourceUnavailable'
-            $err[0].Exception.Message | Should -Match 'TestFailover'
+            $err[0].FullyQualifiedErrorId | Should -Be 'RecoveryPlanNotFound,AzureSiteRecovery.DR.Jobs.ResumeDRJobCommand'
+            $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+            $err[0].Exception.Message | Should -Match 'gone'
             (Get-DRJob -JobId $job.JobId).State | Should -Be 'WaitingForUser'
         }
 

@@ -76,6 +76,14 @@ namespace AzureSiteRecovery.DR.Core.Model
         public DateTimeOffset Created { get; init; }
         public DateTimeOffset Modified { get; init; }
 
+        /// <summary>False while failed over (until Invoke-Reprotect): there is nothing to replicate then.</summary>
+        public bool IsReplicating => State != ProtectionState.FailedOver && State != ProtectionState.FailoverCommitted;
+
+        /// <summary>The VM replication copies: the recovered VM on the recovery site once reprotected, else the VM on the protected site.</summary>
+        public (string Site, string MoRef) ReplicationSource => State == ProtectionState.Reprotected && RecoveredSite != null && RecoveredMoRef != null
+            ? (RecoveredSite, RecoveredMoRef)
+            : (Site, MoRef);
+
         /// <summary>How old the newest recovery point is now; null before the first.</summary>
         public TimeSpan? CurrentRpo => LastRecoveryPointTime is DateTimeOffset last ? DateTimeOffset.UtcNow - last : (TimeSpan?)null;
 

@@ -126,6 +126,11 @@ namespace AzureSiteRecovery.DR.Core.Replication
             var resource = "replication/" + vmId;
             var vm = await vault.FindProtectedVmAsync(vmId, cancellationToken).ConfigureAwait(false)
                 ?? throw new ObjectNotFoundException("ProtectedVm", vmId);
+            if (!vm.IsReplicating)
+            {
+                throw new ObjectInUseException("VmFailedOver", vm.Name,
+                    $"VM '{vm.Name}' is failed over ({vm.State}) and runs on site '{vm.RecoveredSite}': replication resumes after Undo-Failover, or from the recovered VM after Invoke-Reprotect.");
+            }
             if (!await vault.TryAcquireLeaseAsync(resource, leaseOwner, LeaseDuration, cancellationToken).ConfigureAwait(false)
                 && !await TakeOverFromDeadProcessAsync(resource, cancellationToken).ConfigureAwait(false))
             {
@@ -144,7 +149,8 @@ namespace AzureSiteRecovery.DR.Core.Replication
             {
                 await vault.UpdateProtectedVmAsync(vm.VmId, v => v with
                 {
-                    State = v.LastRecoveryPointId is null ? ProtectionState.InitialSync : ProtectionState.Error,
+                    // A reprotected VM stays reprotected: the error is in LastError.
+                    State = v.State == ProtectionState.Reprotected ? v.State : v.LastRecoveryPointId is null ? ProtectionState.InitialSync : ProtectionState.Error,
                     LastError = ex.Message,
                     LastCycleTime = DateTimeOffset.UtcNow,
                 }, CancellationToken.None).ConfigureAwait(false);
@@ -183,10 +189,14 @@ namespace AzureSiteRecovery.DR.Core.Replication
                 await store.Objects.DrainAsync(cancellationToken).ConfigureAwait(false);
             }
 
+            // A reprotected VM is copied from its recovered VM on the recovery site (the cycle works on that VM).
+            var reprotected = vm.State == ProtectionState.Reprotected;
+            var (sourceSite, sourceMoRef) = vm.ReplicationSource;
+            vm = vm with { Site = sourceSite, MoRef = sourceMoRef };
             using var client = await SiteConnector.ConnectVSphereAsync(vault, vm.Site, cancellationToken).ConfigureAwait(false);
             await RemoveLeftoverSnapshotsAsync(client, vm, cancellationToken).ConfigureAwait(false);
-            // The hardware a recovered copy gets is the VM's as of its newest point.
-            var hardware = await client.GetVmAsync(vm.MoRef, cancellationToken).ConfigureAwait(false);
+            // The hardware a recovered copy gets is the VM's as of its newest point (the protected site's VM: a recovered VM's networks are the recovery site's).
+            var hardware = reprotected ? null : await client.GetVmAsync(vm.MoRef, cancellationToken).ConfigureAwait(false);
 
             var now = DateTimeOffset.UtcNow;
             var appConsistentDue = policy.AppConsistentFrequency > TimeSpan.Zero
@@ -224,12 +234,12 @@ namespace AzureSiteRecovery.DR.Core.Replication
                     var (baseline, changed, diskMode) = await ChangedAreasAsync(client, vm, snapshot, disk, previousDisk, previousChangeId, cancellationToken).ConfigureAwait(false);
                     modes.Add(diskMode);
 
-                    var flatFile = FlatFileOf(disk.FileName);
+                    var flatFile = VSphereClient.FlatExtentOf(disk.FileName);
                     var doneBefore = done;
                     var diskProgress = progress is null ? null : new Progress<long>(bytes =>
                         progress.Report(new CycleProgress(vm.Name, $"Copying {disk.Label} ({diskMode})", doneBefore + bytes, total)));
                     var result = await store.Chunks.WriteDiskAsync(diskKey, disk.CapacityBytes,
-                        (offset, buffer, count, ct) => ReadDiskAsync(client, flatFile, offset, buffer, count, ct),
+                        (offset, buffer, count, ct) => client.ReadDiskAsync(flatFile, offset, buffer, count, ct),
                         baseline, changed, cancellationToken, diskProgress).ConfigureAwait(false);
                     written.Add(result.Manifest);
                     bytesRead += result.BytesRead;
@@ -269,7 +279,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
                 };
                 var committed = await vault.CommitRecoveryPointAsync(point, v => v with
                 {
-                    State = ProtectionState.Protected,
+                    State = v.State == ProtectionState.Reprotected ? ProtectionState.Reprotected : ProtectionState.Protected,
                     Disks = disks.Select(d => new ProtectedDisk { Key = d.Key, Label = d.Label, FileName = d.FileName, CapacityBytes = d.CapacityBytes, ChangeId = d.ChangeId }).ToArray(),
                     LastRecoveryPointId = pointId,
                     LastRecoveryPointTime = snapshotTime,
@@ -390,31 +400,6 @@ namespace AzureSiteRecovery.DR.Core.Replication
         }
 
         /// <summary>The data file of a flat disk: "[ds] vm/disk.vmdk" is a descriptor, its bytes are in "[ds] vm/disk-flat.vmdk".</summary>
-        internal static string FlatFileOf(string descriptor) =>
-            descriptor.EndsWith(".vmdk", StringComparison.OrdinalIgnoreCase) && !descriptor.EndsWith("-flat.vmdk", StringComparison.OrdinalIgnoreCase)
-                ? descriptor.Substring(0, descriptor.Length - ".vmdk".Length) + "-flat.vmdk"
-                : descriptor;
-
-        /// <summary>Fills the buffer from the disk file; past the end of a short file (thin, or vcsim's empty files) the disk reads as zeros.</summary>
-        private static async Task ReadDiskAsync(VSphereClient client, string flatFile, long offset, byte[] buffer, int count, CancellationToken cancellationToken)
-        {
-            var filled = 0;
-            using (var stream = await client.OpenDiskReadAsync(flatFile, offset, count, cancellationToken).ConfigureAwait(false))
-            {
-                while (filled < count)
-                {
-                    var read = await stream.ReadAsync(buffer, filled, count - filled, cancellationToken).ConfigureAwait(false);
-                    if (read == 0)
-                    {
-                        break;
-                    }
-
-                    filled += read;
-                }
-            }
-
-            Array.Clear(buffer, filled, count - filled);
-        }
 
         private static async Task<bool> AnyAsync(IAsyncEnumerable<StoredObject> objects, CancellationToken cancellationToken)
         {

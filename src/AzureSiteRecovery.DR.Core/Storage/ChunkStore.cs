@@ -263,15 +263,11 @@ namespace AzureSiteRecovery.DR.Core.Storage
         private async Task<ChunkHash> PutChunkAsync(byte[] buffer, int length, WriteCounters stats, CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref stats.ChunksRead);
-            if (IsAllZero(buffer, length))
+            var hash = HashOf(buffer, length);
+            if (hash.IsZero)
             {
                 Interlocked.Increment(ref stats.ZeroChunks);
                 return ChunkHash.Zero;
-            }
-            ChunkHash hash;
-            using (var sha = SHA256.Create())
-            {
-                hash = ChunkHash.FromBytes(sha.ComputeHash(buffer, 0, length));
             }
 
             var mine = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -447,6 +443,14 @@ namespace AzureSiteRecovery.DR.Core.Storage
             pointCipher.Dispose();
             codec.Dispose();
             Array.Clear(nameKey, 0, nameKey.Length);
+        }
+
+        /// <summary>What a manifest names a chunk of this content by: SHA-256 of the plain bytes, or <see cref="ChunkHash.Zero"/> when they are all zeros.</summary>
+        public static ChunkHash HashOf(byte[] buffer, int length)
+        {
+            if (IsAllZero(buffer, length)) return ChunkHash.Zero;
+            using var sha = SHA256.Create();
+            return ChunkHash.FromBytes(sha.ComputeHash(buffer, 0, length));
         }
 
         internal static bool IsAllZero(byte[] buffer, int length)

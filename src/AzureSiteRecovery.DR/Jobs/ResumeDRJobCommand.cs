@@ -2,6 +2,7 @@ using System.Management.Automation;
 using AzureSiteRecovery.DR.Common;
 using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Orchestration.Jobs;
+using AzureSiteRecovery.DR.Core.Orchestration.Recovery;
 
 namespace AzureSiteRecovery.DR.Jobs
 {
@@ -33,7 +34,7 @@ namespace AzureSiteRecovery.DR.Jobs
         {
             ForItem(JobId, () =>
             {
-                var runner = new JobRunner(OpenVault(), JobCatalog.ForProduct());
+                var runner = new JobRunner(OpenVault(), new RecoveryJobs(Recovery.RecoveryJobCmdlet.ServicesFor(OpenVault())).Catalog());
                 var job = Await(ct => runner.GetAsync(JobId, ct));
                 var step = job.CurrentStep is JobStep current ? $" at step '{current.Name}'" : "";
                 if (ShouldProcess($"Job '{job.JobId}' ({job.Operation} of {job.Target}, {job.State}{step})", "Resume"))

@@ -34,7 +34,7 @@ namespace AzureSiteRecovery.DR.Jobs
         {
             ForItem(JobId, () =>
             {
-                var runner = new JobRunner(OpenVault(), JobCatalog.ForProduct());
+                var runner = new JobRunner(OpenVault(), new JobCatalog());
                 var job = Await(ct => runner.GetAsync(JobId, ct));
                 RefuseIfEnded(job);
                 if (!ShouldProcess($"Job '{job.JobId}' ({job.Operation} of {job.Target}, {job.State})", "Stop"))

@@ -53,7 +53,7 @@ namespace AzureSiteRecovery.DR.Jobs
 
         private void WaitFor(string id)
         {
-            var runner = new JobRunner(OpenVault(), JobCatalog.ForProduct());
+            var runner = new JobRunner(OpenVault(), new JobCatalog());
             var activity = ++activityId;
             var watch = Stopwatch.StartNew();
             while (true)

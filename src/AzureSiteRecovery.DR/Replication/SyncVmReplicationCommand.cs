@@ -68,7 +68,12 @@ namespace AzureSiteRecovery.DR.Replication
             ForItem(ProtectionGroup, () =>
             {
                 var group = Await(ct => OpenVault().FindGroupAsync(ProtectionGroup, ct)) ?? throw new ObjectNotFoundException("ProtectionGroup", ProtectionGroup);
-                vms.AddRange(Await(ct => OpenVault().ListProtectedVmsAsync(group.Name, ct)));
+                var members = Await(ct => OpenVault().ListProtectedVmsAsync(group.Name, ct));
+                foreach (var failedOver in members.Where(v => !v.IsReplicating))
+                {
+                    WriteVerbose($"VM '{failedOver.Name}' is failed over ({failedOver.State}); it is not replicated until Undo-Failover or Invoke-Reprotect.");
+                }
+                vms.AddRange(members.Where(v => v.IsReplicating));
             });
         }
 
@@ -83,7 +88,8 @@ namespace AzureSiteRecovery.DR.Replication
             var replicator = new VmReplicator(OpenVault(), OpenStoreForCycle);
             do
             {
-                var due = Continuous ? selected.Where(IsDue).ToList() : selected;
+                // A VM failed over meanwhile (by another process) waits quietly until it is reprotected or the failover undone.
+                var due = Continuous ? selected.Where(vm => vm.IsReplicating && IsDue(vm)).ToList() : selected;
                 if (due.Count > 0)
                 {
                     ReplicationProgress.RunCycles(this, replicator, due, ThrottleLimit,

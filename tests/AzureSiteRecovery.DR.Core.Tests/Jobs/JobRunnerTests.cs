@@ -116,9 +116,9 @@ namespace AzureSiteRecovery.DR.Core.Tests.Jobs
 
             // Another process (a new runner on its own vault handle) resumes it.
             using var other = SqliteVault.Open(folder.VaultPath);
-            var resumed = await new JobRunner(other, new JobCatalog().Register(JobOperation.Drill, (target, _) =>
+            var resumed = await new JobRunner(other, new JobCatalog().Register(JobOperation.Drill, (stored, _) =>
             {
-                Assert.Equal("erp", target);
+                Assert.Equal("erp", stored.Target);
                 return Task.FromResult(definition);
             })).ResumeAsync(job.JobId, none);
 
@@ -255,7 +255,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Jobs
             var definition = Drill(Step("boot"));
             var job = await new JobRunner(vault, new JobCatalog()).CreateAsync(definition, none);
 
-            var ex = await Assert.ThrowsAsync<JobException>(() => new JobRunner(vault, JobCatalog.ForProduct()).ResumeAsync(job.JobId, none));
+            var ex = await Assert.ThrowsAsync<JobException>(() => new JobRunner(vault, new JobCatalog()).ResumeAsync(job.JobId, none));
 
             Assert.Equal(("JobOperationUnavailable", job.JobId), (ex.ErrorId, ex.Target));
         }
@@ -272,6 +272,69 @@ namespace AzureSiteRecovery.DR.Core.Tests.Jobs
         }
 
         /// <summary>An owner id naming a process of this machine that has exited.</summary>
+        [Fact]
+        public async Task Steps_of_one_batch_run_at_the_same_time_and_the_job_goes_on_when_all_ended()
+        {
+            // Three steps that each wait until all three have started: they can only finish if they run together.
+            var started = new CountdownEvent(3);
+            JobStepDefinition Together(string name) => new JobStepDefinition(name, async (context, ct) =>
+            {
+                started.Signal();
+                await Task.Run(() => started.Wait(TimeSpan.FromSeconds(10)), ct);
+                ran.Enqueue(name);
+                return StepOutcome.Done(name, new Dictionary<string, string> { ["started together"] = started.IsSet.ToString() });
+            }, "web") { Batch = "web" };
+            var definition = Drill(Step("prepare"), Together("boot web01"), Together("boot web02"), Together("boot web03"), Step("validate"));
+            var runner = Runner(definition);
+            var job = await runner.CreateAsync(definition, none);
+
+            var done = await runner.RunAsync(job.JobId, definition, none);
+
+            Assert.Equal(JobState.Succeeded, done.State);
+            Assert.Equal("prepare", ran.First());
+            Assert.Equal(new[] { "validate", "cleanup" }, ran.Skip(4));
+            Assert.All(done.Steps.Skip(1).Take(3), s => Assert.Equal("True", s.Details["started together"]));
+            // The next step starts after the last of the batch ended.
+            Assert.True(done.Steps[4].Started >= done.Steps.Skip(1).Take(3).Max(s => s.Ended));
+        }
+
+        [Fact]
+        public async Task A_failed_step_of_a_batch_lets_the_others_finish_then_fails_the_job_and_cleanup_runs()
+        {
+            var definition = Drill(
+                new JobStepDefinition("boot web01", (c, ct) => throw new InvalidOperationException("no heartbeat"), "web") { Batch = "web" },
+                new JobStepDefinition("boot web02", async (c, ct) => { await Task.Delay(300, ct); ran.Enqueue("boot web02"); return StepOutcome.Done(); }, "web") { Batch = "web" },
+                Step("validate"));
+            var runner = Runner(definition);
+            var job = await runner.CreateAsync(definition, none);
+
+            var done = await runner.RunAsync(job.JobId, definition, none);
+
+            Assert.Equal(JobState.Failed, done.State);
+            Assert.Equal("Step 'boot web01' failed: no heartbeat", done.Error);
+            Assert.Equal(new[] { JobStepState.Failed, JobStepState.Succeeded, JobStepState.Skipped, JobStepState.Succeeded }, done.Steps.Select(s => s.State));
+            Assert.Equal(new[] { "boot web02", "cleanup" }, ran);
+        }
+
+        [Fact]
+        public async Task Resources_of_a_definition_are_disposed_when_the_run_returns()
+        {
+            var resources = new Disposable();
+            var definition = new JobDefinition(JobOperation.Drill, "erp", new[] { Step("boot") }) { Resources = resources };
+            var runner = Runner(definition);
+            var job = await runner.CreateAsync(definition, none);
+
+            await runner.RunAsync(job.JobId, definition, none);
+
+            Assert.True(resources.Disposed);
+        }
+
+        private sealed class Disposable : IDisposable
+        {
+            public bool Disposed { get; private set; }
+            public void Dispose() => Disposed = true;
+        }
+
         private static string DeadOwner()
         {
             using var process = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;

@@ -14,14 +14,11 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Jobs
     /// </summary>
     public sealed class JobCatalog
     {
-        private readonly Dictionary<JobOperation, Func<string, CancellationToken, Task<JobDefinition>>> builders =
-            new Dictionary<JobOperation, Func<string, CancellationToken, Task<JobDefinition>>>();
+        private readonly Dictionary<JobOperation, Func<DRJob, CancellationToken, Task<JobDefinition>>> builders =
+            new Dictionary<JobOperation, Func<DRJob, CancellationToken, Task<JobDefinition>>>();
 
-        /// <summary>The operations this module version can run. None yet: test failover, failover and failback register here as they arrive.</summary>
-        public static JobCatalog ForProduct() => new JobCatalog();
-
-        /// <summary>Makes <paramref name="operation"/> runnable: <paramref name="build"/> gets the job's target and returns the same steps every time.</summary>
-        public JobCatalog Register(JobOperation operation, Func<string, CancellationToken, Task<JobDefinition>> build)
+        /// <summary>Makes <paramref name="operation"/> runnable: <paramref name="build"/> gets the stored job (target and parameters) and returns the same steps every time.</summary>
+        public JobCatalog Register(JobOperation operation, Func<DRJob, CancellationToken, Task<JobDefinition>> build)
         {
             builders[operation] = build ?? throw new ArgumentNullException(nameof(build));
             return this;
@@ -39,7 +36,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Jobs
                     "Resume it with the module version that started it.");
             }
 
-            return build(job.Target, cancellationToken);
+            return build(job, cancellationToken);
         }
     }
 }

@@ -10,18 +10,21 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Jobs
     /// <summary>What a step's action reports when it returns.</summary>
     public sealed class StepOutcome
     {
-        private StepOutcome(bool waitForUser, string? message)
+        private StepOutcome(bool waitForUser, string? message, IReadOnlyDictionary<string, string>? details = null)
         {
             IsWaitForUser = waitForUser;
             Message = message;
+            Details = details;
         }
 
         /// <summary>True for a manual step: the job pauses until Resume-DRJob.</summary>
         public bool IsWaitForUser { get; }
         public string? Message { get; }
+        /// <summary>What the step records for later steps and reports (JobStep.Details); null keeps what it had.</summary>
+        public IReadOnlyDictionary<string, string>? Details { get; }
 
         /// <summary>The step is done.</summary>
-        public static StepOutcome Done(string? message = null) => new StepOutcome(false, message);
+        public static StepOutcome Done(string? message = null, IReadOnlyDictionary<string, string>? details = null) => new StepOutcome(false, message, details);
 
         /// <summary>A manual step: the job waits for the user (who reads <paramref name="message"/>) to resume it.</summary>
         public static StepOutcome WaitForUser(string message) => new StepOutcome(true, message);
@@ -76,6 +79,12 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Jobs
         public Func<JobStepContext, CancellationToken, Task<StepOutcome>> Action { get; }
         /// <summary>A failure of this step is recorded on the step only; the job goes on with the next.</summary>
         public bool ContinueOnError { get; init; }
+        /// <summary>
+        /// Consecutive steps with the same batch run at the same time (the VMs of one recovery plan
+        /// group); the job goes on when all of them have ended, and fails after the batch when one
+        /// failed. Null: the step runs alone. Steps throttle their own heavy work.
+        /// </summary>
+        public string? Batch { get; init; }
     }
 
     /// <summary>
@@ -86,15 +95,26 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Jobs
     public sealed class JobDefinition
     {
         public JobDefinition(JobOperation operation, string target, IEnumerable<JobStepDefinition> steps, IEnumerable<JobStepDefinition>? @finally = null)
+            : this(operation, target, steps, @finally, null)
+        {
+        }
+
+        public JobDefinition(JobOperation operation, string target, IEnumerable<JobStepDefinition> steps, IEnumerable<JobStepDefinition>? @finally,
+            IReadOnlyDictionary<string, string>? parameters)
         {
             Operation = operation;
             Target = target ?? throw new ArgumentNullException(nameof(target));
             Steps = steps.ToList();
             Finally = (@finally ?? Enumerable.Empty<JobStepDefinition>()).ToList();
+            Parameters = parameters ?? new Dictionary<string, string>();
         }
 
         public JobOperation Operation { get; }
         public string Target { get; }
+        /// <summary>How the job was asked to run; stored with the job so the catalog rebuilds the same steps on resume.</summary>
+        public IReadOnlyDictionary<string, string> Parameters { get; }
+        /// <summary>What the steps share while the job runs (site connections, the chunk store); the runner disposes it when the run returns.</summary>
+        public IDisposable? Resources { get; init; }
         public IReadOnlyList<JobStepDefinition> Steps { get; }
         public IReadOnlyList<JobStepDefinition> Finally { get; }
 
@@ -108,6 +128,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Jobs
             JobId = jobId,
             Operation = Operation,
             Target = Target,
+            Parameters = Parameters,
             State = JobState.NotStarted,
             Created = DateTimeOffset.UtcNow,
             Steps = All.Select((s, i) => new JobStep

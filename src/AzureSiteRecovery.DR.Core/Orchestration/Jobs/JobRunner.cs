@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
@@ -62,6 +63,18 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Jobs
         /// </summary>
         public async Task<DRJob> RunAsync(string jobId, JobDefinition definition, CancellationToken cancellationToken, IProgress<DRJob>? progress = null)
         {
+            try
+            {
+                return await RunStepsAsync(jobId, definition, cancellationToken, progress).ConfigureAwait(false);
+            }
+            finally
+            {
+                definition.Resources?.Dispose();
+            }
+        }
+
+        private async Task<DRJob> RunStepsAsync(string jobId, JobDefinition definition, CancellationToken cancellationToken, IProgress<DRJob>? progress)
+        {
             var job = await ClaimAsync(jobId, definition, cancellationToken).ConfigureAwait(false);
             progress?.Report(job);
             var steps = definition.All.ToList();
@@ -72,10 +85,18 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Jobs
             var error = abandoned ? job.Error : null;
             var cancelled = abandoned && job.Error is null;
 
-            for (var i = 0; i < main && !abandoned; i++)
+            for (var i = 0; i < main && !abandoned;)
             {
-                var step = job.Steps[i];
-                if (step.State == JobStepState.Succeeded || step.State == JobStepState.Skipped || step.State == JobStepState.Failed)
+                // Consecutive steps of one batch run together; any other step runs alone.
+                var batch = steps[i].Definition.Batch;
+                var end = i + 1;
+                while (batch != null && end < main && steps[end].Definition.Batch == batch) end++;
+                var first = i;
+                i = end;
+
+                var todo = Enumerable.Range(first, end - first).Where(k =>
+                    job.Steps[k].State != JobStepState.Succeeded && job.Steps[k].State != JobStepState.Skipped && job.Steps[k].State != JobStepState.Failed).ToList();
+                if (todo.Count == 0)
                 {
                     continue;
                 }
@@ -86,33 +107,32 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Jobs
                     break;
                 }
 
-                if (step.State == JobStepState.WaitingForUser)
+                var resumed = todo.Where(k => job.Steps[k].State == JobStepState.WaitingForUser).ToList();
+                foreach (var k in resumed)
                 {
                     // The user resumed the job: the manual step is done.
-                    job = await UpdateStepAsync(jobId, i, s => s with { State = JobStepState.Succeeded, Ended = DateTimeOffset.UtcNow }, progress).ConfigureAwait(false);
-                    continue;
+                    job = await UpdateStepAsync(jobId, k, s => s with { State = JobStepState.Succeeded, Ended = DateTimeOffset.UtcNow }, progress).ConfigureAwait(false);
                 }
 
-                var (outcome, failure) = await RunStepAsync(job, i, steps[i].Definition, cancellationToken, progress).ConfigureAwait(false);
+                var snapshot = job;
+                var results = await Task.WhenAll(todo.Except(resumed).Select(k =>
+                    RunStepAsync(snapshot, k, steps[k].Definition, cancellationToken, progress))).ConfigureAwait(false);
                 job = await vault.FindJobAsync(jobId, CancellationToken.None).ConfigureAwait(false) ?? throw new ObjectNotFoundException("Job", jobId);
-                if (failure is OperationCanceledException && cancellationToken.IsCancellationRequested)
+                if (results.Any(r => r.Failure is OperationCanceledException) && cancellationToken.IsCancellationRequested)
                 {
                     cancelled = true;
                     break;
                 }
 
-                if (failure != null)
+                var failed = todo.Except(resumed).Zip(results, (k, r) => (Index: k, r.Outcome, r.Failure))
+                    .FirstOrDefault(r => r.Failure != null && !steps[r.Index].Definition.ContinueOnError);
+                if (failed.Failure != null)
                 {
-                    if (steps[i].Definition.ContinueOnError)
-                    {
-                        continue;
-                    }
-
-                    error = $"Step '{step.Name}' failed: {failure.Message}";
+                    error = $"Step '{steps[failed.Index].Definition.Name}' failed: {failed.Failure.Message}";
                     break;
                 }
 
-                if (outcome!.IsWaitForUser)
+                if (results.Any(r => r.Outcome?.IsWaitForUser == true))
                 {
                     job = await vault.UpdateJobAsync(jobId, j => j with { State = JobState.WaitingForUser }, CancellationToken.None).ConfigureAwait(false);
                     progress?.Report(job);
@@ -192,11 +212,11 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Jobs
             CancellationToken cancellationToken, IProgress<DRJob>? progress)
         {
             var retry = job.Steps[index].Started != null;
-            job = await UpdateStepAsync(job.JobId, index,
+            var started = await UpdateStepAsync(job.JobId, index,
                 s => s with { State = JobStepState.Running, Started = DateTimeOffset.UtcNow, Ended = null, Error = null, Message = null }, progress).ConfigureAwait(false);
             try
             {
-                var context = new JobStepContext(job, job.Steps[index]) { IsRetry = retry };
+                var context = new JobStepContext(started, started.Steps[index]) { IsRetry = retry };
                 var outcome = await definition.Action(context, cancellationToken).ConfigureAwait(false)
                     ?? throw new InvalidOperationException($"The action of step '{definition.Name}' returned no outcome.");
                 // A manual step among the cleanup steps cannot pause: there is nothing left to resume into.
@@ -206,13 +226,19 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Jobs
                     State = waits ? JobStepState.WaitingForUser : JobStepState.Succeeded,
                     Ended = waits ? (DateTimeOffset?)null : DateTimeOffset.UtcNow,
                     Message = outcome.Message,
+                    Details = outcome.Details ?? s.Details,
                 }, progress).ConfigureAwait(false);
-                return (waits ? outcome : StepOutcome.Done(outcome.Message), null);
+                return (waits ? outcome : StepOutcome.Done(outcome.Message, outcome.Details), null);
             }
             catch (Exception ex)
             {
                 var message = ex is OperationCanceledException && cancellationToken.IsCancellationRequested ? "Stopped before it finished." : ex.Message;
-                await UpdateStepAsync(job.JobId, index, s => s with { State = JobStepState.Failed, Ended = DateTimeOffset.UtcNow, Error = message }, progress).ConfigureAwait(false);
+                // A known failure keeps its stable id beside the message, for scripts and reports.
+                var details = ex is DRException known
+                    ? new Dictionary<string, string>(job.Steps[index].Details.ToDictionary(p => p.Key, p => p.Value)) { [JobStepDetail.ErrorId] = known.ErrorId }
+                    : null;
+                await UpdateStepAsync(job.JobId, index, s => s with { State = JobStepState.Failed, Ended = DateTimeOffset.UtcNow, Error = message, Details = details ?? s.Details },
+                    progress).ConfigureAwait(false);
                 return (null, ex);
             }
         }

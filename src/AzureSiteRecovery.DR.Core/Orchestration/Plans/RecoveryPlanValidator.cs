@@ -43,8 +43,19 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
         /// <summary>How many VMs the plan recovers, protection groups expanded.</summary>
         public int VmCount { get; init; }
         public IReadOnlyList<RecoveryPlanFinding> Findings { get; init; } = Array.Empty<RecoveryPlanFinding>();
+        /// <summary>The VMs the plan recovers, in group order, protection groups expanded: what a recovery job runs on.</summary>
+        public IReadOnlyList<PlannedVm> Vms { get; init; } = Array.Empty<PlannedVm>();
 
         public override string ToString() => $"{Name}: {(Passed ? "passed" : "failed")}";
+    }
+
+    /// <summary>A protected VM a plan recovers: its plan group, its start settings and validations, and the place in the YAML that brought it in.</summary>
+    public sealed record PlannedVm(ProtectedVm Vm, RecoveryPlanGroup Group, PlanLocation? Location)
+    {
+        /// <summary>The VM's settings: its own entry in the plan, or its plan group's defaults when a protection group brought it in.</summary>
+        public RecoveryPlanVm Settings { get; init; } = new RecoveryPlanVm();
+
+        public override string ToString() => Vm.Name;
     }
 
     /// <summary>
@@ -90,13 +101,12 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                 Name = plan.Name,
                 VmCount = vms.Select(v => v.Vm.VmId).Distinct().Count(),
                 Findings = findings.OrderByDescending(f => f.Severity).ThenBy(f => f.Location?.Line ?? 0).ToList(),
+                Vms = vms,
             };
         }
 
         private delegate void Report(FindingSeverity severity, string check, string message, PlanLocation? location = null, string? group = null, string? vm = null);
 
-        /// <summary>A protected VM the plan recovers, with the plan group and the place in the YAML that brought it in.</summary>
-        private sealed record PlannedVm(ProtectedVm Vm, RecoveryPlanGroup Group, PlanLocation? Location);
 
         private async Task CheckSitesAsync(RecoveryPlan plan, Report report, CancellationToken cancellationToken)
         {
@@ -159,7 +169,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                     else
                     {
                         CheckRecoverySite(plan, matches[0], groupsByName, group, vm.Location, report);
-                        planned.Add(new PlannedVm(matches[0], group, vm.Location));
+                        planned.Add(new PlannedVm(matches[0], group, vm.Location) { Settings = vm });
                     }
                 }
 
@@ -186,7 +196,17 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                         report(FindingSeverity.Warning, "ProtectionGroupEmpty",
                             $"Protection group '{protectionGroup.Name}' has no protected VMs: group '{group.Name}' recovers nothing from it.", group.Location, group.Name);
                     }
-                    planned.AddRange(members.Select(m => new PlannedVm(m, group, group.Location)));
+                    planned.AddRange(members.Select(m => new PlannedVm(m, group, group.Location)
+                    {
+                        Settings = new RecoveryPlanVm
+                        {
+                            Name = m.Name,
+                            BootDelay = group.Defaults.BootDelay,
+                            StartTimeout = group.Defaults.StartTimeout,
+                            WaitFor = group.Defaults.WaitFor,
+                            Location = group.Location,
+                        },
+                    }));
                 }
             }
 
@@ -258,14 +278,33 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                 }
             }
 
-            // The vault does not record the VMs' networks yet, so which mapping each VM needs cannot be checked here.
-            var names = vms.Select(v => v.Vm.Name).Distinct(StringComparer.OrdinalIgnoreCase).OrderBy(n => n, StringComparer.OrdinalIgnoreCase).ToList();
-            if (names.Count > 0 && plan.NetworkMappings.Count > 0)
+            // Every network a VM's NICs use must be a source network of the plan. VMs protected before
+            // the vault recorded networks (or before their first cycle) cannot be checked yet.
+            var sources = new HashSet<string>(plan.NetworkMappings.Select(m => m.SourceNetwork), StringComparer.Ordinal);
+            var unknown = new List<string>();
+            foreach (var planned in vms.GroupBy(v => v.Vm.VmId).Select(g => g.First()))
             {
+                if (planned.Vm.Networks.Count == 0)
+                {
+                    unknown.Add(planned.Vm.Name);
+                    continue;
+                }
+
+                foreach (var network in planned.Vm.Networks.Where(n => !sources.Contains(n)))
+                {
+                    report(FindingSeverity.Error, "NetworkNotMapped",
+                        $"VM '{planned.Vm.Name}' uses network '{network}', which no networkMappings entry has as sourceNetwork: its copy would have no network there.",
+                        planned.Location, planned.Group.Name, planned.Vm.Name);
+                }
+            }
+
+            if (unknown.Count > 0 && plan.NetworkMappings.Count > 0)
+            {
+                var names = unknown.OrderBy(n => n, StringComparer.OrdinalIgnoreCase).ToList();
                 var listed = string.Join(", ", names.Take(NamesListed)) + (names.Count > NamesListed ? $" and {names.Count - NamesListed} more" : "");
                 report(FindingSeverity.Warning, "NetworksNotChecked",
-                    $"The networks of {names.Count} VM(s) cannot be checked against the mappings (the vault does not record VM networks): {listed}. " +
-                    "Make sure every network they use is a sourceNetwork of the plan.");
+                    $"The networks of {names.Count} VM(s) are not known yet (no replication cycle since they were protected): {listed}. " +
+                    "Run Sync-VmReplication, or make sure every network they use is a sourceNetwork of the plan.");
             }
         }
 

@@ -110,6 +110,39 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
             return ToNetworkTargets(networks, switches);
         }
 
+        /// <summary>Every datastore of the site with its datacenter, capacity and free space (a datastore shared by two datacenters is listed once).</summary>
+        public async Task<IReadOnlyList<DatastoreInfo>> ListDatastoresAsync(CancellationToken ct)
+        {
+            var datastores = new Dictionary<string, ObjectContent>(StringComparer.Ordinal);
+            var datacenters = new List<(string Name, IReadOnlyList<MoRef> Datastores)>();
+            await collector.RetrieveFromContainerAsync(vim.Content.RootFolder, new[] { "Datacenter", "Datastore" },
+                new[]
+                {
+                    PropertySpec("Datacenter", new[] { "name", "datastore" }),
+                    PropertySpec("Datastore", new[] { "name", "summary.capacity", "summary.freeSpace", "summary.accessible" }),
+                },
+                o =>
+                {
+                    if (o.Obj.Type == "Datacenter") datacenters.Add((o.String("name") ?? "", o.MoRefs("datastore")));
+                    else datastores[o.Obj.Value] = o;
+                },
+                ct).ConfigureAwait(false);
+            var listed = new HashSet<string>(StringComparer.Ordinal);
+            var result = new List<DatastoreInfo>();
+            foreach (var (dcName, refs) in datacenters)
+            {
+                foreach (var ds in refs)
+                {
+                    if (datastores.TryGetValue(ds.Value, out var o) && listed.Add(ds.Value))
+                    {
+                        result.Add(new DatastoreInfo(o.String("name") ?? ds.Value, dcName, o.Long("summary.capacity") ?? 0, o.Long("summary.freeSpace") ?? 0,
+                            o.Bool("summary.accessible") ?? true));
+                    }
+                }
+            }
+            return result;
+        }
+
         /// <summary>The name of the datacenter holding a datastore (the dcPath of datastore file URLs); cached per client.</summary>
         public async Task<string> DatacenterOfDatastoreAsync(string datastore, CancellationToken ct)
         {

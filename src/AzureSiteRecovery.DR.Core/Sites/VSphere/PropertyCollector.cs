@@ -36,6 +36,7 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
         public bool? Bool(string path) => Value(path) is XElement v ? System.Xml.XmlConvert.ToBoolean(v.Value) : null;
 
         public int? Int(string path) => Value(path) is XElement v ? int.Parse(v.Value, System.Globalization.CultureInfo.InvariantCulture) : null;
+        public long? Long(string path) => Value(path) is XElement v ? long.Parse(v.Value, System.Globalization.CultureInfo.InvariantCulture) : null;
 
         public MoRef? MoRef(string path) => Value(path) is XElement v ? VSphere.MoRef.Parse(v) : null;
 

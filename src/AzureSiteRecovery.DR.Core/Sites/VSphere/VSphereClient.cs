@@ -187,6 +187,23 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
             return await files.OpenReadAsync(path, dc, offset, length, ct).ConfigureAwait(false);
         }
 
+        /// <summary>Fills <paramref name="buffer"/> with bytes [offset, offset+count) of a disk's flat file; past the end of a short file (thin, or vcsim's empty files) the disk reads as zeros.</summary>
+        public async Task ReadDiskAsync(string flatFile, long offset, byte[] buffer, int count, CancellationToken ct)
+        {
+            var filled = 0;
+            using (var stream = await OpenDiskReadAsync(flatFile, offset, count, ct).ConfigureAwait(false))
+            {
+                while (filled < count)
+                {
+                    var read = await stream.ReadAsync(buffer, filled, count - filled, ct).ConfigureAwait(false);
+                    if (read == 0) break;
+                    filled += read;
+                }
+            }
+
+            Array.Clear(buffer, filled, count - filled);
+        }
+
         /// <summary>As <see cref="OpenDiskReadAsync(string, long, long, CancellationToken)"/>, with the datacenter (dcPath) given.</summary>
         public Task<Stream> OpenDiskReadAsync(string datastorePath, string datacenter, long offset, long length, CancellationToken ct) =>
             files.OpenReadAsync(DatastorePath.Parse(datastorePath), datacenter, offset, length, ct);
@@ -202,6 +219,27 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
         /// <summary>Streams <paramref name="length"/> bytes into a datastore file (created or replaced). The folder must exist.</summary>
         public Task UploadFileAsync(string datastorePath, string datacenter, Stream content, long length, CancellationToken ct) =>
             files.UploadAsync(DatastorePath.Parse(datastorePath), datacenter, content, length, ct);
+
+        /// <summary>Creates or replaces a datastore file whose <paramref name="length"/> bytes <paramref name="write"/> streams into the upload.</summary>
+        public Task UploadFileAsync(string datastorePath, string datacenter, Func<Stream, CancellationToken, Task> write, long length, CancellationToken ct) =>
+            files.UploadAsync(DatastorePath.Parse(datastorePath), datacenter, write, length, ct);
+
+        /// <summary>Overwrites part of an existing datastore file (a ranged PUT; see DatastoreFiles.WriteRangeAsync for which servers take it).</summary>
+        public async Task WriteFileRangeAsync(string datastorePath, long offset, byte[] data, int count, CancellationToken ct)
+        {
+            var path = DatastorePath.Parse(datastorePath);
+            var dc = await lookup.DatacenterOfDatastoreAsync(path.Datastore, ct).ConfigureAwait(false);
+            await files.WriteRangeAsync(path, dc, offset, data, count, ct).ConfigureAwait(false);
+        }
+
+        /// <summary>The data file of a flat disk: "[ds] vm/disk1.vmdk" (the descriptor) is stored in "[ds] vm/disk1-flat.vmdk".</summary>
+        public static string FlatExtentOf(string descriptor) =>
+            descriptor.EndsWith(".vmdk", StringComparison.OrdinalIgnoreCase) && !descriptor.EndsWith("-flat.vmdk", StringComparison.OrdinalIgnoreCase)
+                ? descriptor.Substring(0, descriptor.Length - ".vmdk".Length) + "-flat.vmdk"
+                : descriptor;
+
+        /// <summary>The site's datastores with their datacenter and free space.</summary>
+        public Task<IReadOnlyList<DatastoreInfo>> ListDatastoresAsync(CancellationToken ct) => lookup.ListDatastoresAsync(ct);
 
         // ---- VMs on a recovery site ----
 

@@ -22,6 +22,9 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
     public sealed record VmSnapshotInfo(string MoRef, string Name, string? Description, DateTimeOffset Created, bool Quiesced, string? ParentMoRef);
 
     /// <summary>What the guest reports: heartbeat (green, yellow, red, gray) and primary IP address.</summary>
+    /// <summary>A datastore of a site: where recovered VMs' files can go.</summary>
+    public sealed record DatastoreInfo(string Name, string Datacenter, long CapacityBytes, long FreeBytes, bool Accessible);
+
     public sealed record GuestState(string? HeartbeatStatus, string? IpAddress, string? HostName);
 
     /// <summary>The virtual NIC models CreateVmAsync and ReconfigureNicsAsync add.</summary>

@@ -1,0 +1,382 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using AzureSiteRecovery.DR.Core.Errors;
+using AzureSiteRecovery.DR.Core.Model;
+using AzureSiteRecovery.DR.Core.Orchestration.Jobs;
+using AzureSiteRecovery.DR.Core.Orchestration.Plans;
+using AzureSiteRecovery.DR.Core.Replication;
+using AzureSiteRecovery.DR.Core.Sites.VSphere;
+using AzureSiteRecovery.DR.Core.Storage;
+
+namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
+{
+    /// <summary>
+    /// The real thing: failover (planned: sources shut down and synced one last time; unplanned:
+    /// from the chosen points), commit or undo, reprotection (the recovered VMs replicated back into
+    /// the chunk store) and failback onto the original VMs, writing only the chunks that differ.
+    /// Every step works on all of the plan's VMs and skips those already where it would put them,
+    /// so a resumed job never redoes finished work and never recovers a VM twice.
+    /// </summary>
+    public sealed partial class RecoveryJobs
+    {
+        private static readonly TimeSpan GuestShutdownTimeout = TimeSpan.FromMinutes(10);
+
+        /// <summary>Fails before a job is recorded when no VM of the plan is in the state the operation starts from.</summary>
+        private static void RefuseUnlessReady(JobOperation operation, RecoveryPlan plan, RecoveryPlanTestResult check)
+        {
+            var vms = check.Vms.Select(v => v.Vm).GroupBy(v => v.VmId).Select(g => g.First()).ToList();
+            switch (operation)
+            {
+                case JobOperation.Failover:
+                    if (!check.Passed) throw NotReady(plan, check);
+                    var away = vms.Where(v => !v.IsReplicating || v.State == ProtectionState.Reprotected).ToList();
+                    if (away.Count > 0)
+                    {
+                        throw new RecoveryException("VmAlreadyFailedOver", FailureKind.InUse, plan.Name,
+                            $"VM(s) {string.Join(", ", away.Select(v => $"'{v.Name}' ({v.State})"))} of plan '{plan.Name}' are failed over already; " +
+                            "Undo-Failover, or Invoke-Reprotect and Invoke-Failback, bring them back first.");
+                    }
+                    return;
+                case JobOperation.CompleteFailover:
+                case JobOperation.UndoFailover:
+                    Require(vms, plan, operation, ProtectionState.FailedOver, "Start-Failover");
+                    return;
+                case JobOperation.Reprotect:
+                    Require(vms, plan, operation, ProtectionState.FailoverCommitted, "Complete-Failover");
+                    return;
+                case JobOperation.Failback:
+                    Require(vms, plan, operation, ProtectionState.Reprotected, "Invoke-Reprotect");
+                    return;
+            }
+        }
+
+        private static void Require(IReadOnlyList<ProtectedVm> vms, RecoveryPlan plan, JobOperation operation, ProtectionState state, string before)
+        {
+            if (vms.Count == 0 || vms.All(v => v.State != state))
+            {
+                throw new RecoveryException("NoVmInState", FailureKind.InvalidArgument, plan.Name,
+                    $"{operation} of plan '{plan.Name}' works on VMs that are {state}, and none is " +
+                    $"({string.Join(", ", vms.Select(v => $"{v.Name}: {v.State}"))}); run {before} first.");
+            }
+        }
+
+        private JobDefinition Failover(JobOperation operation, RecoveryPlan plan, IReadOnlyList<PlannedVm> vms, RecoveryRequest request)
+        {
+            var run = new RecoveryRun(services, request.Datastore);
+            var members = vms.GroupBy(v => v.Vm.VmId).Select(g => g.First()).ToList();
+            var steps = new List<JobStepDefinition>();
+            switch (operation)
+            {
+                case JobOperation.Failover:
+                    if (request.Planned)
+                    {
+                        steps.AddRange(members.Select(m => new JobStepDefinition($"Shut down {m.Vm.Name}",
+                            (context, ct) => ShutDownSourceAsync(run, m.Vm.VmId, ct), m.Group.Name, m.Vm.Name) { Batch = "shutdown" }));
+                        steps.AddRange(members.Select(m => new JobStepDefinition($"Final sync of {m.Vm.Name}",
+                            (context, ct) => SyncAsync(m.Vm.VmId, ct), m.Group.Name, m.Vm.Name) { Batch = "sync" }));
+                    }
+                    steps.Add(new JobStepDefinition(PrepareStep, (context, ct) => ChoosePointsAsync(plan, vms,
+                        request.Planned ? request with { Points = RecoveryPointChoice.Latest } : request, ct, failover: true)));
+                    steps.AddRange(GroupSteps(run, plan, vms, RecoveryTags.FailoverKind));
+                    break;
+                case JobOperation.CompleteFailover:
+                    steps.AddRange(members.Select(m => new JobStepDefinition($"Commit the failover of {m.Vm.Name}",
+                        (context, ct) => CommitAsync(m.Vm.VmId, ct), m.Group.Name, m.Vm.Name) { Batch = "commit" }));
+                    break;
+                case JobOperation.UndoFailover:
+                    steps.AddRange(members.Select(m => new JobStepDefinition($"Undo the failover of {m.Vm.Name}",
+                        (context, ct) => UndoAsync(run, plan, m.Vm.VmId, ct), m.Group.Name, m.Vm.Name) { Batch = "undo" }));
+                    break;
+                case JobOperation.Reprotect:
+                    steps.AddRange(members.Select(m => new JobStepDefinition($"Reprotect {m.Vm.Name}",
+                        (context, ct) => ReprotectAsync(run, m.Vm.VmId, ct), m.Group.Name, m.Vm.Name) { Batch = "reprotect" }));
+                    break;
+                case JobOperation.Failback:
+                    steps.AddRange(members.Select(m => new JobStepDefinition($"Shut down {m.Vm.Name} on the recovery site",
+                        (context, ct) => ShutDownRecoveredAsync(run, m.Vm.VmId, ct), m.Group.Name, m.Vm.Name) { Batch = "shutdown" }));
+                    steps.AddRange(members.Select(m => new JobStepDefinition($"Final sync of {m.Vm.Name}",
+                        (context, ct) => SyncAsync(m.Vm.VmId, ct), m.Group.Name, m.Vm.Name) { Batch = "sync" }));
+                    foreach (var group in plan.Groups)
+                    {
+                        var inGroup = members.Where(m => m.Group.Name == group.Name).ToList();
+                        steps.AddRange(inGroup.Select(m => new JobStepDefinition($"Fail back {m.Vm.Name}",
+                            (context, ct) => FailBackAsync(run, m, context, ct), group.Name, m.Vm.Name) { Batch = "failback " + group.Name }));
+                    }
+                    steps.AddRange(members.Select(m => new JobStepDefinition($"Protect {m.Vm.Name} forward again",
+                        (context, ct) => ProtectForwardAsync(run, m.Vm.VmId, ct), m.Group.Name, m.Vm.Name) { Batch = "forward" }));
+                    break;
+            }
+
+            var parameters = request.ToParameters().ToDictionary(p => p.Key, p => p.Value);
+            parameters["recoverySite"] = plan.RecoverySite;
+            parameters["protectedSite"] = plan.ProtectedSite;
+            return new JobDefinition(operation, plan.Name, steps, null, parameters) { Resources = run };
+        }
+
+        private async Task<ProtectedVm> VmAsync(string vmId, CancellationToken cancellationToken) =>
+            await services.Vault.FindProtectedVmAsync(vmId, cancellationToken).ConfigureAwait(false) ?? throw new ObjectNotFoundException("ProtectedVm", vmId);
+
+        private async Task<StepOutcome> ShutDownSourceAsync(RecoveryRun run, string vmId, CancellationToken cancellationToken)
+        {
+            var vm = await VmAsync(vmId, cancellationToken).ConfigureAwait(false);
+            var wasOn = await ShutDownAsync(run, vm.Site, vm.MoRef, vm.Name, cancellationToken).ConfigureAwait(false);
+            return StepOutcome.Done(wasOn ? $"{vm.Name} shut down." : $"{vm.Name} was powered off already.",
+                new StepDetails { [JobStepDetail.Kind] = JobStepKind.Prepare, [SourceWasOn] = wasOn ? "true" : "false" });
+        }
+
+        private async Task<StepOutcome> ShutDownRecoveredAsync(RecoveryRun run, string vmId, CancellationToken cancellationToken)
+        {
+            var vm = await VmAsync(vmId, cancellationToken).ConfigureAwait(false);
+            if (vm.State != ProtectionState.Reprotected || vm.RecoveredSite is null || vm.RecoveredMoRef is null)
+            {
+                return StepOutcome.Done($"{vm.Name} is {vm.State}: nothing runs on the recovery site.");
+            }
+            var wasOn = await ShutDownAsync(run, vm.RecoveredSite, vm.RecoveredMoRef, vm.Name, cancellationToken).ConfigureAwait(false);
+            return StepOutcome.Done(wasOn ? $"{vm.Name} shut down on site '{vm.RecoveredSite}'." : $"{vm.Name} was powered off already on site '{vm.RecoveredSite}'.",
+                new StepDetails { [JobStepDetail.Kind] = JobStepKind.Prepare });
+        }
+
+        /// <summary>Key of a planned failover's shutdown step detail: whether the source was running (Undo-Failover powers it on again).</summary>
+        private const string SourceWasOn = "sourceWasOn";
+
+        /// <summary>Shuts the guest down (VMware Tools), or powers the VM off when there is no running guest; true when it was on.</summary>
+        private static async Task<bool> ShutDownAsync(RecoveryRun run, string site, string moRef, string name, CancellationToken cancellationToken)
+        {
+            var client = await run.SiteAsync(site, cancellationToken).ConfigureAwait(false);
+            var vm = await client.GetVmAsync(moRef, cancellationToken).ConfigureAwait(false)
+                ?? throw new RecoveryException("VmGone", FailureKind.NotFound, name, $"VM '{name}' ({moRef}) is not on site '{site}' any more.");
+            if (vm.PowerState == VmPowerState.PoweredOff) return false;
+            try
+            {
+                await client.ShutdownGuestAsync(moRef, GuestShutdownTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (VSphereFaultException e) when (e.FaultName == "ToolsUnavailable" || e.FaultName == "InvalidState" || e.FaultName == "InvalidPowerState")
+            {
+                await client.PowerOffAsync(moRef, cancellationToken).ConfigureAwait(false);
+            }
+            return true;
+        }
+
+        private async Task<StepOutcome> SyncAsync(string vmId, CancellationToken cancellationToken)
+        {
+            var vm = await VmAsync(vmId, cancellationToken).ConfigureAwait(false);
+            if (!vm.IsReplicating)
+            {
+                return StepOutcome.Done($"{vm.Name} is {vm.State}: its final point was taken before.");
+            }
+            var result = await new VmReplicator(services.Vault, services.OpenStore).RunCycleAsync(vmId, cancellationToken).ConfigureAwait(false);
+            return StepOutcome.Done($"Point {result.Point?.RecoveryPointId} of {result.Point?.Time:u}: {result.ChunksStored} new chunk(s).",
+                new StepDetails { [JobStepDetail.Kind] = JobStepKind.Prepare, [JobStepDetail.RecoveryPointId] = result.Point?.RecoveryPointId });
+        }
+
+        private async Task<StepOutcome> CommitAsync(string vmId, CancellationToken cancellationToken)
+        {
+            var vm = await services.Vault.UpdateProtectedVmAsync(vmId, v => v.State == ProtectionState.FailedOver ? v with { State = ProtectionState.FailoverCommitted } : v,
+                cancellationToken).ConfigureAwait(false);
+            return StepOutcome.Done(vm.State == ProtectionState.FailoverCommitted ? $"{vm.Name} runs on site '{vm.RecoveredSite}' for good; Invoke-Reprotect replicates it back."
+                : $"{vm.Name} is {vm.State}: nothing to commit.");
+        }
+
+        private async Task<StepOutcome> UndoAsync(RecoveryRun run, RecoveryPlan plan, string vmId, CancellationToken cancellationToken)
+        {
+            var vm = await VmAsync(vmId, cancellationToken).ConfigureAwait(false);
+            if (vm.State == ProtectionState.FailoverCommitted || vm.State == ProtectionState.Reprotected)
+            {
+                throw new RecoveryException("FailoverCommitted", FailureKind.InvalidArgument, vm.Name,
+                    $"The failover of '{vm.Name}' is committed ({vm.State}); bring it back with Invoke-Reprotect and Invoke-Failback.");
+            }
+            if (vm.State != ProtectionState.FailedOver)
+            {
+                return StepOutcome.Done($"{vm.Name} is not failed over ({vm.State}).");
+            }
+
+            var deleted = 0;
+            if (vm.RecoveredSite != null)
+            {
+                var client = await run.SiteAsync(vm.RecoveredSite, cancellationToken).ConfigureAwait(false);
+                foreach (var copy in await client.FindVmsByExtraConfigAsync(RecoveryTags.Vm, vm.VmId, cancellationToken).ConfigureAwait(false))
+                {
+                    var config = await client.GetExtraConfigAsync(copy.MoRef, cancellationToken).ConfigureAwait(false);
+                    if (config.TryGetValue(RecoveryTags.Kind, out var kind) && kind == RecoveryTags.FailoverKind)
+                    {
+                        await VSphereVmRecovery.DestroyAsync(client, copy, cancellationToken).ConfigureAwait(false);
+                        deleted++;
+                    }
+                }
+            }
+
+            // A planned failover shut the source down: start it again.
+            var poweredOn = false;
+            var failover = (await services.Vault.ListJobsAsync(null, cancellationToken).ConfigureAwait(false))
+                .FirstOrDefault(j => j.Operation == JobOperation.Failover && string.Equals(j.Target, plan.Name, StringComparison.OrdinalIgnoreCase));
+            var shutdown = failover?.Steps.FirstOrDefault(s => s.Vm == vm.Name && s.Details.TryGetValue(SourceWasOn, out var on) && on == "true");
+            if (shutdown != null)
+            {
+                var source = await run.SiteAsync(vm.Site, cancellationToken).ConfigureAwait(false);
+                var live = await source.GetVmAsync(vm.MoRef, cancellationToken).ConfigureAwait(false);
+                if (live?.PowerState == VmPowerState.PoweredOff)
+                {
+                    await source.PowerOnAsync(vm.MoRef, cancellationToken).ConfigureAwait(false);
+                    poweredOn = true;
+                }
+            }
+
+            await services.Vault.UpdateProtectedVmAsync(vmId, v => v with { State = ProtectionState.Protected, RecoveredSite = null, RecoveredMoRef = null },
+                CancellationToken.None).ConfigureAwait(false);
+            return StepOutcome.Done($"Deleted {deleted} recovered VM(s) of {vm.Name}{(poweredOn ? ", powered the source on again" : "")}; replication resumes.");
+        }
+
+        private async Task<StepOutcome> ReprotectAsync(RecoveryRun run, string vmId, CancellationToken cancellationToken)
+        {
+            var vm = await VmAsync(vmId, cancellationToken).ConfigureAwait(false);
+            if (vm.State == ProtectionState.FailoverCommitted)
+            {
+                if (vm.RecoveredSite is null || vm.RecoveredMoRef is null)
+                {
+                    throw new RecoveryException("RecoveredVmUnknown", FailureKind.InvalidData, vm.Name, $"The vault does not record where '{vm.Name}' was recovered to.");
+                }
+                var client = await run.SiteAsync(vm.RecoveredSite, cancellationToken).ConfigureAwait(false);
+                var recovered = await client.GetVmAsync(vm.RecoveredMoRef, cancellationToken).ConfigureAwait(false)
+                    ?? throw new RecoveryException("VmGone", FailureKind.NotFound, vm.Name, $"The recovered VM '{vm.Name}' ({vm.RecoveredMoRef}) is not on site '{vm.RecoveredSite}' any more.");
+                await client.SetChangeTrackingAsync(recovered.MoRef, true, cancellationToken).ConfigureAwait(false);
+                // The recovered VM's disks replace the source's in the record: change ids start afresh (the first cycle reads them whole; unchanged chunks are not stored again).
+                vm = await services.Vault.UpdateProtectedVmAsync(vmId, v => v with
+                {
+                    State = ProtectionState.Reprotected,
+                    Disks = recovered.Disks.Select(d => new ProtectedDisk { Key = d.Key, Label = d.Label, FileName = d.FileName, CapacityBytes = d.CapacityBytes }).ToArray(),
+                }, CancellationToken.None).ConfigureAwait(false);
+            }
+            if (vm.State != ProtectionState.Reprotected)
+            {
+                return StepOutcome.Done($"{vm.Name} is {vm.State}: nothing to reprotect.");
+            }
+
+            var result = await new VmReplicator(services.Vault, services.OpenStore).RunCycleAsync(vmId, cancellationToken).ConfigureAwait(false);
+            return StepOutcome.Done($"{vm.Name} replicates from site '{vm.RecoveredSite}': point {result.Point?.RecoveryPointId}, {result.ChunksStored} new chunk(s) of {result.ChunksRead} read.",
+                new StepDetails { [JobStepDetail.ChunksWritten] = result.ChunksStored.ToString(CultureInfo.InvariantCulture) });
+        }
+
+        /// <summary>
+        /// Writes the newest point of a reprotected VM onto its original VM: each chunk of the
+        /// original disk is read and hashed, and only chunks that differ are written (ranged writes).
+        /// Then the original VM starts and is waited for as its plan group says.
+        /// </summary>
+        private async Task<StepOutcome> FailBackAsync(RecoveryRun run, PlannedVm member, JobStepContext context, CancellationToken cancellationToken)
+        {
+            var vm = await VmAsync(member.Vm.VmId, cancellationToken).ConfigureAwait(false);
+            if (vm.State != ProtectionState.Reprotected)
+            {
+                return StepOutcome.Done($"{vm.Name} is {vm.State}: nothing to fail back.");
+            }
+            var pointId = vm.LastRecoveryPointId ?? throw new RecoveryException("NoRecoveryPoint", FailureKind.NotFound, vm.Name, $"VM '{vm.Name}' has no recovery point to fail back from.");
+            var point = await services.Vault.FindRecoveryPointAsync(pointId, cancellationToken).ConfigureAwait(false)
+                ?? throw new RecoveryException("RecoveryPointGone", FailureKind.NotFound, vm.Name, $"Recovery point {pointId} of '{vm.Name}' is gone.");
+            var manifest = await run.Store.Chunks.ReadPointAsync(vm.VmId, pointId, cancellationToken).ConfigureAwait(false);
+            var client = await run.SiteAsync(vm.Site, cancellationToken).ConfigureAwait(false);
+            var original = await client.GetVmAsync(vm.MoRef, cancellationToken).ConfigureAwait(false)
+                ?? throw new RecoveryException("VmGone", FailureKind.NotFound, vm.Name,
+                    $"The original VM '{vm.Name}' ({vm.MoRef}) is not on site '{vm.Site}' any more; recover it with Start-Failover of a plan to that site instead.");
+            if (original.PowerState != VmPowerState.PoweredOff)
+            {
+                await client.PowerOffAsync(vm.MoRef, cancellationToken).ConfigureAwait(false);
+            }
+
+            var disks = manifest.Disks.OrderBy(d => long.TryParse(d.DiskKey, NumberStyles.Integer, CultureInfo.InvariantCulture, out var k) ? k : long.MaxValue).ToList();
+            var targets = original.Disks.OrderBy(d => d.Key).ToList();
+            if (targets.Count != disks.Count || targets.Zip(disks, (t, d) => t.CapacityBytes != d.Capacity).Any(x => x))
+            {
+                throw new RecoveryException("OriginalVmDisksChanged", FailureKind.InvalidData, vm.Name,
+                    $"The disks of the original VM '{vm.Name}' ({string.Join(", ", targets.Select(t => t.CapacityBytes))} bytes) do not match recovery point {pointId} " +
+                    $"({string.Join(", ", disks.Select(d => d.Capacity))} bytes); fail back to a new VM with Start-Failover instead.");
+            }
+
+            long bytes = 0, compared = 0;
+            var chunks = 0;
+            for (var i = 0; i < disks.Count; i++)
+            {
+                var disk = disks[i];
+                var flat = VSphereClient.FlatExtentOf(targets[i].FileName);
+                var buffer = new byte[disk.ChunkSize];
+                for (var c = 0; c < disk.Chunks.Count; c++)
+                {
+                    var offset = disk.OffsetOf(c);
+                    var length = disk.LengthOf(c);
+                    await client.ReadDiskAsync(flat, offset, buffer, length, cancellationToken).ConfigureAwait(false);
+                    compared++;
+                    var wanted = disk.Chunks[c];
+                    if (ChunkStore.HashOf(buffer, length) == wanted) continue;
+                    var data = wanted.IsZero ? new byte[length] : await run.Store.Chunks.ReadChunkAsync(wanted, length, cancellationToken).ConfigureAwait(false);
+                    await client.WriteFileRangeAsync(flat, offset, data, length, cancellationToken).ConfigureAwait(false);
+                    chunks++;
+                    bytes += length;
+                }
+            }
+
+            await client.PowerOnAsync(vm.MoRef, cancellationToken).ConfigureAwait(false);
+            string? ip = null;
+            if (member.Settings.WaitFor != VmStartCondition.PowerOn)
+            {
+                var guest = await client.WaitForGuestAsync(vm.MoRef, member.Settings.WaitFor == VmStartCondition.IpAddress, member.Settings.StartTimeout, cancellationToken).ConfigureAwait(false);
+                ip = guest.IpAddress;
+            }
+
+            return StepOutcome.Done($"{vm.Name} is back on site '{vm.Site}': {chunks} of {compared} chunk(s) differed and were written ({bytes} bytes).",
+                new StepDetails
+                {
+                    [JobStepDetail.Kind] = JobStepKind.RecoverVm,
+                    [JobStepDetail.VmId] = vm.VmId,
+                    [JobStepDetail.RecoveryPointId] = pointId,
+                    [JobStepDetail.RecoveryPointTime] = point.Time.ToString("o", CultureInfo.InvariantCulture),
+                    [JobStepDetail.Consistency] = point.Consistency.ToString(),
+                    [JobStepDetail.RecoveredSite] = vm.Site,
+                    [JobStepDetail.RecoveredMoRef] = vm.MoRef,
+                    [JobStepDetail.RecoveredName] = original.Name,
+                    [JobStepDetail.IpAddress] = ip,
+                    [JobStepDetail.UpAt] = DateTimeOffset.UtcNow.ToString("o", CultureInfo.InvariantCulture),
+                    [JobStepDetail.BytesWritten] = bytes.ToString(CultureInfo.InvariantCulture),
+                    [JobStepDetail.ChunksWritten] = chunks.ToString(CultureInfo.InvariantCulture),
+                });
+        }
+
+        /// <summary>After failback: the recovered VM is deleted, the record points at the original VM again, and a cycle makes its first point there.</summary>
+        private async Task<StepOutcome> ProtectForwardAsync(RecoveryRun run, string vmId, CancellationToken cancellationToken)
+        {
+            var vm = await VmAsync(vmId, cancellationToken).ConfigureAwait(false);
+            if (vm.State == ProtectionState.Reprotected)
+            {
+                if (vm.RecoveredSite != null && vm.RecoveredMoRef != null)
+                {
+                    var recoverySite = await run.SiteAsync(vm.RecoveredSite, cancellationToken).ConfigureAwait(false);
+                    var recovered = await recoverySite.GetVmAsync(vm.RecoveredMoRef, cancellationToken).ConfigureAwait(false);
+                    if (recovered != null)
+                    {
+                        await VSphereVmRecovery.DestroyAsync(recoverySite, recovered, cancellationToken).ConfigureAwait(false);
+                    }
+                }
+
+                var client = await run.SiteAsync(vm.Site, cancellationToken).ConfigureAwait(false);
+                var original = await client.GetVmAsync(vm.MoRef, cancellationToken).ConfigureAwait(false)
+                    ?? throw new RecoveryException("VmGone", FailureKind.NotFound, vm.Name, $"The original VM '{vm.Name}' ({vm.MoRef}) is not on site '{vm.Site}' any more.");
+                await client.SetChangeTrackingAsync(vm.MoRef, true, cancellationToken).ConfigureAwait(false);
+                vm = await services.Vault.UpdateProtectedVmAsync(vmId, v => v with
+                {
+                    State = ProtectionState.Protected,
+                    RecoveredSite = null,
+                    RecoveredMoRef = null,
+                    Disks = original.Disks.Select(d => new ProtectedDisk { Key = d.Key, Label = d.Label, FileName = d.FileName, CapacityBytes = d.CapacityBytes }).ToArray(),
+                }, CancellationToken.None).ConfigureAwait(false);
+            }
+            if (!vm.IsReplicating)
+            {
+                return StepOutcome.Done($"{vm.Name} is {vm.State}: not replicated.");
+            }
+
+            var result = await new VmReplicator(services.Vault, services.OpenStore).RunCycleAsync(vmId, cancellationToken).ConfigureAwait(false);
+            return StepOutcome.Done($"{vm.Name} is protected from site '{vm.Site}' again: point {result.Point?.RecoveryPointId}, {result.ChunksStored} new chunk(s).");
+        }
+    }
+}

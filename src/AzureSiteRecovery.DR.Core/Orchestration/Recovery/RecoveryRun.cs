@@ -1,0 +1,110 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using AzureSiteRecovery.DR.Core.Errors;
+using AzureSiteRecovery.DR.Core.Replication;
+using AzureSiteRecovery.DR.Core.Sites;
+using AzureSiteRecovery.DR.Core.Sites.VSphere;
+
+namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
+{
+    /// <summary>
+    /// What the steps of one run of a recovery job share: one connection per site, the chunk
+    /// store, the recovery datastore, and the throttle on disk writes. Created with the job's
+    /// definition, disposed by the runner when the run returns.
+    /// </summary>
+    internal sealed class RecoveryRun : IDisposable
+    {
+        private readonly RecoveryServices services;
+        private readonly Dictionary<string, Task<VSphereClient>> sites = new Dictionary<string, Task<VSphereClient>>(StringComparer.OrdinalIgnoreCase);
+        private readonly Lazy<ReplicationStore> store;
+        private readonly Dictionary<string, Task<DatastoreInfo>> placements = new Dictionary<string, Task<DatastoreInfo>>(StringComparer.OrdinalIgnoreCase);
+
+        public RecoveryRun(RecoveryServices services, string? datastore)
+        {
+            this.services = services;
+            Datastore = datastore;
+            store = new Lazy<ReplicationStore>(services.OpenStore, LazyThreadSafetyMode.ExecutionAndPublication);
+            DiskWrites = new SemaphoreSlim(Math.Max(1, services.MaxParallelDiskWrites));
+        }
+
+        public RecoveryServices Services => services;
+        /// <summary>The datastore asked for (-Datastore); null picks the one with the most free space.</summary>
+        public string? Datastore { get; }
+        public SemaphoreSlim DiskWrites { get; }
+        public ReplicationStore Store => store.Value;
+
+        /// <summary>The run's connection to <paramref name="site"/>, made once.</summary>
+        public Task<VSphereClient> SiteAsync(string site, CancellationToken cancellationToken)
+        {
+            lock (sites)
+            {
+                if (!sites.TryGetValue(site, out var client) || client.IsFaulted || client.IsCanceled)
+                {
+                    client = SiteConnector.ConnectVSphereAsync(services.Vault, site, CancellationToken.None);
+                    sites[site] = client;
+                }
+                return client.WaitAsync(cancellationToken);
+            }
+        }
+
+        /// <summary>Where recovered VMs of <paramref name="site"/> go: the datastore asked for, or the accessible one with the most free space.</summary>
+        public Task<DatastoreInfo> PlacementAsync(string site, CancellationToken cancellationToken)
+        {
+            lock (placements)
+            {
+                if (!placements.TryGetValue(site, out var placement) || placement.IsFaulted || placement.IsCanceled)
+                {
+                    placement = ChoosePlacementAsync(site);
+                    placements[site] = placement;
+                }
+                return placement.WaitAsync(cancellationToken);
+            }
+        }
+
+        private async Task<DatastoreInfo> ChoosePlacementAsync(string site)
+        {
+            var client = await SiteAsync(site, CancellationToken.None).ConfigureAwait(false);
+            var all = await client.ListDatastoresAsync(CancellationToken.None).ConfigureAwait(false);
+            if (Datastore != null)
+            {
+                return all.FirstOrDefault(d => string.Equals(d.Name, Datastore, StringComparison.Ordinal))
+                    ?? throw new RecoveryException("DatastoreNotFound", FailureKind.NotFound, Datastore,
+                        $"Datastore '{Datastore}' is not on recovery site '{site}'. Its datastores: {string.Join(", ", all.Select(d => d.Name))}.");
+            }
+
+            return all.Where(d => d.Accessible).OrderByDescending(d => d.FreeBytes).FirstOrDefault()
+                ?? throw new RecoveryException("DatastoreNotFound", FailureKind.NotFound, site, $"Recovery site '{site}' has no accessible datastore.");
+        }
+
+        public void Dispose()
+        {
+            lock (sites)
+            {
+                foreach (var client in sites.Values.Where(c => c.Status == TaskStatus.RanToCompletion))
+                {
+                    client.Result.Dispose();
+                }
+                sites.Clear();
+            }
+            if (store.IsValueCreated) store.Value.Dispose();
+            DiskWrites.Dispose();
+        }
+    }
+
+    internal static class TaskWaiting
+    {
+        /// <summary>Waits for a shared task but gives up when this caller is cancelled (the task goes on for the others).</summary>
+        public static async Task<T> WaitAsync<T>(this Task<T> task, CancellationToken cancellationToken)
+        {
+            if (!cancellationToken.CanBeCanceled || task.IsCompleted) return await task.ConfigureAwait(false);
+            var cancelled = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+            using (cancellationToken.Register(() => cancelled.TrySetCanceled(cancellationToken)))
+            {
+                return await (await Task.WhenAny(task, cancelled.Task).ConfigureAwait(false)).ConfigureAwait(false);
+            }
+        }
+    }
+}

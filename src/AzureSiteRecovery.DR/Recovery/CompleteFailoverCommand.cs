@@ -1,0 +1,32 @@
+using System.Management.Automation;
+using AzureSiteRecovery.DR.Core.Model;
+using AzureSiteRecovery.DR.Core.Orchestration.Recovery;
+
+namespace AzureSiteRecovery.DR.Recovery
+{
+    /// <summary>Commits the failover of a recovery plan: its VMs now run on the recovery site for good.</summary>
+    /// <remarks>
+    /// Runs a CompleteFailover job that marks each failed-over VM of the plan FailoverCommitted. After that, Undo-Failover is no longer possible; Invoke-Reprotect replicates the recovered VMs back to the chunk store, and Invoke-Failback later brings them home. VMs already committed are left as they are.
+    /// </remarks>
+    /// <example>
+    /// <code>Complete-Failover -RecoveryPlan erp</code>
+    /// <para>Commits the failover of plan erp.</para>
+    /// </example>
+    [Cmdlet(VerbsLifecycle.Complete, "Failover", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [OutputType(typeof(DRJob))]
+    public sealed class CompleteFailoverCommand : RecoveryJobCmdlet
+    {
+        /// <summary>The recovery plan whose VMs it works on (Get-RecoveryPlan output binds by its Name).</summary>
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+        [Alias("Name")]
+        [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Plans.RecoveryPlanNameCompleter))]
+        public string RecoveryPlan { get; set; } = "";
+
+        protected override void ProcessItem()
+        {
+            ForItem(RecoveryPlan, () => StartRecoveryJob(JobOperation.CompleteFailover, new RecoveryRequest { Plan = RecoveryPlan },
+                $"Recovery plan '{RecoveryPlan}'", (job, vault) => job));
+        }
+    }
+}
