@@ -1,6 +1,5 @@
 using System.Management.Automation;
 using AzureSiteRecovery.DR.Core.Model;
-using AzureSiteRecovery.DR.Core.Orchestration.Recovery;
 
 namespace AzureSiteRecovery.DR.Recovery
 {
@@ -14,19 +13,8 @@ namespace AzureSiteRecovery.DR.Recovery
     /// </example>
     [Cmdlet(VerbsLifecycle.Complete, "Failover", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(DRJob))]
-    public sealed class CompleteFailoverCommand : RecoveryJobCmdlet
+    public sealed class CompleteFailoverCommand : PlanJobCmdlet
     {
-        /// <summary>The recovery plan whose VMs it works on (Get-RecoveryPlan output binds by its Name).</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-        [Alias("Name")]
-        [ValidateNotNullOrEmpty]
-        [ArgumentCompleter(typeof(Plans.RecoveryPlanNameCompleter))]
-        public string RecoveryPlan { get; set; } = "";
-
-        protected override void ProcessItem()
-        {
-            ForItem(RecoveryPlan, () => StartRecoveryJob(JobOperation.CompleteFailover, new RecoveryRequest { Plan = RecoveryPlan },
-                $"Recovery plan '{RecoveryPlan}'", (job, vault) => job));
-        }
+        protected override JobOperation Operation => JobOperation.CompleteFailover;
     }
 }

@@ -1,8 +1,5 @@
-using System;
 using System.Management.Automation;
-using AzureSiteRecovery.DR.Common;
 using AzureSiteRecovery.DR.Core.Model;
-using AzureSiteRecovery.DR.Core.Orchestration.Recovery;
 using AzureSiteRecovery.DR.Core.Orchestration.Reports;
 
 namespace AzureSiteRecovery.DR.Recovery
@@ -22,34 +19,10 @@ namespace AzureSiteRecovery.DR.Recovery
     /// </example>
     [Cmdlet(VerbsLifecycle.Invoke, "DRDrill", SupportsShouldProcess = true)]
     [OutputType(typeof(DrillReport))]
-    public sealed class InvokeDRDrillCommand : RecoveryJobCmdlet
+    public sealed class InvokeDRDrillCommand : PointJobCmdlet
     {
-        /// <summary>The recovery plan to drill (Get-RecoveryPlan output binds by its Name).</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-        [Alias("Name")]
-        [ValidateNotNullOrEmpty]
-        [ArgumentCompleter(typeof(Plans.RecoveryPlanNameCompleter))]
-        public string RecoveryPlan { get; set; } = "";
+        protected override JobOperation Operation => JobOperation.Drill;
 
-        /// <summary>Latest (default), LatestAppConsistent, or the id of a recovery point for its VM; the other VMs take their newest.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string RecoveryPoint { get; set; } = "Latest";
-
-        /// <summary>Recover each VM from its newest point taken at or before this time.</summary>
-        [Parameter]
-        public DateTime? PointInTime { get; set; }
-
-        /// <summary>The recovery site datastore for the test VMs' files; by default the one with the most free space.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string? Datastore { get; set; }
-
-        protected override void ProcessItem()
-        {
-            ForItem(RecoveryPlan, () => StartRecoveryJob(JobOperation.Drill,
-                RecoveryRequests.From(RecoveryPlan, Array.Empty<string>(), null, RecoveryPoint, PointInTime, Datastore),
-                $"Recovery plan '{RecoveryPlan}'", (job, vault) => DrillReport.FromJob(job)));
-        }
+        protected override object Output(DRJob job) => DrillReport.FromJob(job);
     }
 }

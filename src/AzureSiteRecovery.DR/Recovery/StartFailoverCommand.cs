@@ -1,6 +1,7 @@
 using System;
 using System.Management.Automation;
 using AzureSiteRecovery.DR.Core.Model;
+using AzureSiteRecovery.DR.Core.Orchestration.Recovery;
 
 namespace AzureSiteRecovery.DR.Recovery
 {
@@ -26,32 +27,17 @@ namespace AzureSiteRecovery.DR.Recovery
     /// </example>
     [Cmdlet(VerbsLifecycle.Start, "Failover", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
     [OutputType(typeof(DRJob))]
-    public sealed class StartFailoverCommand : RecoveryJobCmdlet
+    public sealed class StartFailoverCommand : PointJobCmdlet
     {
-        /// <summary>The recovery plan to fail over (Get-RecoveryPlan output binds by its Name).</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
-        [Alias("Name")]
-        [ValidateNotNullOrEmpty]
-        [ArgumentCompleter(typeof(Plans.RecoveryPlanNameCompleter))]
-        public string RecoveryPlan { get; set; } = "";
-
-        /// <summary>Shut the source VMs down and replicate them one last time before recovering them: no data is lost. Needs the protected site.</summary>
+        /// <summary>Shut the source VMs down and replicate them one last time before recovering them: no data is lost. Needs the protected site; -RecoveryPoint and -PointInTime do not go with it.</summary>
         [Parameter]
         public SwitchParameter Planned { get; set; }
 
-        /// <summary>Unplanned only: Latest (default), LatestAppConsistent, or the id of a recovery point for its VM.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string RecoveryPoint { get; set; } = "Latest";
+        protected override JobOperation Operation => JobOperation.Failover;
 
-        /// <summary>Unplanned only: recover each VM from its newest point taken at or before this time.</summary>
-        [Parameter]
-        public DateTime? PointInTime { get; set; }
+        protected override string Description => $"Recovery plan '{RecoveryPlan}' ({(Planned ? "planned: the source VMs are shut down" : "unplanned")})";
 
-        /// <summary>The recovery site datastore for the VMs' files; by default the one with the most free space.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string? Datastore { get; set; }
+        internal override RecoveryRequest Request() => base.Request() with { Planned = Planned };
 
         protected override void ProcessItem()
         {
@@ -61,9 +47,7 @@ namespace AzureSiteRecovery.DR.Recovery
                     "PlannedFailoverPointGiven", ErrorCategory.InvalidArgument, RecoveryPlan));
             }
 
-            var request = RecoveryRequests.From(RecoveryPlan, Array.Empty<string>(), null, RecoveryPoint, PointInTime, Datastore) with { Planned = Planned };
-            ForItem(RecoveryPlan, () => StartRecoveryJob(JobOperation.Failover, request,
-                $"Recovery plan '{RecoveryPlan}' ({(Planned ? "planned: the source VMs are shut down" : "unplanned")})", (job, vault) => job));
+            base.ProcessItem();
         }
     }
 }

@@ -2,10 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
-using AzureSiteRecovery.DR.Common;
 using AzureSiteRecovery.DR.Core.Model;
-using AzureSiteRecovery.DR.Core.Orchestration.Jobs;
-using AzureSiteRecovery.DR.Core.Orchestration.Recovery;
 
 namespace AzureSiteRecovery.DR.Recovery
 {
@@ -35,18 +32,10 @@ namespace AzureSiteRecovery.DR.Recovery
     /// </example>
     [Cmdlet(VerbsLifecycle.Start, "TestFailover", DefaultParameterSetName = PlanSet, SupportsShouldProcess = true)]
     [OutputType(typeof(DRJob))]
-    public sealed class StartTestFailoverCommand : RecoveryJobCmdlet
+    public sealed class StartTestFailoverCommand : PointJobCmdlet
     {
-        internal const string PlanSet = "RecoveryPlan";
         internal const string VmSet = "ProtectedVm";
         private readonly List<string> vmIds = new List<string>();
-
-        /// <summary>The recovery plan to test (Get-RecoveryPlan output binds by its Name).</summary>
-        [Parameter(Mandatory = true, Position = 0, ParameterSetName = PlanSet, ValueFromPipelineByPropertyName = true)]
-        [Alias("Name")]
-        [ValidateNotNullOrEmpty]
-        [ArgumentCompleter(typeof(Plans.RecoveryPlanNameCompleter))]
-        public string RecoveryPlan { get; set; } = "";
 
         /// <summary>Protected VMs to recover as one group without a plan (Get-ProtectedVm output binds by its VmId).</summary>
         [Parameter(Mandatory = true, ParameterSetName = VmSet, ValueFromPipelineByPropertyName = true)]
@@ -58,20 +47,7 @@ namespace AzureSiteRecovery.DR.Recovery
         [ValidateNotNullOrEmpty]
         public string Network { get; set; } = "";
 
-        /// <summary>Latest (default), LatestAppConsistent, or the id of a recovery point (Get-RecoveryPoint) for its VM; the other VMs take their newest.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        [Alias("RecoveryPointId")]
-        public string RecoveryPoint { get; set; } = "Latest";
-
-        /// <summary>Recover each VM from its newest point taken at or before this time.</summary>
-        [Parameter]
-        public DateTime? PointInTime { get; set; }
-
-        /// <summary>The recovery site datastore for the test VMs' files; by default the one with the most free space.</summary>
-        [Parameter]
-        [ValidateNotNullOrEmpty]
-        public string? Datastore { get; set; }
+        protected override JobOperation Operation => JobOperation.TestFailover;
 
         protected override void ProcessItem()
         {
@@ -81,47 +57,16 @@ namespace AzureSiteRecovery.DR.Recovery
                 return;
             }
 
-            ForItem(RecoveryPlan, () => StartRecoveryJob(JobOperation.TestFailover, Request(RecoveryPlan, Array.Empty<string>()),
-                $"Recovery plan '{RecoveryPlan}'", (job, vault) => job));
+            base.ProcessItem();
         }
 
         protected override void EndProcessing()
         {
             if (ParameterSetName == VmSet && vmIds.Count > 0)
             {
-                ForItem(string.Join(",", vmIds), () => StartRecoveryJob(JobOperation.TestFailover, Request(null, vmIds.Distinct().ToList()),
-                    $"{vmIds.Count} protected VM(s)", (job, vault) => job));
+                var ids = vmIds.Distinct().ToList();
+                ForItem(string.Join(",", ids), () => StartRecoveryJob(Operation, Request(null, ids, Network), $"{ids.Count} protected VM(s)", (job, vault) => job));
             }
-        }
-
-        internal RecoveryRequest Request(string? plan, IReadOnlyList<string> vms) =>
-            RecoveryRequests.From(plan, vms, Network, RecoveryPoint, PointInTime, Datastore);
-    }
-
-    /// <summary>How the recovery cmdlets turn their point and placement parameters into a request.</summary>
-    internal static class RecoveryRequests
-    {
-        public static RecoveryRequest From(string? plan, IReadOnlyList<string> vms, string? network, string recoveryPoint, DateTime? pointInTime, string? datastore)
-        {
-            RecoveryPointChoice points;
-            if (pointInTime is DateTime time)
-            {
-                points = new RecoveryPointChoice { Selection = RecoveryPointSelection.PointInTime, PointInTime = new DateTimeOffset(time.Kind == DateTimeKind.Unspecified ? DateTime.SpecifyKind(time, DateTimeKind.Local) : time) };
-            }
-            else if (string.Equals(recoveryPoint, "Latest", StringComparison.OrdinalIgnoreCase))
-            {
-                points = RecoveryPointChoice.Latest;
-            }
-            else if (string.Equals(recoveryPoint, "LatestAppConsistent", StringComparison.OrdinalIgnoreCase))
-            {
-                points = new RecoveryPointChoice { Selection = RecoveryPointSelection.LatestAppConsistent };
-            }
-            else
-            {
-                points = new RecoveryPointChoice { Selection = RecoveryPointSelection.Specific, PointIds = recoveryPoint.Split(',').Select(p => p.Trim()).ToList() };
-            }
-
-            return new RecoveryRequest { Plan = plan, VmIds = vms, Network = string.IsNullOrEmpty(network) ? null : network, Points = points, Datastore = datastore };
         }
     }
 }
