@@ -227,6 +227,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 PowerOnAt = started + member.Settings.BootDelay,
                 WaitFor = member.Settings.WaitFor,
                 StartTimeout = member.Settings.StartTimeout,
+                IsRetry = context.IsRetry,
             }, cancellationToken).ConfigureAwait(false);
             details[JobStepDetail.Kind] = JobStepKind.RecoverVm;
             if (kind == RecoveryTags.FailoverKind)

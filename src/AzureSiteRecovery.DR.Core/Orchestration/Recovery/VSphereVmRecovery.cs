@@ -28,6 +28,8 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
         public DateTimeOffset PowerOnAt { get; init; }
         public VmStartCondition WaitFor { get; init; }
         public TimeSpan StartTimeout { get; init; }
+        /// <summary>An earlier run of the step started (its process died, or it failed): a VM it made may exist.</summary>
+        public bool IsRetry { get; init; }
     }
 
     /// <summary>
@@ -49,9 +51,13 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
             var manifest = await run.Store.Chunks.ReadPointAsync(request.Vm.VmId, request.Point.RecoveryPointId, cancellationToken).ConfigureAwait(false);
             var placement = await run.PlacementAsync(request.RecoverySite, cancellationToken).ConfigureAwait(false);
 
-            foreach (var earlier in await FindAsync(client, request.JobId, request.Vm.VmId, cancellationToken).ConfigureAwait(false))
+            if (request.IsRetry)
             {
-                await client.DestroyVmAsync(earlier.MoRef, cancellationToken).ConfigureAwait(false);
+                // An earlier run of this step may have made the VM already: start again from nothing.
+                foreach (var earlier in await FindAsync(client, request.JobId, request.Vm.VmId, cancellationToken).ConfigureAwait(false))
+                {
+                    await DestroyAsync(client, earlier, cancellationToken).ConfigureAwait(false);
+                }
             }
 
             var disks = manifest.Disks.OrderBy(d => DiskOrder(d.DiskKey)).ToList();
@@ -145,18 +151,10 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
         }
 
         /// <summary>The VMs job <paramref name="jobId"/> made on the site (for one protected VM, or all of them).</summary>
-        public static async Task<IReadOnlyList<DiscoveredVm>> FindAsync(VSphereClient client, string jobId, string? vmId, CancellationToken cancellationToken)
-        {
-            var tagged = await client.FindVmsByExtraConfigAsync(RecoveryTags.Job, jobId, cancellationToken).ConfigureAwait(false);
-            if (vmId is null) return tagged;
-            var result = new List<DiscoveredVm>();
-            foreach (var vm in tagged)
-            {
-                var config = await client.GetExtraConfigAsync(vm.MoRef, cancellationToken).ConfigureAwait(false);
-                if (config.TryGetValue(RecoveryTags.Vm, out var id) && id == vmId) result.Add(vm);
-            }
-            return result;
-        }
+        public static Task<IReadOnlyList<DiscoveredVm>> FindAsync(VSphereClient client, string jobId, string? vmId, CancellationToken cancellationToken) =>
+            client.FindVmsByExtraConfigAsync(tags =>
+                tags.TryGetValue(RecoveryTags.Job, out var job) && job == jobId &&
+                (vmId is null || (tags.TryGetValue(RecoveryTags.Vm, out var vm) && vm == vmId)), cancellationToken);
 
         /// <summary>Deletes every VM (and its files) job <paramref name="jobId"/> made on the site; returns their names.</summary>
         public static async Task<IReadOnlyList<string>> DeleteAsync(VSphereClient client, string jobId, CancellationToken cancellationToken)

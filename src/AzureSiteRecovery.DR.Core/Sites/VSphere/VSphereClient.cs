@@ -85,6 +85,10 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
             return inventory.ListAsync(options => options.TryGetValue(key, out var v) && (value is null || v == value), ct);
         }
 
+        /// <summary>VMs whose extraConfig entries satisfy <paramref name="match"/> (such as several tags at once): one bulk call.</summary>
+        public Task<IReadOnlyList<DiscoveredVm>> FindVmsByExtraConfigAsync(Func<IReadOnlyDictionary<string, string>, bool> match, CancellationToken ct) =>
+            inventory.ListAsync(options => match(options), ct);
+
         /// <summary>The VM's extraConfig entries (keys and values).</summary>
         public async Task<IReadOnlyDictionary<string, string>> GetExtraConfigAsync(string vmMoRef, CancellationToken ct)
         {
