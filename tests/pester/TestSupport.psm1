@@ -107,4 +107,96 @@ function Stop-TestVcsim {
     }
 }
 
-Export-ModuleMember -Function Get-FlatFile, Write-DiskBytes, Get-DiskHash, Start-TestVcsim, Stop-TestVcsim, Add-TestProtectedVm, New-TestVaultPath, Remove-TestVault, Get-ChildPwshCommand, Invoke-ChildPwsh, Start-ChildPwsh, New-TestCredential
+# Two vcsims (protected, recovery with the test network DC0_DVPG1), a fresh vault with both sites,
+# and the given VMs protected in group erp with data written into their disks first.
+function New-FailoverLab {
+    param([string[]] $Vms, [string[]] $RecoveryArguments = @(), [int] $DiskMb = 8, [string] $GuestBoot = '500ms')
+    $cred = New-TestCredential
+    $lab = [pscustomobject]@{ Protected = $null; Recovery = $null; Vault = New-TestVaultPath }
+    $lab.Protected = Start-TestVcsim -Arguments @('-disk-mb', $DiskMb, '-guest-boot', $GuestBoot)
+    $lab.Recovery = Start-TestVcsim -Arguments (@('-disk-mb', $DiskMb, '-pg', '2', '-guest-boot', $GuestBoot) + $RecoveryArguments)
+    $vault = @{ Vault = $lab.Vault; WarningAction = 'SilentlyContinue' }
+    New-DRSite @vault -Name onprem -VSphere -Server $lab.Protected.Url -Credential $cred -Role Protected -SkipCertificateCheck | Out-Null
+    New-DRSite @vault -Name dr -VSphere -Server $lab.Recovery.Url -Credential $cred -Role Recovery -SkipCertificateCheck | Out-Null
+    New-ReplicationPolicy @vault -Name gold | Out-Null
+    New-ProtectionGroup @vault -Name erp -ProtectedSite onprem -RecoverySite dr -Policy gold | Out-Null
+    $seed = 1
+    foreach ($vm in $Vms) { Write-DiskBytes (Get-FlatFile $lab.Protected.StateDir $vm) 1MB 2MB ($seed++) }
+    Get-DRVm @vault -Site onprem -Name $Vms | Enable-VmProtection @vault -ProtectionGroup erp | Out-Null
+    $lab
+}
+function Remove-FailoverLab($Lab) {
+    if ($Lab) {
+        $Lab.Protected, $Lab.Recovery | Stop-TestVcsim
+        Remove-TestVault $Lab.Vault
+    }
+}
+
+# A plan over the lab's two sites; $Groups is the YAML of its groups (indented by 2). DC0_DVPG0
+# fails over to $RecoveryNetwork.
+function Import-TestPlan($Lab, [string] $Name, [string] $Groups, [string] $RecoveryNetwork = 'DC0_DVPG0') {
+    $path = Join-Path (Split-Path $Lab.Vault) "$Name.yaml"
+    @"
+name: $Name
+protectedSite: onprem
+recoverySite: dr
+networkMappings:
+  - sourceNetwork: VM Network
+    recoveryNetwork: VM Network
+    testNetwork: DC0_DVPG1
+  - sourceNetwork: DC0_DVPG0
+    recoveryNetwork: $RecoveryNetwork
+    testNetwork: DC0_DVPG1
+groups:
+$Groups
+"@ | Set-Content -LiteralPath $path
+    Import-RecoveryPlan -Vault $Lab.Vault -Path $path | Out-Null
+}
+
+# What is on the recovery site, seen independently of the job: every VM vCenter lists (with the
+# azsr-dr.* extraConfig of each, read VM by VM) and every file and folder of its datastores.
+function Get-RecoverySiteState($Lab) {
+    $cred = New-TestCredential
+    $vms = @(Get-DRVm -Vault $Lab.Vault -Site dr)
+    $core = $vms[0].GetType().Assembly
+    $endpoint = $core.GetType('AzureSiteRecovery.DR.Core.Sites.VSphere.VSphereEndpoint')::new([uri]$Lab.Recovery.Url, $cred.UserName, $cred.GetNetworkCredential().Password, $null, $true)
+    $client = $core.GetType('AzureSiteRecovery.DR.Core.Sites.VSphere.VSphereClient')::ConnectAsync($endpoint, 'dr', [Threading.CancellationToken]::None).GetAwaiter().GetResult()
+    try {
+        $tagged = foreach ($vm in $vms) {
+            $config = $client.GetExtraConfigAsync($vm.MoRef, [Threading.CancellationToken]::None).GetAwaiter().GetResult()
+            $keys = @($config.Keys | Where-Object { $_ -like 'azsr-dr.*' } | Sort-Object)
+            if ($keys) {
+                $tags = [ordered]@{}
+                foreach ($key in $keys) { $tags[$key] = $config[$key] }
+                [pscustomobject]@{ Name = $vm.Name; MoRef = $vm.MoRef; Tags = @($keys | ForEach-Object { "$_=$($tags[$_])" }) -join ', '; Config = $tags }
+            }
+        }
+    }
+    finally { $client.Dispose() }
+    $root = Join-Path $Lab.Recovery.StateDir 'tmp'
+    [pscustomobject]@{
+        VmNames = @($vms.Name | Sort-Object)
+        Tagged  = @($tagged)
+        Files   = @(Get-ChildItem $root -Recurse | ForEach-Object { [IO.Path]::GetRelativePath($root, $_.FullName) } | Sort-Object)
+    }
+}
+# Nothing of a test is left: the same VMs and datastore files as before it, no VM tagged by us, no *-drtest-* VM, folder or file.
+function Assert-NothingLeft($Lab, $Before, [string] $Because) {
+    $after = Get-RecoverySiteState $Lab
+    $after.Tagged | Should -BeNullOrEmpty -Because $Because
+    $after.VmNames -like '*-drtest-*' | Should -BeNullOrEmpty -Because $Because
+    $after.Files -like '*-drtest-*' | Should -BeNullOrEmpty -Because $Because
+    $after.VmNames.Count | Should -Be $Before.VmNames.Count -Because $Because
+    $after.VmNames | Should -Be $Before.VmNames -Because $Because
+    $after.Files | Should -Be $Before.Files -Because $Because
+}
+
+# The flat file of a VM the recovery vcsim created (named after the VM, unlike the lab's own disk1-flat.vmdk).
+function Get-RecoveredFlatFile($Lab, [string] $Name) {
+    $files = @(Get-ChildItem (Join-Path $Lab.Recovery.StateDir 'tmp') -Recurse -Filter "$Name-flat.vmdk" | Where-Object { $_.Directory.Name -eq $Name })
+    if ($files.Count -ne 1) { throw "$($files.Count) flat files of VM '$Name' on the recovery datastore, not 1: $($files.FullName -join ', ')" }
+    $files[0].FullName
+}
+
+Export-ModuleMember -Function Get-FlatFile, Write-DiskBytes, Get-DiskHash, Start-TestVcsim, Stop-TestVcsim, Add-TestProtectedVm, New-TestVaultPath, Remove-TestVault, Get-ChildPwshCommand, Invoke-ChildPwsh, Start-ChildPwsh, New-TestCredential,
+    New-FailoverLab, Remove-FailoverLab, Import-TestPlan, Get-RecoverySiteState, Assert-NothingLeft, Get-RecoveredFlatFile
