@@ -144,10 +144,7 @@ Describe 'Failover, commit, undo, reprotect and failback of a plan' {
         (Get-ProtectedVm).State | Should -Be 'FailedOver', 'FailedOver'
     }
 
-    # Skipped for a product bug: after Complete-Failover, Undo-Failover fails with NoVmInState ("UndoFailover of plan 'erp'
-    # works on VMs that are FailedOver, and none is (DC0_H0_VM0: FailoverCommitted); run Start-Failover first.") from
-    # RecoveryJobs.RefuseUnlessReady, so UndoAsync's FailoverCommitted error is never reached and the advice is wrong.
-    It 'refuses Undo-Failover after Complete-Failover with FailoverCommitted' -Skip {
+    It 'refuses Undo-Failover after Complete-Failover with FailoverCommitted, and says how to come back' {
         $job = Start-Failover -RecoveryPlan erp
         $job.State | Should -Be 'Succeeded' -Because $job.Error
         $commit = Complete-Failover -RecoveryPlan erp
@@ -156,6 +153,7 @@ Describe 'Failover, commit, undo, reprotect and failback of a plan' {
             Undo-Failover -RecoveryPlan erp -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
             $err | Should -HaveCount 1
             $err[0].FullyQualifiedErrorId | Should -Be 'FailoverCommitted,AzureSiteRecovery.DR.Recovery.UndoFailoverCommand'
+            $err[0].Exception.Message | Should -Match 'Invoke-Reprotect and Invoke-Failback'
             (Get-ProtectedVm).State | Should -Be 'FailoverCommitted', 'FailoverCommitted'
             @(Get-FailoverVm $lab) | Should -HaveCount 2 -Because 'the committed VMs stay'
         }

@@ -41,8 +41,17 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                             "Undo-Failover, or Invoke-Reprotect and Invoke-Failback, bring them back first.");
                     }
                     return;
-                case JobOperation.CompleteFailover:
                 case JobOperation.UndoFailover:
+                    var committed = vms.Where(v => v.State == ProtectionState.FailoverCommitted || v.State == ProtectionState.Reprotected).ToList();
+                    if (committed.Count > 0 && vms.All(v => v.State != ProtectionState.FailedOver))
+                    {
+                        throw new RecoveryException("FailoverCommitted", FailureKind.InvalidArgument, plan.Name,
+                            $"The failover of plan '{plan.Name}' is committed ({string.Join(", ", committed.Select(v => $"{v.Name}: {v.State}"))}) and cannot be undone; " +
+                            "bring the VMs back with Invoke-Reprotect and Invoke-Failback.");
+                    }
+                    Require(vms, plan, operation, ProtectionState.FailedOver, "Start-Failover");
+                    return;
+                case JobOperation.CompleteFailover:
                     Require(vms, plan, operation, ProtectionState.FailedOver, "Start-Failover");
                     return;
                 case JobOperation.Reprotect:
