@@ -10,12 +10,17 @@
              against the built module.
     Package  Build, then out/AzureSiteRecovery.DR-<version>.zip for Azure Automation.
     Bench    Build, then the benchmarks under tests/bench (ratios against their baselines).
+    Demo     Build, then tests/demo/Invoke-Demo.ps1 in a child pwsh: a lab of two vCenter simulators,
+             ten VMs protected and replicated, a DR drill of a three-tier plan, its report under
+             out/demo/. Fails when the drill does not pass.
+.EXAMPLE
+    dotnet tool restore && dotnet pwsh ./build.ps1 -Task Demo
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Package', 'Bench')]
+    [ValidateSet('Build', 'Test', 'Package', 'Bench', 'Demo')]
     [string] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
@@ -218,6 +223,11 @@ function Invoke-BenchTask {
     Invoke-Pwsh @('-File', (Join-Path $root 'tests/bench/Invoke-Benchmarks.ps1'), '-ModulePath', (Join-Path $moduleOut "$moduleName.psd1"))
 }
 
+function Invoke-DemoTask {
+    Invoke-BuildTask
+    Invoke-Pwsh @('-File', (Join-Path $root 'tests/demo/Invoke-Demo.ps1'), '-ModulePath', (Join-Path $moduleOut "$moduleName.psd1"))
+}
+
 # Child scripts (tests, benchmarks) start their own pwsh processes the same way.
 $env:AZSR_DR_PWSH = ConvertTo-Json -Compress @(Get-PwshCommand)
 
@@ -228,6 +238,7 @@ try {
         'Test' { Invoke-TestTask }
         'Package' { Invoke-PackageTask }
         'Bench' { Invoke-BenchTask }
+        'Demo' { Invoke-DemoTask }
     }
 }
 finally {

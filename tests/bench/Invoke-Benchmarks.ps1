@@ -9,6 +9,8 @@
     Replication      first (full) cycle of a 2 GiB realistic disk    vs  a plain ranged GET of its flat file from the same vcsim
                      a cycle after 1 % of the disk changed           vs  the full cycle (time, bytes read, bytes stored)
                      store size of ten cloned VMs                    vs  the store size of one of them
+    Recovery         a 100-VM test failover in three groups          vs  its critical path (each group's slowest VM)
+                     (recovery/Measure-RecoveryPlan.ps1)                 and the same VMs recovered one after another
     Results go to the console and to out/bench/<name>.json. Timings are medians of several runs.
 #>
 [CmdletBinding()]
@@ -23,8 +25,8 @@ param(
     [double] $ReplicationChangePercent = 1,
     [int] $CloneDiskMiB = 256,
     [int] $CloneCount = 10,
-    [ValidateSet('ImportModule', 'GetGroups10k', 'GetDRVm10k', 'Replication')]
-    [string[]] $Only = @('ImportModule', 'GetGroups10k', 'GetDRVm10k', 'Replication')
+    [ValidateSet('ImportModule', 'GetGroups10k', 'GetDRVm10k', 'Replication', 'Recovery')]
+    [string[]] $Only = @('ImportModule', 'GetGroups10k', 'GetDRVm10k', 'Replication', 'Recovery')
 )
 
 $ErrorActionPreference = 'Stop'
@@ -414,4 +416,9 @@ finally {
     & bash $lab stop $cloneStateDir | Out-Null
     Remove-Item $work -Recurse -Force -ErrorAction SilentlyContinue
 }
+}
+
+if ('Recovery' -in $Only) {
+    # Its own script (it also runs alone); writes out/bench/recovery.json.
+    & (Join-Path $PSScriptRoot 'recovery/Measure-RecoveryPlan.ps1') -ModulePath $ModulePath -OutFolder $outFolder
 }
