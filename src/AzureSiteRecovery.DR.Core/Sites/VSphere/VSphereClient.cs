@@ -21,7 +21,8 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
     public sealed class VSphereClient : IDisposable
     {
         private static readonly TimeSpan GuestFirstPoll = TimeSpan.FromMilliseconds(250);
-        private static readonly TimeSpan GuestSlowestPoll = TimeSpan.FromSeconds(5);
+        // Every second a recovered VM is up but not yet seen adds to its RTO: back off gently and never wait more than 2 s between looks.
+        private static readonly TimeSpan GuestSlowestPoll = TimeSpan.FromSeconds(2);
 
         private readonly VimClient vim;
         private readonly PropertyCollector collector;
@@ -411,7 +412,7 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
                         $"heartbeat {state.HeartbeatStatus ?? "none"}, IP {state.IpAddress ?? "none"}).");
                 }
                 await Task.Delay(left < delay ? left : delay, ct).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, GuestSlowestPoll.Ticks));
+                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 3 / 2, GuestSlowestPoll.Ticks));
             }
         }
 
