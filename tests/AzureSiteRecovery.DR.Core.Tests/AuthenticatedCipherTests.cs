@@ -102,10 +102,10 @@ namespace AzureSiteRecovery.DR.Core.Tests
         {
             using var cipher = new AuthenticatedCipher(MasterKey, "chunk");
             var sealedData = cipher.Seal(new ArraySegment<byte>(Plaintext));
-            sealedData[0] = 2;
+            sealedData[0] = 3; // 1 is CBC + HMAC, 2 is GCM
 
             var error = Assert.Throws<TamperedDataException>(() => cipher.Open(new ArraySegment<byte>(sealedData)));
-            Assert.Contains("format version 2", error.Message);
+            Assert.Contains("format version 3", error.Message);
         }
 
         [Fact]

@@ -37,6 +37,44 @@ namespace AzureSiteRecovery.DR.Core.Storage
             this.level = level;
         }
 
+        /// <summary>The most bytes <see cref="EncodeInto"/> writes for <paramref name="count"/> plain bytes.</summary>
+        public static int MaxEncodedLength(int count) => HeaderLength + Math.Max(count, Compressor.GetCompressBound(count));
+
+        /// <summary>
+        /// As <see cref="Encode"/>, into <paramref name="destination"/> (at least <see cref="MaxEncodedLength"/>
+        /// bytes): no allocation for Zstd and raw payloads. Returns the payload's length.
+        /// </summary>
+        public int EncodeInto(byte[] plain, int count, Span<byte> destination)
+        {
+            if (destination.Length < MaxEncodedLength(count)) throw new ArgumentException("The destination is shorter than the largest payload.", nameof(destination));
+            if (compression == ChunkCompression.Zstd)
+            {
+                var compressor = compressors.TryTake(out var c) ? c : new Compressor(level);
+                try
+                {
+                    var length = compressor.Wrap(new ReadOnlySpan<byte>(plain, 0, count), destination.Slice(HeaderLength));
+                    if (length < count)
+                    {
+                        WriteHeader(destination, ChunkCompression.Zstd, count);
+                        return HeaderLength + length;
+                    }
+                }
+                finally
+                {
+                    compressors.Add(compressor);
+                }
+            }
+            else if (compression == ChunkCompression.Deflate)
+            {
+                var payload = Encode(plain, count);
+                new ReadOnlySpan<byte>(payload.Array, payload.Offset, payload.Count).CopyTo(destination);
+                return payload.Count;
+            }
+            new ReadOnlySpan<byte>(plain, 0, count).CopyTo(destination.Slice(HeaderLength));
+            WriteHeader(destination, ChunkCompression.None, count);
+            return HeaderLength + count;
+        }
+
         /// <summary>The payload for <paramref name="count"/> plain bytes: compressed when that makes it smaller, raw otherwise.</summary>
         public ArraySegment<byte> Encode(byte[] plain, int count)
         {
@@ -132,12 +170,17 @@ namespace AzureSiteRecovery.DR.Core.Storage
 
         private static ArraySegment<byte> Finish(byte[] payload, ChunkCompression kind, int plainLength, int dataLength)
         {
+            WriteHeader(payload, kind, plainLength);
+            return new ArraySegment<byte>(payload, 0, HeaderLength + dataLength);
+        }
+
+        private static void WriteHeader(Span<byte> payload, ChunkCompression kind, int plainLength)
+        {
             payload[0] = (byte)kind;
             payload[1] = (byte)plainLength;
             payload[2] = (byte)(plainLength >> 8);
             payload[3] = (byte)(plainLength >> 16);
             payload[4] = (byte)(plainLength >> 24);
-            return new ArraySegment<byte>(payload, 0, HeaderLength + dataLength);
         }
     }
 }

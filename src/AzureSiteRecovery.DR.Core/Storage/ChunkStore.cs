@@ -31,8 +31,14 @@ namespace AzureSiteRecovery.DR.Core.Storage
 
         public int CompressionLevel { get; set; } = 1;
 
-        /// <summary>Chunks hashed, compressed, sealed and uploaded at once; also bounds the memory of a write (≈ 3 chunks each).</summary>
+        /// <summary>Chunks read, hashed, compressed, sealed and uploaded at once; also bounds the memory of a write (≈ 2 chunks each).</summary>
         public int MaxParallelism { get; set; } = Math.Max(4, Environment.ProcessorCount * 2);
+
+        /// <summary>Reads of a random-access source in flight at once (a stream source is read one chunk at a time): the next chunk downloads while others are compressed.</summary>
+        public int ReadAhead { get; set; } = 2;
+
+        /// <summary>How new chunks are sealed: AES-256-GCM by default (tests/bench/storage/RESULTS.md); chunks of either format are read.</summary>
+        public SealingFormat ChunkSealing { get; set; } = SealingFormat.AesGcm;
     }
 
     /// <summary>What one disk write did.</summary>
@@ -106,7 +112,7 @@ namespace AzureSiteRecovery.DR.Core.Storage
             {
                 throw new ArgumentOutOfRangeException(nameof(options), "The chunk size must be a power of two from 64 KiB to 64 MiB.");
             }
-            chunkCipher = new AuthenticatedCipher(masterKey, ChunkPurpose);
+            chunkCipher = new AuthenticatedCipher(masterKey, ChunkPurpose, Options.ChunkSealing);
             pointCipher = new AuthenticatedCipher(masterKey, PointPurpose);
             nameKey = AuthenticatedCipher.DeriveKey(masterKey, "chunk-name", "identifier");
             codec = new ChunkPayloadCodec(Options.Compression, Options.CompressionLevel);
@@ -143,7 +149,7 @@ namespace AzureSiteRecovery.DR.Core.Storage
                 }
                 position += count;
             }
-            return WriteCoreAsync(diskKey, capacity, ReadNext, null, null, progress, cancellationToken);
+            return WriteCoreAsync(diskKey, capacity, ReadNext, sequential: true, null, null, progress, cancellationToken);
         }
 
         /// <summary>
@@ -164,10 +170,10 @@ namespace AzureSiteRecovery.DR.Core.Storage
                 previous = null;
                 changed = null;
             }
-            return WriteCoreAsync(diskKey, capacity, reader, previous, changed, progress, cancellationToken);
+            return WriteCoreAsync(diskKey, capacity, reader, sequential: false, previous, changed, progress, cancellationToken);
         }
 
-        private async Task<DiskWriteResult> WriteCoreAsync(string diskKey, long capacity, DiskReader reader, DiskManifest? previous, IReadOnlyList<DiskExtent>? changed,
+        private async Task<DiskWriteResult> WriteCoreAsync(string diskKey, long capacity, DiskReader reader, bool sequential, DiskManifest? previous, IReadOnlyList<DiskExtent>? changed,
             IProgress<long>? progress, CancellationToken cancellationToken)
         {
             ObjectKeys.ValidateId(diskKey, "disk key");
@@ -198,8 +204,10 @@ namespace AzureSiteRecovery.DR.Core.Storage
             var stats = new WriteCounters();
             var parallelism = Math.Max(1, Options.MaxParallelism);
             using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            // One buffer per chunk in flight, and one being read: bounded memory whatever the disk size.
+            // One buffer per chunk in flight (being read or processed): bounded memory whatever the disk size.
             using var slots = new SemaphoreSlim(parallelism);
+            // Reads start in chunk order; up to ReadAhead at once, so downloads overlap the CPU work of earlier chunks.
+            using var reads = new SemaphoreSlim(sequential ? 1 : Math.Max(1, Math.Min(Options.ReadAhead, parallelism)));
             var running = new List<Task>();
             try
             {
@@ -207,24 +215,31 @@ namespace AzureSiteRecovery.DR.Core.Storage
                 {
                     if (!toRead[i]) continue;
                     await slots.WaitAsync(failed.Token).ConfigureAwait(false);
-                    var index = i;
-                    var offset = (long)index * chunkSize;
-                    var length = (int)Math.Min(chunkSize, capacity - offset);
-                    var buffer = ArrayPool<byte>.Shared.Rent(length);
                     try
                     {
-                        await reader(offset, buffer, length, failed.Token).ConfigureAwait(false);
+                        await reads.WaitAsync(failed.Token).ConfigureAwait(false);
                     }
                     catch
                     {
-                        ArrayPool<byte>.Shared.Return(buffer);
                         slots.Release();
                         throw;
                     }
+                    var index = i;
+                    var offset = (long)index * chunkSize;
+                    var length = (int)Math.Min(chunkSize, capacity - offset);
                     running.Add(Task.Run(async () =>
                     {
+                        var buffer = ArrayPool<byte>.Shared.Rent(length);
                         try
                         {
+                            try
+                            {
+                                await reader(offset, buffer, length, failed.Token).ConfigureAwait(false);
+                            }
+                            finally
+                            {
+                                reads.Release();
+                            }
                             hashes[index] = await PutChunkAsync(buffer, length, stats, failed.Token).ConfigureAwait(false);
                             var bytesRead = Interlocked.Add(ref stats.BytesRead, length);
                             progress?.Report(bytesRead);
@@ -289,10 +304,18 @@ namespace AzureSiteRecovery.DR.Core.Storage
                 }
                 else
                 {
-                    var sealedChunk = Seal(hash, buffer, length);
-                    await Store.PutAsync(key, sealedChunk, cancellationToken).ConfigureAwait(false);
-                    Interlocked.Increment(ref stats.ChunksStored);
-                    Interlocked.Add(ref stats.BytesStored, sealedChunk.Length);
+                    var sealedChunk = ArrayPool<byte>.Shared.Rent(MaxSealedLength(length));
+                    try
+                    {
+                        var sealedLength = SealInto(hash, buffer, length, sealedChunk);
+                        await Store.PutAsync(key, new ReadOnlyMemory<byte>(sealedChunk, 0, sealedLength), cancellationToken).ConfigureAwait(false);
+                        Interlocked.Increment(ref stats.ChunksStored);
+                        Interlocked.Add(ref stats.BytesStored, sealedLength);
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(sealedChunk);
+                    }
                 }
                 mine.SetResult(true);
                 return hash;
@@ -309,8 +332,26 @@ namespace AzureSiteRecovery.DR.Core.Storage
         /// <summary>The sealed object for a chunk (exposed for tests and tools that write chunks directly).</summary>
         internal byte[] Seal(ChunkHash hash, byte[] plain, int length)
         {
-            var payload = codec.Encode(plain, length);
-            return chunkCipher.Seal(payload, new ArraySegment<byte>(hash.ToBytes()));
+            var sealedChunk = new byte[MaxSealedLength(length)];
+            var sealedLength = SealInto(hash, plain, length, sealedChunk);
+            Array.Resize(ref sealedChunk, sealedLength);
+            return sealedChunk;
+        }
+
+        private static int MaxSealedLength(int length) => Math.Max(AuthenticatedCipher.GcmOverhead + ChunkPayloadCodec.MaxEncodedLength(length), AuthenticatedCipher.SealedLength(ChunkPayloadCodec.MaxEncodedLength(length)));
+
+        // GCM: the payload is compressed straight into its place in the sealed object and encrypted there, with no copy.
+        private int SealInto(ChunkHash hash, byte[] plain, int length, byte[] destination)
+        {
+            var associatedData = hash.ToBytes();
+            if (chunkCipher.Format == SealingFormat.AesGcm)
+            {
+                var payloadLength = codec.EncodeInto(plain, length, new Span<byte>(destination, AuthenticatedCipher.GcmHeaderLength, destination.Length - AuthenticatedCipher.GcmHeaderLength));
+                return chunkCipher.SealGcm(new ReadOnlySpan<byte>(destination, AuthenticatedCipher.GcmHeaderLength, payloadLength), associatedData, destination);
+            }
+            var sealedChunk = chunkCipher.Seal(codec.Encode(plain, length), new ArraySegment<byte>(associatedData));
+            Buffer.BlockCopy(sealedChunk, 0, destination, 0, sealedChunk.Length);
+            return sealedChunk.Length;
         }
 
         /// <summary>
