@@ -58,6 +58,15 @@ Describe 'A test failover brings back the disks and cleans up after itself' {
         ($latest | Stop-TestFailover).State | Should -Be 'Succeeded'
     }
 
+    It 'recovers a recovery point piped in from Get-RecoveryPoint, without a plan' {
+        $piped = Get-ProtectedVm DC0_H0_VM0 | Get-RecoveryPoint | Where-Object RecoveryPointId -eq $pointA.RecoveryPointId | Start-TestFailover -Network DC0_DVPG1
+        $piped.State | Should -Be 'Succeeded' -Because $piped.Error
+        $step = Get-RecoverStep $piped DC0_H0_VM0
+        $step.Details['recoveryPointId'] | Should -Be $pointA.RecoveryPointId
+        Get-DiskHash (Get-RecoveredFlatFile $lab $step.Details['recoveredName']) $capacity | Should -Be $hashA
+        ($piped | Stop-TestFailover).State | Should -Be 'Succeeded'
+    }
+
     It 'leaves nothing on the recovery site after Stop-TestFailover, and a second Stop-TestFailover is harmless' {
         $job = Start-TestFailover -RecoveryPlan erp
         $job.State | Should -Be 'Succeeded' -Because $job.Error

@@ -38,8 +38,8 @@ namespace AzureSiteRecovery.DR.Recovery
     /// <summary>A plan cmdlet that recovers VMs from recovery points: which points, and where their files go.</summary>
     public abstract class PointJobCmdlet : PlanJobCmdlet
     {
-        /// <summary>Latest (default), LatestAppConsistent, or the id of a recovery point (Get-RecoveryPoint) for its VM; the other VMs take their newest.</summary>
-        [Parameter]
+        /// <summary>Latest (default), LatestAppConsistent, or the id of a recovery point (Get-RecoveryPoint output binds by its RecoveryPointId) for its VM; the other VMs take their newest.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
         [Alias("RecoveryPointId")]
         public string RecoveryPoint { get; set; } = "Latest";

@@ -27,6 +27,10 @@ namespace AzureSiteRecovery.DR.Recovery
     /// <para>From the newest app-consistent points, in a background job.</para>
     /// </example>
     /// <example>
+    /// <code>Get-ProtectedVm web01 | Get-RecoveryPoint | Select-Object -First 1 | Start-TestFailover -Network 'DR Isolated Test'</code>
+    /// <para>One VM from its oldest recovery point, without a plan.</para>
+    /// </example>
+    /// <example>
     /// <code>Get-ProtectedVm web01 | Start-TestFailover -Network 'DR Isolated Test' -PointInTime (Get-Date).AddHours(-2)</code>
     /// <para>One VM without a plan, as it was two hours ago, on an isolated network.</para>
     /// </example>
@@ -36,6 +40,7 @@ namespace AzureSiteRecovery.DR.Recovery
     {
         internal const string VmSet = "ProtectedVm";
         private readonly List<string> vmIds = new List<string>();
+        private readonly List<string> pointIds = new List<string>();
 
         /// <summary>Protected VMs to recover as one group without a plan (Get-ProtectedVm output binds by its VmId).</summary>
         [Parameter(Mandatory = true, ParameterSetName = VmSet, ValueFromPipelineByPropertyName = true)]
@@ -54,6 +59,11 @@ namespace AzureSiteRecovery.DR.Recovery
             if (ParameterSetName == VmSet)
             {
                 vmIds.AddRange(VmId);
+                // Points piped in (Get-RecoveryPoint output) each name the point of their own VM.
+                if (!string.Equals(RecoveryPoint, "Latest", StringComparison.OrdinalIgnoreCase) && !string.Equals(RecoveryPoint, "LatestAppConsistent", StringComparison.OrdinalIgnoreCase))
+                {
+                    pointIds.Add(RecoveryPoint);
+                }
                 return;
             }
 
@@ -65,6 +75,10 @@ namespace AzureSiteRecovery.DR.Recovery
             if (ParameterSetName == VmSet && vmIds.Count > 0)
             {
                 var ids = vmIds.Distinct().ToList();
+                if (pointIds.Count > 0)
+                {
+                    RecoveryPoint = string.Join(",", pointIds.Distinct());
+                }
                 ForItem(string.Join(",", ids), () => StartRecoveryJob(Operation, Request(null, ids, Network), $"{ids.Count} protected VM(s)", (job, vault) => job));
             }
         }
