@@ -17,6 +17,8 @@
     dotnet tool restore && dotnet pwsh ./build.ps1 -Task Demo
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
+.EXAMPLE
+    dotnet pwsh ./build.ps1 -Task Bench -Only Recovery
 #>
 [CmdletBinding()]
 param(
@@ -24,7 +26,10 @@ param(
     [string] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
-    [string] $Configuration = 'Release'
+    [string] $Configuration = 'Release',
+
+    # Bench only: which benchmarks to run (the names tests/bench/Invoke-Benchmarks.ps1 -Only takes); all by default.
+    [string[]] $Only = @()
 )
 
 $ErrorActionPreference = 'Stop'
@@ -220,7 +225,16 @@ function Invoke-PackageTask {
 
 function Invoke-BenchTask {
     Invoke-BuildTask
-    Invoke-Pwsh @('-File', (Join-Path $root 'tests/bench/Invoke-Benchmarks.ps1'), '-ModulePath', (Join-Path $moduleOut "$moduleName.psd1"))
+    $script = Join-Path $root 'tests/bench/Invoke-Benchmarks.ps1'
+    $module = Join-Path $moduleOut "$moduleName.psd1"
+    if ($Only) {
+        # -File would pass 'a,b' as one string: a command passes the list as a list.
+        $list = ($Only | ForEach-Object { "'$($_ -replace "'", "''")'" }) -join ','
+        Invoke-Pwsh @('-Command', "& '$script' -ModulePath '$module' -Only $list; exit `$LASTEXITCODE")
+    }
+    else {
+        Invoke-Pwsh @('-File', $script, '-ModulePath', $module)
+    }
 }
 
 function Invoke-DemoTask {
