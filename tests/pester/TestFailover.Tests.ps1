@@ -156,6 +156,30 @@ Describe 'Test failovers killed mid-run' {
         Assert-NothingLeft $lab $before 'Stop-TestFailover of a killed test deletes its VMs'
     }
 
+    It 'stops a drill from another process with Stop-DRJob, even in a long wait, and its cleanup still runs' {
+        $known = @(Get-DRJob | ForEach-Object JobId)
+        $child = Start-ChildPwsh -Script 'Invoke-DRDrill -RecoveryPlan erp | Out-Null' -VaultPath $lab.Vault -OutputPath (Join-Path $work 'drill-stop.txt')
+        try {
+            $deadline = [DateTime]::UtcNow.AddSeconds(60)
+            $drill = $null
+            while ([DateTime]::UtcNow -lt $deadline -and -not $drill) {
+                Start-Sleep -Milliseconds 200
+                $drill = Get-DRJob | Where-Object { $_.JobId -notin $known -and $_.Operation -eq 'Drill' -and $_.CurrentStep.Name -like 'db: post-action*' }
+            }
+            $drill | Should -Not -BeNullOrEmpty -Because 'the drill reaches its 2 minute wait'
+            Stop-DRJob -JobId $drill.JobId -Confirm:$false
+            $child.WaitForExit(30000) | Should -BeTrue -Because 'a stop ends the running wait, not only the next step'
+        }
+        finally {
+            if (-not $child.HasExited) { & kill -9 $child.Id }
+        }
+        $ended = Get-DRJob -JobId $drill.JobId
+        $ended.State | Should -Be 'Cancelled'
+        ($ended.Steps | Where-Object Name -like 'db: post-action*').Error | Should -Be 'Stopped before it finished.'
+        $ended.Steps[-1].State | Should -Be 'Succeeded'
+        Assert-NothingLeft $lab $before 'a stopped drill still deletes its test VMs'
+    }
+
     It "sweeps a killed test's VMs when another test failover is stopped" {
         $killed = Invoke-KilledTestFailover 'two'
         $killed.State | Should -Be 'Interrupted'

@@ -95,7 +95,7 @@ namespace AzureSiteRecovery.DR.Core.Model
         public DateTimeOffset? Ended { get; init; }
         /// <summary>Why the job failed.</summary>
         public string? Error { get; init; }
-        /// <summary>Set by Stop-DRJob; the process running the job stops before its next step.</summary>
+        /// <summary>Set by Stop-DRJob; the process running the job stops the running step within about a second, then runs the cleanup steps.</summary>
         public bool StopRequested { get; init; }
         /// <summary>How the job was asked to run (such as which recovery point), so that a resumed job runs the same way.</summary>
         public IReadOnlyDictionary<string, string> Parameters { get; init; } = JobStep.EmptyDetails;

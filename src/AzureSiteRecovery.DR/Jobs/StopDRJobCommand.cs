@@ -8,8 +8,9 @@ namespace AzureSiteRecovery.DR.Jobs
 {
     /// <summary>Asks a job to stop.</summary>
     /// <remarks>
-    /// Records the request in the vault; the process running the job (this or another one) stops
-    /// it before its next step, runs its cleanup steps and ends it as Cancelled. A job that waits
+    /// Records the request in the vault; the process running the job (this or another one) sees it
+    /// within about a second, stops the step that is running (a wait, a validation, a script, a
+    /// VM being recovered), runs its cleanup steps and ends it as Cancelled. A job that waits
     /// for the user or was interrupted stops the same way when Resume-DRJob runs it. A job that
     /// has ended cannot be stopped (JobAlreadyEnded). Follow the stop with Wait-DRJob.
     /// </remarks>

@@ -16,7 +16,7 @@ namespace AzureSiteRecovery.DR.Recovery
     /// the post-actions. A manual step pauses the job (Resume-DRJob continues it). Production VMs
     /// and replication are not touched. The test VMs stay until Stop-TestFailover deletes them;
     /// Invoke-DRDrill does both in one go. Returns the job (pipe it to Wait-DRJob,
-    /// Export-DrillReport or Stop-TestFailover). Ctrl+C stops the job between steps.
+    /// Export-DrillReport or Stop-TestFailover). Ctrl+C or Stop-DRJob stops the job.
     /// </remarks>
     /// <example>
     /// <code>Start-TestFailover -RecoveryPlan erp</code>

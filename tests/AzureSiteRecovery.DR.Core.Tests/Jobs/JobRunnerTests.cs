@@ -153,6 +153,32 @@ namespace AzureSiteRecovery.DR.Core.Tests.Jobs
         }
 
         [Fact]
+        public async Task A_stop_requested_through_another_vault_also_stops_a_step_that_is_running()
+        {
+            using var other = SqliteVault.Open(folder.VaultPath);
+            var definition = Drill(
+                new JobStepDefinition("wait 2m", async (context, token) =>
+                {
+                    ran.Enqueue("wait 2m");
+                    await other.UpdateJobAsync(context.JobId, j => j with { StopRequested = true }, none);
+                    await Task.Delay(TimeSpan.FromMinutes(2), token);
+                    return StepOutcome.Done();
+                }),
+                Step("validate"));
+            var runner = Runner(definition);
+            var job = await runner.CreateAsync(definition, none);
+            var watch = Stopwatch.StartNew();
+
+            var done = await runner.RunAsync(job.JobId, definition, none);
+
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(15), $"the running step was stopped after {watch.Elapsed}");
+            Assert.Equal(new[] { "wait 2m", "cleanup" }, ran);
+            Assert.Equal(JobState.Cancelled, done.State);
+            Assert.Equal((JobStepState.Failed, "Stopped before it finished."), (done.Steps[0].State, done.Steps[0].Error));
+            Assert.Equal(new[] { JobStepState.Skipped, JobStepState.Succeeded }, done.Steps.Skip(1).Select(s => s.State));
+        }
+
+        [Fact]
         public async Task Cancelling_the_token_mid_step_cancels_the_job_and_still_runs_the_cleanup()
         {
             using var cancellation = new CancellationTokenSource();

@@ -14,8 +14,8 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Jobs
     /// the job can be followed from any process and resumed after a manual step or a crash. Steps
     /// recorded Succeeded are never run again; a step that was running when its process died runs
     /// again from its start (step actions must be idempotent). A stop (the token, or Stop-DRJob
-    /// setting StopRequested from another process) is honoured between steps; the cleanup
-    /// (Finally) steps then run, as they do after a failed step.
+    /// setting StopRequested from another process, polled every second) cancels the running
+    /// steps; the cleanup (Finally) steps then run, as they do after a failed step.
     /// </summary>
     public sealed class JobRunner
     {
@@ -63,13 +63,44 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Jobs
         /// </summary>
         public async Task<DRJob> RunAsync(string jobId, JobDefinition definition, CancellationToken cancellationToken, IProgress<DRJob>? progress = null)
         {
+            // Stop-DRJob from any process also stops a step that is running (a wait, a validation, a script), not only the next one.
+            using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            using var watched = new CancellationTokenSource();
+            var watcher = WatchForStopAsync(jobId, stopping, watched.Token);
             try
             {
-                return await RunStepsAsync(jobId, definition, cancellationToken, progress).ConfigureAwait(false);
+                return await RunStepsAsync(jobId, definition, stopping.Token, progress).ConfigureAwait(false);
             }
             finally
             {
+                watched.Cancel();
+                await watcher.ConfigureAwait(false);
                 definition.Resources?.Dispose();
+            }
+        }
+
+        /// <summary>How often a running job looks for a stop asked by another process.</summary>
+        public static TimeSpan StopPollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+        private async Task WatchForStopAsync(string jobId, CancellationTokenSource stopping, CancellationToken done)
+        {
+            try
+            {
+                while (!done.IsCancellationRequested && !stopping.IsCancellationRequested)
+                {
+                    await Task.Delay(StopPollInterval, done).ConfigureAwait(false);
+                    if (await IsStopRequestedAsync(jobId).ConfigureAwait(false))
+                    {
+                        stopping.Cancel();
+                    }
+                }
+            }
+            catch (OperationCanceledException) when (done.IsCancellationRequested)
+            {
+            }
+            catch (DRException)
+            {
+                // The vault could not be read: the job goes on; a stop is still seen between steps.
             }
         }
 
