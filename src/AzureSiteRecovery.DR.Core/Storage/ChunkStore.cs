@@ -37,8 +37,12 @@ namespace AzureSiteRecovery.DR.Core.Storage
         /// <summary>Reads of a random-access source in flight at once (a stream source is read one chunk at a time): the next chunk downloads while others are compressed.</summary>
         public int ReadAhead { get; set; } = 2;
 
-        /// <summary>How new chunks are sealed: AES-256-GCM by default (tests/bench/storage/RESULTS.md); chunks of either format are read.</summary>
-        public SealingFormat ChunkSealing { get; set; } = SealingFormat.AesGcm;
+        /// <summary>
+        /// How new chunks are sealed; chunks of either format are always read. AES-256-GCM where the runtime has it
+        /// (PowerShell 7: ~2.5 GiB/s against ~300 MiB/s for CBC + HMAC); CBC + HMAC on Windows PowerShell 5.1, whose
+        /// managed GCM (~100 MiB/s) is slower than it (tests/bench/storage/RESULTS.md, section 5).
+        /// </summary>
+        public SealingFormat ChunkSealing { get; set; } = AesGcmCore.IsPlatformAvailable ? SealingFormat.AesGcm : SealingFormat.AesCbcHmacSha256;
     }
 
     /// <summary>What one disk write did.</summary>

@@ -7,7 +7,7 @@
       - the module's datastore reader alone: 4 MiB ranged GETs of the whole disk (VSphereClient.OpenDiskReadAsync);
       - curl, one ranged GET of the whole disk (the compiled baseline);
       - the chunk store alone, from a local file (ChunkStore.WriteDiskAsync), zstd-1 / no compression / parallelism 2;
-      - per-byte costs on one thread over the non-zero 4 MiB chunks: SHA-256, zstd-1 (ChunkPayloadCodec), Seal (AuthenticatedCipher);
+      - per-byte costs on one thread over the non-zero 4 MiB chunks: SHA-256, zstd-1 (ChunkPayloadCodec), Seal (AuthenticatedCipher, both formats);
       - vcsim's CreateSnapshot + RemoveSnapshot (our CBT emulation hashes the disk: a lab-only cost);
       - the full cycle (Sync-VmReplication), for comparison.
     CPU seconds are this process's and vcsim's (curl's own CPU is not counted). Reaches into internal
@@ -76,9 +76,13 @@ try {
         $encode = $codecType.GetMethod('Encode', $anyInstance)
         $payloads = [Collections.Generic.List[object]]::new() # ArraySegment<byte>: kept as is (a conversion to byte[] would copy element by element)
         Measure-Stage '  zstd-1 (ChunkPayloadCodec.Encode)' $nonZeroMiB { foreach ($chunk in $chunks) { $payloads.Add($encode.Invoke($codec, @($chunk, 4MB))) } }
-        $cipher = [Activator]::CreateInstance($core.GetType('AzureSiteRecovery.DR.Core.Secrets.AuthenticatedCipher'), @([byte[]]::new(32), 'chunk'))
         $hashBytes = [ArraySegment[byte]]::new([byte[]]::new(32))
-        Measure-Stage '  Seal (AES-256-CBC + HMAC-SHA256) of the zstd payloads' $nonZeroMiB { foreach ($payload in $payloads) { [void]$cipher.Seal($payload, $hashBytes) } }
+        $sealing = $core.GetType('AzureSiteRecovery.DR.Core.Secrets.SealingFormat')
+        foreach ($format in @(@{ Name = 'AES-256-CBC + HMAC-SHA256 (format 1)'; Value = 1 }, @{ Name = 'AES-256-GCM (format 2, default)'; Value = 2 })) {
+            $cipher = [Activator]::CreateInstance($core.GetType('AzureSiteRecovery.DR.Core.Secrets.AuthenticatedCipher'), @([byte[]]::new(32), 'chunk', [Enum]::ToObject($sealing, $format.Value)))
+            Measure-Stage "  Seal, $($format.Name), of the zstd payloads" $nonZeroMiB { foreach ($payload in $payloads) { [void]$cipher.Seal($payload, $hashBytes) } }
+            $cipher.Dispose()
+        }
         $payloadBytes = 0L; foreach ($payload in $payloads) { $payloadBytes += $payload.Count }
         Write-Host ('  (zstd payloads: {0:n1} MiB)' -f ($payloadBytes / 1MB))
         $chunks = $null; $payloads = $null; [GC]::Collect()
