@@ -1,6 +1,8 @@
 using System;
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Reflection;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 
 namespace AzureSiteRecovery.DR.Core.Secrets
@@ -152,22 +154,19 @@ namespace AzureSiteRecovery.DR.Core.Secrets
 
     /// <summary>
     /// GCM in managed code for runtimes without AesGcm: CTR from AES-ECB over a batch of counter
-    /// blocks (the platform AES, hardware-accelerated where it is), GHASH with 4-bit tables (as mbed TLS).
+    /// blocks (the platform AES, hardware-accelerated where it is), GHASH with a 64 KiB table per key:
+    /// X·H is the XOR of 16 lookups, one per byte of X (the product is linear in X).
     /// </summary>
     internal sealed class ManagedAesGcm : AesGcmCore
     {
         private const int BlockLength = 16;
         private const int BatchBlocks = 1024;
-        private static readonly ulong[] Last4 =
-        {
-            0x0000, 0x1c20, 0x3840, 0x2460, 0x7080, 0x6ca0, 0x48c0, 0x54e0,
-            0xe100, 0xfd20, 0xd940, 0xc560, 0x9180, 0x8da0, 0xa9c0, 0xb5e0,
-        };
 
         private readonly Aes aes;
         private readonly byte[] key;
-        private readonly ulong[] hh = new ulong[16];
-        private readonly ulong[] hl = new ulong[16];
+        // Entry 256·i + b: the byte b at position i of a block, times H (high and low 64 bits).
+        private readonly ulong[] th = new ulong[16 * 256];
+        private readonly ulong[] tl = new ulong[16 * 256];
 
         public ManagedAesGcm(byte[] key)
         {
@@ -211,8 +210,8 @@ namespace AzureSiteRecovery.DR.Core.Secrets
         {
             aes.Dispose();
             Array.Clear(key, 0, key.Length);
-            Array.Clear(hh, 0, hh.Length);
-            Array.Clear(hl, 0, hl.Length);
+            Array.Clear(th, 0, th.Length);
+            Array.Clear(tl, 0, tl.Length);
         }
 
         private static void CheckSizes(ReadOnlySpan<byte> nonce, int inputLength, int outputLength, int tagLength)
@@ -239,9 +238,19 @@ namespace AzureSiteRecovery.DR.Core.Secrets
                 }
                 ecb.TransformBlock(counters, 0, blocks * BlockLength, stream, 0);
                 var n = Math.Min(blocks * BlockLength, input.Length - done);
-                for (var i = 0; i < n; i++) output[done + i] = (byte)(input[done + i] ^ stream[i]);
+                Xor(input.Slice(done, n), stream, output.Slice(done, n));
                 done += n;
             }
+        }
+
+        private static void Xor(ReadOnlySpan<byte> input, byte[] keyStream, Span<byte> output)
+        {
+            var words = input.Length / 8;
+            var inputWords = MemoryMarshal.Cast<byte, ulong>(input);
+            var keyWords = MemoryMarshal.Cast<byte, ulong>(new ReadOnlySpan<byte>(keyStream));
+            var outputWords = MemoryMarshal.Cast<byte, ulong>(output);
+            for (var i = 0; i < words; i++) outputWords[i] = inputWords[i] ^ keyWords[i];
+            for (var i = words * 8; i < input.Length; i++) output[i] = (byte)(input[i] ^ keyStream[i]);
         }
 
         private void ComputeTag(ICryptoTransform ecb, ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> ciphertext, ReadOnlySpan<byte> associatedData, Span<byte> tag)
@@ -282,59 +291,45 @@ namespace AzureSiteRecovery.DR.Core.Secrets
         {
             xh ^= yh;
             xl ^= yl;
-            // The bytes of X from the last to the first, low nibble then high nibble (mbed TLS gcm_mult).
-            var lo = (int)(xl & 0xf);
-            ulong zh = hh[lo], zl = hl[lo];
-            for (var i = 15; i >= 0; i--)
+            ulong zh = 0, zl = 0;
+            for (var i = 0; i < 8; i++)
             {
-                var b = (int)((i >= 8 ? xl >> (8 * (15 - i)) : xh >> (8 * (7 - i))) & 0xff);
-                lo = b & 0xf;
-                var hi = b >> 4;
-                ulong rem;
-                if (i != 15)
-                {
-                    rem = zl & 0xf;
-                    zl = (zh << 60) | (zl >> 4);
-                    zh = (zh >> 4) ^ (Last4[rem] << 48) ^ hh[lo];
-                    zl ^= hl[lo];
-                }
-                rem = zl & 0xf;
-                zl = (zh << 60) | (zl >> 4);
-                zh = (zh >> 4) ^ (Last4[rem] << 48) ^ hh[hi];
-                zl ^= hl[hi];
+                var at = (i << 8) | (int)((xh >> (56 - 8 * i)) & 0xff);
+                zh ^= th[at];
+                zl ^= tl[at];
+                at = ((i + 8) << 8) | (int)((xl >> (56 - 8 * i)) & 0xff);
+                zh ^= th[at];
+                zl ^= tl[at];
             }
             yh = zh;
             yl = zl;
         }
 
+        // Bit k of a block (most significant first) stands for x^k; x^k·H is H shifted right k times with reduction by x^128 + x^7 + x^2 + x + 1.
         private void BuildTable(ulong vh, ulong vl)
         {
-            hh[8] = vh;
-            hl[8] = vl;
-            for (var i = 4; i > 0; i >>= 1)
+            for (var k = 0; k < 128; k++)
             {
-                var t = (vl & 1) * 0xe1000000UL;
-                vl = (vh << 63) | (vl >> 1);
-                vh = (vh >> 1) ^ (t << 32);
-                hh[i] = vh;
-                hl[i] = vl;
+                var at = ((k >> 3) << 8) | (0x80 >> (k & 7));
+                th[at] = vh;
+                tl[at] = vl;
+                var carry = vl & 1;
+                vl = (vl >> 1) | (vh << 63);
+                vh = (vh >> 1) ^ (carry * 0xe100000000000000UL);
             }
-            for (var i = 2; i <= 8; i *= 2)
+            for (var i = 0; i < 16; i++)
             {
-                for (var j = 1; j < i; j++)
+                for (var b = 3; b < 256; b++)
                 {
-                    hh[i + j] = hh[i] ^ hh[j];
-                    hl[i + j] = hl[i] ^ hl[j];
+                    var low = b & -b;
+                    if (low == b) continue;
+                    th[(i << 8) | b] = th[(i << 8) | (b ^ low)] ^ th[(i << 8) | low];
+                    tl[(i << 8) | b] = tl[(i << 8) | (b ^ low)] ^ tl[(i << 8) | low];
                 }
             }
         }
 
-        private static ulong ReadUInt64(ReadOnlySpan<byte> bytes, int offset)
-        {
-            ulong value = 0;
-            for (var i = 0; i < 8; i++) value = (value << 8) | bytes[offset + i];
-            return value;
-        }
+        private static ulong ReadUInt64(ReadOnlySpan<byte> bytes, int offset) => BinaryPrimitives.ReadUInt64BigEndian(bytes.Slice(offset, 8));
 
         private static void WriteUInt32(byte[] bytes, int offset, uint value)
         {

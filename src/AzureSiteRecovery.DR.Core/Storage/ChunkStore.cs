@@ -39,8 +39,8 @@ namespace AzureSiteRecovery.DR.Core.Storage
 
         /// <summary>
         /// How new chunks are sealed; chunks of either format are always read. AES-256-GCM where the runtime has it
-        /// (PowerShell 7: ~2.5 GiB/s against ~300 MiB/s for CBC + HMAC); CBC + HMAC on Windows PowerShell 5.1, whose
-        /// managed GCM (~100 MiB/s) is slower than it (tests/bench/storage/RESULTS.md, section 5).
+        /// (PowerShell 7: ~3.4 GiB/s against ~250 MiB/s for CBC + HMAC); Windows PowerShell 5.1 keeps writing CBC + HMAC,
+        /// as before, until the managed GCM is measured there (tests/bench/storage/RESULTS.md, section 5).
         /// </summary>
         public SealingFormat ChunkSealing { get; set; } = AesGcmCore.IsPlatformAvailable ? SealingFormat.AesGcm : SealingFormat.AesCbcHmacSha256;
     }
