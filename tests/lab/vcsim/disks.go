@@ -8,9 +8,10 @@ package main
 
 import (
 	"bytes"
-	"crypto/sha256"
+	byteorder "encoding/binary"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"io/ioutil"
 	"os"
@@ -179,6 +180,22 @@ func prepareDisks(capacity int64) error {
 // blockHash identifies one block's content; the zero value means "all zero bytes".
 type blockHash [16]byte
 
+// Block hashes only ever meet hashes of the same process (CreateSnapshot against the snapshot
+// before it), so a per-process seeded hash will do: two 64-bit maphash sums (AES-based, several
+// GB/s) instead of SHA-256 (~400 MB/s here), which made every snapshot of a 2 GiB disk take 5 s.
+var blockSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+
+func hashBlock(b []byte) blockHash {
+	var out blockHash
+	var h maphash.Hash
+	for i, seed := range blockSeeds {
+		h.SetSeed(seed)
+		h.Write(b)
+		byteorder.LittleEndian.PutUint64(out[i*8:], h.Sum64())
+	}
+	return out
+}
+
 // readBlocks hashes the first capacity bytes of path in blockSize blocks; bytes past EOF read as zero.
 func readBlocks(path string, capacity, blockSize int64) ([]blockHash, error) {
 	n := (capacity + blockSize - 1) / blockSize
@@ -216,8 +233,7 @@ func readBlocks(path string, capacity, blockSize int64) ([]blockHash, error) {
 			buf[j] = 0
 		}
 		if !isZero(buf[:want]) {
-			sum := sha256.Sum256(buf[:want])
-			copy(out[i][:], sum[:16])
+			out[i] = hashBlock(buf[:want])
 			if out[i] == (blockHash{}) {
 				out[i][0] = 1 // keep "zero hash" meaning "zero block"
 			}
