@@ -68,14 +68,20 @@ Describe 'Replication killed at random moments' {
         $vm.State | Should -Be 'InitialSync'
         $rounds = foreach ($round in 1..6) {
             if ($round -eq 3) {
-                # The first full copy takes longer than any kill delay: let one cycle finish (taking over the killed one's lease), so the later kills hit delta cycles on top of committed points.
+                # Let one cycle finish (taking over a killed one's lease), so the later kills hit delta cycles on top of committed points.
+                # The first rounds' kill may come before or after their cycle committed (a full copy of 100 MiB takes about as long as the longest delay).
+                $pointsBefore = @(Get-ProtectedVm DC0_H0_VM0 | Get-RecoveryPoint).Count
                 $completed = Invoke-ChildPwsh -Script 'Sync-VmReplication -ProtectionGroup erp -ErrorAction Stop | Select-Object Mode, ChunksStored, Duration | Format-List' -VaultPath $vault
                 $completed.ExitCode | Should -Be 0 -Because $completed.Text
                 Write-Host $completed.Text
-                @(Get-ProtectedVm DC0_H0_VM0 | Get-RecoveryPoint) | Should -HaveCount 1
+                @(Get-ProtectedVm DC0_H0_VM0 | Get-RecoveryPoint) | Should -HaveCount ($pointsBefore + 1)
+                # Later kills land anywhere within a delta cycle: draw them over about its length.
+                $durationText = ($completed.Output | Where-Object { $_ -match '^Duration\s*:' } | Select-Object -First 1) -replace '^Duration\s*:\s*', ''
+                $cycleMs = [int][TimeSpan]::Parse($durationText).TotalMilliseconds
+                $maxDelay = [Math]::Max(300, $cycleMs + 200)
             }
             $child = Start-SyncChild $vault $work $round
-            $delay = 100 + $rng.Next(1400)
+            $delay = if ($round -le 3) { 100 + $rng.Next(1400) } else { 50 + $rng.Next($maxDelay) }
             Start-Sleep -Milliseconds $delay
             $killed = -not $child.HasExited
             Stop-Hard $child

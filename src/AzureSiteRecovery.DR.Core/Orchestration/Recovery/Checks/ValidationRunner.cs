@@ -197,11 +197,14 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery.Checks
             var clock = Stopwatch.StartNew();
             var delay = FirstRetryDelay;
             var attempts = 0;
+            // What the last attempt that got an answer found: a final attempt cut short by the deadline says less.
+            string? lastAnswer = null;
             while (true)
             {
                 attempts++;
                 var remaining = validation.Timeout - clock.Elapsed;
                 string? failure;
+                var cutShort = false;
                 using (var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
                 {
                     limit.CancelAfter(Min(Max(remaining, TimeSpan.FromMilliseconds(1)), MaxAttempt));
@@ -212,6 +215,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery.Checks
                     catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                     {
                         failure = "no answer (attempt timed out)";
+                        cutShort = true;
                     }
                     catch (Exception ex) when (!(ex is OperationCanceledException))
                     {
@@ -224,9 +228,15 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery.Checks
                     return new ValidationResult { Validation = validation, Passed = true, Message = $"{what} {passed} after {Seconds(clock.Elapsed)}", Duration = clock.Elapsed };
                 }
 
+                if (!cutShort)
+                {
+                    lastAnswer = failure;
+                }
+
                 remaining = validation.Timeout - clock.Elapsed;
                 if (remaining <= TimeSpan.Zero)
                 {
+                    failure = cutShort && lastAnswer != null ? lastAnswer : failure;
                     var tries = attempts == 1 ? "1 attempt" : $"{attempts} attempts";
                     return new ValidationResult
                     {
