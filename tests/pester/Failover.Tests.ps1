@@ -251,16 +251,8 @@ Describe 'A planned failover killed mid-run' {
         $known = @(Get-DRJob | ForEach-Object JobId)
         $existing = @(Get-DRVm -Site dr | ForEach-Object MoRef)
         $out = Join-Path $work 'failover.txt'
-        $child = Start-ChildPwsh -Script 'Start-Failover -RecoveryPlan erp -Planned -Confirm:$false | Out-Null' -VaultPath $lab.Vault -OutputPath $out
-        try {
-            $deadline = [DateTime]::UtcNow.AddSeconds(90)
-            while (-not $child.HasExited -and [DateTime]::UtcNow -lt $deadline -and -not (Get-DRVm -Site dr | Where-Object MoRef -notin $existing)) { Start-Sleep -Milliseconds 50 }
-            $child.HasExited | Should -BeFalse -Because "the failover must still run when it is killed: $(Get-Content "$out.err" -Raw)"
-        }
-        finally {
-            if (-not $child.HasExited) { & kill -9 $child.Id }
-            $child.WaitForExit()
-        }
+        Invoke-ChildPwshKilled -Script 'Start-Failover -RecoveryPlan erp -Planned -Confirm:$false | Out-Null' -VaultPath $lab.Vault -OutputPath $out `
+            -Until { Get-DRVm -Site dr | Where-Object MoRef -notin $existing } -TimeoutSeconds 90
         $killed = @(Get-DRJob | Where-Object { $_.JobId -notin $known -and $_.Operation -eq 'Failover' })
         $killed | Should -HaveCount 1
         Write-Host "killed job $($killed[0].JobId) during: $(($killed[0].Steps | Where-Object State -eq 'Running').Name -join ', ')"

@@ -127,16 +127,8 @@ Describe 'Test failovers killed mid-run' {
         # Starts a test failover in a new pwsh and kills it (SIGKILL) once a test VM exists on the recovery site; returns the job.
         function Invoke-KilledTestFailover([string] $Round) {
             $known = @(Get-DRJob | ForEach-Object JobId)
-            $child = Start-ChildPwsh -Script 'Start-TestFailover -RecoveryPlan erp | Out-Null' -VaultPath $lab.Vault -OutputPath (Join-Path $work "test-$Round.txt")
-            try {
-                $deadline = [DateTime]::UtcNow.AddSeconds(60)
-                while (-not $child.HasExited -and [DateTime]::UtcNow -lt $deadline -and -not (Get-DRVm -Site dr | Where-Object Name -like '*-drtest-*')) { Start-Sleep -Milliseconds 100 }
-                $child.HasExited | Should -BeFalse -Because "the test failover must still run when it is killed: $(Get-Content (Join-Path $work "test-$Round.txt.err") -Raw)"
-            }
-            finally {
-                if (-not $child.HasExited) { & kill -9 $child.Id }
-                $child.WaitForExit()
-            }
+            Invoke-ChildPwshKilled -Script 'Start-TestFailover -RecoveryPlan erp | Out-Null' -VaultPath $lab.Vault -OutputPath (Join-Path $work "test-$Round.txt") `
+                -Until { Get-DRVm -Site dr | Where-Object Name -like '*-drtest-*' }
             $job = @(Get-DRJob | Where-Object { $_.JobId -notin $known -and $_.Operation -eq 'TestFailover' })
             $job | Should -HaveCount 1
             Write-Host "killed job $($job[0].JobId) during: $(($job[0].Steps | Where-Object State -eq 'Running').Name -join ', ')"

@@ -40,6 +40,23 @@ function Start-ChildPwsh {
     Start-Process -FilePath (Get-ChildPwshCommand)[0] -ArgumentList $arguments -PassThru -RedirectStandardOutput $OutputPath -RedirectStandardError "$OutputPath.err"
 }
 
+# Starts a script in a new pwsh, waits until $Until returns something (the moment to kill), then kills it with SIGKILL.
+# Fails when the child ended by itself first: the kill must land while it runs.
+function Invoke-ChildPwshKilled {
+    param([Parameter(Mandatory)][string] $Script, [string] $VaultPath, [Parameter(Mandatory)][string] $OutputPath,
+        [Parameter(Mandatory)][scriptblock] $Until, [int] $TimeoutSeconds = 60)
+    $child = Start-ChildPwsh -Script $Script -VaultPath $VaultPath -OutputPath $OutputPath
+    try {
+        $deadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+        while (-not $child.HasExited -and [DateTime]::UtcNow -lt $deadline -and -not (& $Until)) { Start-Sleep -Milliseconds 50 }
+        $child.HasExited | Should -BeFalse -Because "it must still run when it is killed: $(Get-Content "$OutputPath.err" -Raw)"
+    }
+    finally {
+        if (-not $child.HasExited) { & kill -9 $child.Id }
+        $child.WaitForExit()
+    }
+}
+
 function New-TestCredential([string] $UserName = 'administrator@vsphere.local', [string] $Password = 'S3cret!pass') {
     [pscredential]::new($UserName, (ConvertTo-SecureString $Password -AsPlainText -Force))
 }
@@ -198,5 +215,5 @@ function Get-RecoveredFlatFile($Lab, [string] $Name) {
     $files[0].FullName
 }
 
-Export-ModuleMember -Function Get-FlatFile, Write-DiskBytes, Get-DiskHash, Start-TestVcsim, Stop-TestVcsim, Add-TestProtectedVm, New-TestVaultPath, Remove-TestVault, Get-ChildPwshCommand, Invoke-ChildPwsh, Start-ChildPwsh, New-TestCredential,
+Export-ModuleMember -Function Invoke-ChildPwshKilled, Get-FlatFile, Write-DiskBytes, Get-DiskHash, Start-TestVcsim, Stop-TestVcsim, Add-TestProtectedVm, New-TestVaultPath, Remove-TestVault, Get-ChildPwshCommand, Invoke-ChildPwsh, Start-ChildPwsh, New-TestCredential,
     New-FailoverLab, Remove-FailoverLab, Import-TestPlan, Get-RecoverySiteState, Assert-NothingLeft, Get-RecoveredFlatFile
