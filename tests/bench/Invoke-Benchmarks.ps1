@@ -188,7 +188,7 @@ $lab = Join-Path $PSScriptRoot '../lab/lab.sh'
 $work = Join-Path ([IO.Path]::GetTempPath()) "azsr-bench-replication-$([guid]::NewGuid().ToString('n'))"
 $stateDir = Join-Path $work 'vcsim'
 $cloneStateDir = Join-Path $work 'vcsim-clones'
-$http = $null
+$reader = $null
 try {
     $cred = [pscredential]::new('bench@vsphere.local', (ConvertTo-SecureString 'bench-only' -AsPlainText -Force))
     function Get-Median([double[]] $Values) { $sorted = @($Values | Sort-Object); $sorted[[int][math]::Floor($sorted.Length / 2)] }
@@ -236,23 +236,9 @@ try {
     $allocated = Get-AllocatedBytes $flat
     Write-Host ("disk content: {0} MiB, {1} MiB non-zero, written in {2:n1} s" -f $ReplicationDiskMiB, [math]::Round($allocated / 1MB), $generate.TotalSeconds)
 
-    # vcsim's datastore HTTP needs no session: the same URL the module reads, without the cookie.
-    $fileUrl = [uri]::new([uri]$url, "/folder/$vmName/disk1-flat.vmdk?dcPath=DC0&dsName=LocalDS_0")
-    $handler = [Net.Http.HttpClientHandler]::new()
-    $handler.ServerCertificateCustomValidationCallback = [Net.Http.HttpClientHandler]::DangerousAcceptAnyServerCertificateValidator
-    $http = [Net.Http.HttpClient]::new($handler)
-    $http.Timeout = [timespan]::FromMinutes(10)
-    function Read-Range([long] $From, [long] $To) {
-        $request = [Net.Http.HttpRequestMessage]::new([Net.Http.HttpMethod]::Get, $fileUrl)
-        $request.Headers.Range = [Net.Http.Headers.RangeHeaderValue]::new($From, $To)
-        $response = $http.SendAsync($request, [Net.Http.HttpCompletionOption]::ResponseHeadersRead).GetAwaiter().GetResult()
-        try {
-            if ([int]$response.StatusCode -ne 206 -or $response.Content.Headers.ContentLength -ne $To - $From + 1) { throw "GET $fileUrl ($From-$To): HTTP $([int]$response.StatusCode), $($response.Content.Headers.ContentLength) bytes" }
-            $response.Content.ReadAsStreamAsync().GetAwaiter().GetResult().CopyTo([IO.Stream]::Null, 1MB)
-        }
-        finally { $response.Dispose(); $request.Dispose() }
-    }
-    Read-Range 0 (1MB - 1) # connection and TLS set up before timing
+    Import-Module (Join-Path $PSScriptRoot 'replication/PlainRead.psm1') -Force
+    $reader = New-PlainReader -SdkUrl $url -VmName $vmName
+    function Read-Range([long] $From, [long] $To) { Read-PlainRange $reader $From $To }
 
     $plainMs = @(); $plainPwshCpu = @(); $plainVcsimCpu = @(); $curlMs = @(); $chunkedMs = @(); $fullMs = @(); $fullWallMs = @(); $pwshCpu = @(); $vcsimCpu = @()
     $full = $null; $vault = $null
@@ -261,7 +247,7 @@ try {
         $cpuBefore = Get-CpuSeconds $PID; $vcsimBefore = Get-CpuSeconds $vcsimPid
         $plainMs += (Measure-Command { Read-Range 0 ($capacity - 1) }).TotalMilliseconds
         $plainPwshCpu += (Get-CpuSeconds $PID) - $cpuBefore; $plainVcsimCpu += (Get-CpuSeconds $vcsimPid) - $vcsimBefore
-        $curlMs += (Measure-Command { & curl -k -s -f -r "0-$($capacity - 1)" -o /dev/null "$fileUrl"; if ($LASTEXITCODE -ne 0) { throw "curl failed ($LASTEXITCODE)" } }).TotalMilliseconds
+        $curlMs += (Measure-Command { & curl -k -s -f -r "0-$($capacity - 1)" -o /dev/null "$($reader.Url)"; if ($LASTEXITCODE -ne 0) { throw "curl failed ($LASTEXITCODE)" } }).TotalMilliseconds
         # The module's access pattern without its work: one 4 MiB ranged GET after the other.
         $chunkedMs += (Measure-Command { for ($at = 0L; $at -lt $capacity; $at += 4MB) { Read-Range $at ([math]::Min($at + 4MB, $capacity) - 1) } }).TotalMilliseconds
 
@@ -411,7 +397,7 @@ try {
     Write-Result 'replication-clones' $result
 }
 finally {
-    if ($http) { $http.Dispose() }
+    if ($reader) { $reader.Http.Dispose() }
     & bash $lab stop $stateDir | Out-Null
     & bash $lab stop $cloneStateDir | Out-Null
     Remove-Item $work -Recurse -Force -ErrorAction SilentlyContinue

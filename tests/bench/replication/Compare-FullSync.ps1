@@ -62,7 +62,7 @@ $client.Dispose()
 [ordered]@{ Ms = $cycle.Duration.TotalMilliseconds; Cpu = $cpu; StoredMiB = $cycle.BytesStored / 1MB; ReadMiB = $cycle.BytesRead / 1MB; SnapshotMs = $snapshotMs } | ConvertTo-Json -Compress
 '@
 
-$http = $null
+$reader = $null
 try {
     $env:LAB_START_TIMEOUT = 120
     $url = "$(& bash $lab start-vcsim $stateDir -vm 1 -disk-mb $DiskMiB)".Trim()
@@ -78,19 +78,9 @@ try {
     $childScript = Join-Path $work 'cycle.ps1'
     Set-Content $childScript $child
 
-    $fileUrl = [uri]::new([uri]$url, '/folder/DC0_H0_VM0/disk1-flat.vmdk?dcPath=DC0&dsName=LocalDS_0')
-    $handler = [Net.Http.HttpClientHandler]::new()
-    $handler.ServerCertificateCustomValidationCallback = [Net.Http.HttpClientHandler]::DangerousAcceptAnyServerCertificateValidator
-    $http = [Net.Http.HttpClient]::new($handler)
-    $http.Timeout = [timespan]::FromMinutes(10)
-    function Read-Range([long] $From, [long] $To) {
-        $request = [Net.Http.HttpRequestMessage]::new([Net.Http.HttpMethod]::Get, $fileUrl)
-        $request.Headers.Range = [Net.Http.Headers.RangeHeaderValue]::new($From, $To)
-        $response = $http.SendAsync($request, [Net.Http.HttpCompletionOption]::ResponseHeadersRead).GetAwaiter().GetResult()
-        try { $response.EnsureSuccessStatusCode() | Out-Null; $response.Content.ReadAsStreamAsync().GetAwaiter().GetResult().CopyTo([IO.Stream]::Null, 1MB) }
-        finally { $response.Dispose(); $request.Dispose() }
-    }
-    Read-Range 0 (1MB - 1)
+    Import-Module (Join-Path $PSScriptRoot 'PlainRead.psm1') -Force
+    $reader = New-PlainReader -SdkUrl $url -VmName DC0_H0_VM0
+    function Read-Range([long] $From, [long] $To) { Read-PlainRange $reader $From $To }
 
     $plainMs = @(); $results = @{}
     foreach ($name in $builds.Keys) { $results[$name] = [Collections.Generic.List[object]]::new() }
@@ -136,7 +126,7 @@ try {
     Write-Host "load average: $(Get-Content /proc/loadavg)"
 }
 finally {
-    if ($http) { $http.Dispose() }
+    if ($reader) { $reader.Http.Dispose() }
     & bash $lab stop $stateDir | Out-Null
     Remove-Item $work -Recurse -Force -ErrorAction SilentlyContinue
 }
