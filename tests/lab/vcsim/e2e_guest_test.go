@@ -38,12 +38,7 @@ func newGuestEnv(t *testing.T, inst *instance) *guestEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	finder := find.NewFinder(c.Client, true)
-	dc, err := finder.DefaultDatacenter(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	finder.SetDatacenter(dc)
+	finder, dc := finderIn(t, ctx, c, true)
 	return &guestEnv{t: t, ctx: ctx, c: c, finder: finder, dc: dc}
 }
 

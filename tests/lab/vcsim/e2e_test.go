@@ -112,6 +112,18 @@ func (i *instance) login(ctx context.Context, user, pass string) (*govmomi.Clien
 	return govmomi.NewClient(ctx, &u, true)
 }
 
+// finderIn is a finder set to the default datacenter (all: search folders recursively).
+func finderIn(t *testing.T, ctx context.Context, c *govmomi.Client, all bool) (*find.Finder, *object.Datacenter) {
+	t.Helper()
+	finder := find.NewFinder(c.Client, all)
+	dc, err := finder.DefaultDatacenter(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	finder.SetDatacenter(dc)
+	return finder, dc
+}
+
 func faultOf(t *testing.T, err error) types.AnyType {
 	t.Helper()
 	if err == nil {
@@ -280,12 +292,7 @@ func TestEndToEndCBT(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	finder := find.NewFinder(c.Client, true)
-	dc, err := finder.DefaultDatacenter(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	finder.SetDatacenter(dc)
+	finder, _ := finderIn(t, ctx, c, true)
 	vms, err := finder.VirtualMachineList(ctx, "*")
 	if err != nil || len(vms) == 0 {
 		t.Fatalf("no VMs: %v", err)
@@ -481,12 +488,7 @@ func TestPlainSimulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	finder := find.NewFinder(c.Client, false)
-	dc, err := finder.DefaultDatacenter(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	finder.SetDatacenter(dc)
+	finder, _ := finderIn(t, ctx, c, false)
 	vms, err := finder.VirtualMachineList(ctx, "*")
 	if err != nil {
 		t.Fatal(err)

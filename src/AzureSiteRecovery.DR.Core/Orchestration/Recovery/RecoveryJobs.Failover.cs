@@ -207,14 +207,13 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
             if (vm.RecoveredSite != null)
             {
                 var client = await run.SiteAsync(vm.RecoveredSite, cancellationToken).ConfigureAwait(false);
-                foreach (var copy in await client.FindVmsByExtraConfigAsync(RecoveryTags.Vm, vm.VmId, cancellationToken).ConfigureAwait(false))
+                var copies = await client.FindVmsByExtraConfigAsync(tags =>
+                    tags.TryGetValue(RecoveryTags.Vm, out var id) && id == vm.VmId &&
+                    tags.TryGetValue(RecoveryTags.Kind, out var kind) && kind == RecoveryTags.FailoverKind, cancellationToken).ConfigureAwait(false);
+                foreach (var copy in copies)
                 {
-                    var config = await client.GetExtraConfigAsync(copy.MoRef, cancellationToken).ConfigureAwait(false);
-                    if (config.TryGetValue(RecoveryTags.Kind, out var kind) && kind == RecoveryTags.FailoverKind)
-                    {
-                        await VSphereVmRecovery.DestroyAsync(client, copy, cancellationToken).ConfigureAwait(false);
-                        deleted++;
-                    }
+                    await VSphereVmRecovery.DestroyAsync(client, copy, cancellationToken).ConfigureAwait(false);
+                    deleted++;
                 }
             }
 
@@ -310,6 +309,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 var disk = disks[i];
                 var flat = VSphereClient.FlatExtentOf(targets[i].FileName);
                 var buffer = new byte[disk.ChunkSize];
+                byte[]? zeros = null;
                 for (var c = 0; c < disk.Chunks.Count; c++)
                 {
                     var offset = disk.OffsetOf(c);
@@ -318,7 +318,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                     compared++;
                     var wanted = disk.Chunks[c];
                     if (ChunkStore.HashOf(buffer, length) == wanted) continue;
-                    var data = wanted.IsZero ? new byte[length] : await run.Store.Chunks.ReadChunkAsync(wanted, length, cancellationToken).ConfigureAwait(false);
+                    var data = wanted.IsZero ? zeros ??= new byte[disk.ChunkSize] : await run.Store.Chunks.ReadChunkAsync(wanted, length, cancellationToken).ConfigureAwait(false);
                     await client.WriteFileRangeAsync(flat, offset, data, length, cancellationToken).ConfigureAwait(false);
                     chunks++;
                     bytes += length;
@@ -334,21 +334,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
             }
 
             return StepOutcome.Done($"{vm.Name} is back on site '{vm.Site}': {chunks} of {compared} chunk(s) differed and were written ({bytes} bytes).",
-                new StepDetails
-                {
-                    [JobStepDetail.Kind] = JobStepKind.RecoverVm,
-                    [JobStepDetail.VmId] = vm.VmId,
-                    [JobStepDetail.RecoveryPointId] = pointId,
-                    [JobStepDetail.RecoveryPointTime] = point.Time.ToString("o", CultureInfo.InvariantCulture),
-                    [JobStepDetail.Consistency] = point.Consistency.ToString(),
-                    [JobStepDetail.RecoveredSite] = vm.Site,
-                    [JobStepDetail.RecoveredMoRef] = vm.MoRef,
-                    [JobStepDetail.RecoveredName] = original.Name,
-                    [JobStepDetail.IpAddress] = ip,
-                    [JobStepDetail.UpAt] = DateTimeOffset.UtcNow.ToString("o", CultureInfo.InvariantCulture),
-                    [JobStepDetail.BytesWritten] = bytes.ToString(CultureInfo.InvariantCulture),
-                    [JobStepDetail.ChunksWritten] = chunks.ToString(CultureInfo.InvariantCulture),
-                });
+                VSphereVmRecovery.Details(vm, point, vm.Site, vm.MoRef, original.Name, ip, bytes, chunks));
         }
 
         /// <summary>After failback: the recovered VM is deleted, the record points at the original VM again, and a cycle makes its first point there.</summary>

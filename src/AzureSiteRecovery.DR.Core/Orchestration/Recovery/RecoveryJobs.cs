@@ -27,15 +27,19 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
         public RecoveryJobs(RecoveryServices services) => this.services = services ?? throw new ArgumentNullException(nameof(services));
 
         /// <summary>The job catalog of this module version: every recovery operation it can run and resume.</summary>
-        public JobCatalog Catalog() => new JobCatalog()
-            .Register(JobOperation.TestFailover, (DRJob job, CancellationToken ct) => BuildAsync(job.Operation, job.JobId, RecoveryRequest.FromJob(job), ct))
-            .Register(JobOperation.Drill, (DRJob job, CancellationToken ct) => BuildAsync(job.Operation, job.JobId, RecoveryRequest.FromJob(job), ct))
-            .Register(JobOperation.StopTestFailover, (DRJob job, CancellationToken ct) => BuildAsync(job.Operation, job.JobId, RecoveryRequest.FromJob(job), ct))
-            .Register(JobOperation.Failover, (DRJob job, CancellationToken ct) => BuildAsync(job.Operation, job.JobId, RecoveryRequest.FromJob(job), ct))
-            .Register(JobOperation.CompleteFailover, (DRJob job, CancellationToken ct) => BuildAsync(job.Operation, job.JobId, RecoveryRequest.FromJob(job), ct))
-            .Register(JobOperation.UndoFailover, (DRJob job, CancellationToken ct) => BuildAsync(job.Operation, job.JobId, RecoveryRequest.FromJob(job), ct))
-            .Register(JobOperation.Reprotect, (DRJob job, CancellationToken ct) => BuildAsync(job.Operation, job.JobId, RecoveryRequest.FromJob(job), ct))
-            .Register(JobOperation.Failback, (DRJob job, CancellationToken ct) => BuildAsync(job.Operation, job.JobId, RecoveryRequest.FromJob(job), ct));
+        public JobCatalog Catalog()
+        {
+            var catalog = new JobCatalog();
+            foreach (var operation in new[]
+            {
+                JobOperation.TestFailover, JobOperation.Drill, JobOperation.StopTestFailover, JobOperation.Failover,
+                JobOperation.CompleteFailover, JobOperation.UndoFailover, JobOperation.Reprotect, JobOperation.Failback,
+            })
+            {
+                catalog.Register(operation, (DRJob job, CancellationToken ct) => BuildAsync(job.Operation, job.JobId, RecoveryRequest.FromJob(job), ct));
+            }
+            return catalog;
+        }
 
         /// <summary>The definition of a new job; fails before anything is recorded when the plan is not ready (its pre-flight errors are listed).</summary>
         public Task<JobDefinition> DefineAsync(JobOperation operation, RecoveryRequest request, CancellationToken cancellationToken) =>
@@ -229,15 +233,14 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 StartTimeout = member.Settings.StartTimeout,
                 IsRetry = context.IsRetry,
             }, cancellationToken).ConfigureAwait(false);
-            details[JobStepDetail.Kind] = JobStepKind.RecoverVm;
             if (kind == RecoveryTags.FailoverKind)
             {
-                var moRef = ((IReadOnlyDictionary<string, string>)details)[JobStepDetail.RecoveredMoRef];
+                var moRef = details[JobStepDetail.RecoveredMoRef];
                 await services.Vault.UpdateProtectedVmAsync(vm.VmId, v => v with { RecoveredSite = plan.RecoverySite, RecoveredMoRef = moRef }, CancellationToken.None).ConfigureAwait(false);
             }
-            var name = kind == RecoveryTags.TestKind ? "test VM" : "VM";
-            return StepOutcome.Done($"Up as {name} {((IReadOnlyDictionary<string, string>)details)[JobStepDetail.RecoveredName]} from the point of {point.Time:u}" +
-                (details.TryGetValue(JobStepDetail.IpAddress, out var ip) ? $", IP {ip}." : "."), details);
+            var what = kind == RecoveryTags.TestKind ? "test VM" : "VM";
+            var ip = details[JobStepDetail.IpAddress];
+            return StepOutcome.Done($"Up as {what} {details[JobStepDetail.RecoveredName]} from the point of {point.Time:u}" + (ip is null ? "." : $", IP {ip}."), details);
         }
 
         private async Task<StepOutcome> ValidateAsync(RecoveryPlan plan, PlannedVm member, VmValidation validation, JobStepContext context, CancellationToken cancellationToken)

@@ -134,21 +134,26 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 ip = guest.IpAddress;
             }
 
-            return new StepDetails
+            return Details(request.Vm, request.Point, request.RecoverySite, moRef, request.Name, ip, bytes, chunks);
+        }
+
+        /// <summary>What a step that brought a VM up records (JobStepDetail keys), for later steps and the drill report.</summary>
+        public static StepDetails Details(ProtectedVm vm, RecoveryPoint point, string site, string moRef, string name, string? ip, long bytesWritten, int chunksWritten) =>
+            new StepDetails
             {
-                [JobStepDetail.VmId] = request.Vm.VmId,
-                [JobStepDetail.RecoveryPointId] = request.Point.RecoveryPointId,
-                [JobStepDetail.RecoveryPointTime] = request.Point.Time.ToString("o", CultureInfo.InvariantCulture),
-                [JobStepDetail.Consistency] = request.Point.Consistency.ToString(),
-                [JobStepDetail.RecoveredSite] = request.RecoverySite,
+                [JobStepDetail.Kind] = JobStepKind.RecoverVm,
+                [JobStepDetail.VmId] = vm.VmId,
+                [JobStepDetail.RecoveryPointId] = point.RecoveryPointId,
+                [JobStepDetail.RecoveryPointTime] = point.Time.ToString("o", CultureInfo.InvariantCulture),
+                [JobStepDetail.Consistency] = point.Consistency.ToString(),
+                [JobStepDetail.RecoveredSite] = site,
                 [JobStepDetail.RecoveredMoRef] = moRef,
-                [JobStepDetail.RecoveredName] = request.Name,
+                [JobStepDetail.RecoveredName] = name,
                 [JobStepDetail.IpAddress] = ip,
                 [JobStepDetail.UpAt] = DateTimeOffset.UtcNow.ToString("o", CultureInfo.InvariantCulture),
-                [JobStepDetail.BytesWritten] = bytes.ToString(CultureInfo.InvariantCulture),
-                [JobStepDetail.ChunksWritten] = chunks.ToString(CultureInfo.InvariantCulture),
+                [JobStepDetail.BytesWritten] = bytesWritten.ToString(CultureInfo.InvariantCulture),
+                [JobStepDetail.ChunksWritten] = chunksWritten.ToString(CultureInfo.InvariantCulture),
             };
-        }
 
         /// <summary>The VMs job <paramref name="jobId"/> made on the site (for one protected VM, or all of them).</summary>
         public static Task<IReadOnlyList<DiscoveredVm>> FindAsync(VSphereClient client, string jobId, string? vmId, CancellationToken cancellationToken) =>
@@ -188,6 +193,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
     {
         public new string? this[string key]
         {
+            get => TryGetValue(key, out var value) ? value : null;
             set
             {
                 if (value is null) Remove(key);

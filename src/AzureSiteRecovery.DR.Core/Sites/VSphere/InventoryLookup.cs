@@ -150,23 +150,10 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
             {
                 if (datacenterOfDatastore.TryGetValue(datastore, out var cached)) return cached;
             }
-            var datastoreNames = new Dictionary<string, string>(StringComparer.Ordinal);
-            var datacenters = new List<(string Name, IReadOnlyList<MoRef> Datastores)>();
-            await collector.RetrieveFromContainerAsync(vim.Content.RootFolder, new[] { "Datacenter", "Datastore" },
-                new[] { PropertySpec("Datacenter", new[] { "name", "datastore" }), PropertySpec("Datastore", new[] { "name" }) },
-                o =>
-                {
-                    if (o.Obj.Type == "Datacenter") datacenters.Add((o.String("name") ?? "", o.MoRefs("datastore")));
-                    else if (o.String("name") is string name) datastoreNames[o.Obj.Value] = name;
-                },
-                ct).ConfigureAwait(false);
             var map = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var (dcName, stores) in datacenters)
+            foreach (var info in await ListDatastoresAsync(ct).ConfigureAwait(false))
             {
-                foreach (var ds in stores)
-                {
-                    if (datastoreNames.TryGetValue(ds.Value, out var dsName) && !map.ContainsKey(dsName)) map[dsName] = dcName;
-                }
+                if (!map.ContainsKey(info.Name)) map[info.Name] = info.Datacenter;
             }
             lock (datastoreCacheLock)
             {
