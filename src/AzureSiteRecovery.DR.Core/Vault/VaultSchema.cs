@@ -179,6 +179,19 @@ ALTER TABLE jobs ADD COLUMN parameters TEXT;
 ALTER TABLE job_steps ADD COLUMN details TEXT;
 ALTER TABLE recovery_plans ADD COLUMN source_folder TEXT;
 ",
+
+            // 6: safety: the vCenter a site was first connected to (about.instanceUuid) and whether its datastore interface was shown
+            //    to take ranged writes (NULL: not probed yet; 1 or 0); a site allowed to use plain http (the password goes in clear);
+            //    the plan a job started with (its YAML and SHA-256), so a resume never depends on what the vault holds now;
+            //    a failed-over VM's last point from before the failover (retention keeps it until failback: the original disk's only copy).
+            @"
+ALTER TABLE sites ADD COLUMN server_instance_uuid TEXT;
+ALTER TABLE sites ADD COLUMN ranged_writes INTEGER;
+ALTER TABLE sites ADD COLUMN allow_insecure_http INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN plan_yaml TEXT;
+ALTER TABLE jobs ADD COLUMN plan_hash TEXT;
+ALTER TABLE protected_vms ADD COLUMN pre_failover_point_id TEXT;
+",
         };
 
         public static int LatestVersion => Migrations.Count;
