@@ -28,7 +28,8 @@ param(
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Release',
 
-    # Bench only: which benchmarks to run (the names tests/bench/Invoke-Benchmarks.ps1 -Only takes); all by default.
+    # Bench: which benchmarks to run (the names tests/bench/Invoke-Benchmarks.ps1 -Only takes); all by default.
+    # Test: only these Pester files (names without .Tests.ps1, e.g. Failover), and no lab or xunit suites.
     [string[]] $Only = @()
 )
 
@@ -164,26 +165,36 @@ function Invoke-TestTask {
     if (Test-Path $results) { Remove-Item $results -Recurse -Force }
     $failed = @()
 
-    # The lab's vCenter simulator, built once up front (installs Go and govmomi from Debian when
-    # missing), and its own Go tests: our CBT and paging extensions against the real binary.
-    Write-Host 'Lab: vcsim and its extensions' -ForegroundColor Cyan
-    $labOutput = & bash (Join-Path $root 'tests/lab/vcsim/smoke.sh') 2>&1 | ForEach-Object { "$_" }
-    $labOutput | Write-Host
-    if ($LASTEXITCODE -ne 0) { $failed += 'lab (tests/lab/vcsim/smoke.sh)' }
+    $labOutput = @()
+    if ($Only) {
+        # A developer's quick run of some Pester files: the lab binary is built, its tests and xunit are not run.
+        & bash (Join-Path $root 'tests/lab/vcsim/build.sh')
+        if ($LASTEXITCODE -ne 0) { throw 'Building the lab vcsim failed.' }
+    }
+    else {
+        # The lab's vCenter simulator, built once up front (installs Go and govmomi from Debian when
+        # missing), and its own Go tests: our CBT and paging extensions against the real binary.
+        Write-Host 'Lab: vcsim and its extensions' -ForegroundColor Cyan
+        $labOutput = & bash (Join-Path $root 'tests/lab/vcsim/smoke.sh') 2>&1 | ForEach-Object { "$_" }
+        $labOutput | Write-Host
+        if ($LASTEXITCODE -ne 0) { $failed += 'lab (tests/lab/vcsim/smoke.sh)' }
 
-    Write-Host 'xunit' -ForegroundColor Cyan
-    & dotnet test (Join-Path $root 'DR.sln') -c $Configuration --no-build -nologo -v q `
-        --logger 'console;verbosity=normal' --logger trx --results-directory $results
-    if ($LASTEXITCODE -ne 0) { $failed += 'xunit' }
+        Write-Host 'xunit' -ForegroundColor Cyan
+        & dotnet test (Join-Path $root 'DR.sln') -c $Configuration --no-build -nologo -v q `
+            --logger 'console;verbosity=normal' --logger trx --results-directory $results
+        if ($LASTEXITCODE -ne 0) { $failed += 'xunit' }
+    }
 
     Write-Host 'Pester' -ForegroundColor Cyan
     $toolsProject = Join-Path $root 'tests/TestDependencies/TestDependencies.csproj'
     Invoke-Native dotnet @('restore', $toolsProject, '-nologo', '-v', 'q')
     $pester = Join-Path (Get-PackageFolder -AssetsFile (Join-Path $root 'tests/TestDependencies/obj/project.assets.json') -PackageId 'Pester') 'tools/Pester.psd1'
     $pesterResult = Join-Path $results 'pester.xml'
+    $pesterArguments = @('-File', (Join-Path $root 'tests/pester/Invoke-PesterSuite.ps1'),
+        '-PesterPath', $pester, '-ModulePath', (Join-Path $moduleOut "$moduleName.psd1"), '-ResultPath', $pesterResult)
+    if ($Only) { $pesterArguments += @('-Name', ($Only -join ',')) }
     try {
-        Invoke-Pwsh @('-File', (Join-Path $root 'tests/pester/Invoke-PesterSuite.ps1'),
-            '-PesterPath', $pester, '-ModulePath', (Join-Path $moduleOut "$moduleName.psd1"), '-ResultPath', $pesterResult)
+        Invoke-Pwsh $pesterArguments
     }
     catch { $failed += 'Pester' }
 

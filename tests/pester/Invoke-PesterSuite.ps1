@@ -6,7 +6,9 @@
 param(
     [Parameter(Mandatory)][string] $PesterPath,
     [Parameter(Mandatory)][string] $ModulePath,
-    [Parameter(Mandatory)][string] $ResultPath
+    [Parameter(Mandatory)][string] $ResultPath,
+    # Only these suites: file names without .Tests.ps1, comma-separated (build.ps1 -Task Test -Only).
+    [string] $Name = ''
 )
 
 $ErrorActionPreference = 'Stop'
@@ -18,7 +20,7 @@ Import-Module $PesterPath -Force
 $env:AZSR_DR_TEST_MODULE = (Resolve-Path $ModulePath).Path
 
 $configuration = New-PesterConfiguration
-$configuration.Run.Path = $PSScriptRoot
+$configuration.Run.Path = if ($Name) { @($Name.Split(',') | ForEach-Object { Join-Path $PSScriptRoot "$($_.Trim()).Tests.ps1" }) } else { $PSScriptRoot }
 $configuration.Run.PassThru = $true
 $configuration.Output.Verbosity = 'Detailed'
 $configuration.TestResult.Enabled = $true
