@@ -99,6 +99,10 @@ namespace AzureSiteRecovery.DR.Core.Model
         public bool StopRequested { get; init; }
         /// <summary>How the job was asked to run (such as which recovery point), so that a resumed job runs the same way.</summary>
         public IReadOnlyDictionary<string, string> Parameters { get; init; } = JobStep.EmptyDetails;
+        /// <summary>The recovery plan's YAML as it was when the job was created: a resumed job and its cleanup use this copy, never the plan as the vault holds it now. Null for a job without a plan.</summary>
+        public string? PlanYaml { get; init; }
+        /// <summary>SHA-256 (hex) of <see cref="PlanYaml"/>: compare with Get-RecoveryPlan's to see whether the plan changed since.</summary>
+        public string? PlanHash { get; init; }
         public IReadOnlyList<JobStep> Steps { get; init; } = Array.Empty<JobStep>();
 
         /// <summary>How long the job ran (so far, while it runs); null before it starts.</summary>

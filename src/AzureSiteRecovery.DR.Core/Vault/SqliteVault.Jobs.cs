@@ -13,7 +13,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
     public sealed partial class SqliteVault
     {
         private const string JobColumns =
-            "j.id, j.operation, j.target, j.state, j.owner, j.stop_requested, j.error, j.created_unix_ms, j.started_unix_ms, j.ended_unix_ms, j.parameters";
+            "j.id, j.operation, j.target, j.state, j.owner, j.stop_requested, j.error, j.created_unix_ms, j.started_unix_ms, j.ended_unix_ms, j.parameters, j.plan_yaml, j.plan_hash";
         private const string StepColumns =
             "s.job_id, s.step_index, s.name, s.group_name, s.vm, s.is_finally, s.state, s.started_unix_ms, s.ended_unix_ms, s.error, s.message, s.details";
 
@@ -32,11 +32,12 @@ namespace AzureSiteRecovery.DR.Core.Vault
                 }
 
                 Execute(transaction,
-                    @"INSERT INTO jobs (id, operation, target, state, owner, stop_requested, error, created_unix_ms, started_unix_ms, ended_unix_ms, parameters)
-                      VALUES ($id, $operation, $target, $state, $owner, $stop, $error, $created, $started, $ended, $parameters);",
+                    @"INSERT INTO jobs (id, operation, target, state, owner, stop_requested, error, created_unix_ms, started_unix_ms, ended_unix_ms, parameters, plan_yaml, plan_hash)
+                      VALUES ($id, $operation, $target, $state, $owner, $stop, $error, $created, $started, $ended, $parameters, $planYaml, $planHash);",
                     ("$id", job.JobId), ("$operation", job.Operation.ToString()), ("$target", job.Target), ("$state", job.State.ToString()),
                     ("$owner", job.Owner), ("$stop", job.StopRequested ? 1 : 0), ("$error", job.Error), ("$created", ToUnixMs(job.Created == default ? Now() : job.Created)),
-                    ("$started", ToNullableUnixMs(job.Started)), ("$ended", ToNullableUnixMs(job.Ended)), ("$parameters", StringMap.Write(job.Parameters)));
+                    ("$started", ToNullableUnixMs(job.Started)), ("$ended", ToNullableUnixMs(job.Ended)), ("$parameters", StringMap.Write(job.Parameters)),
+                    ("$planYaml", job.PlanYaml), ("$planHash", job.PlanHash));
                 foreach (var step in job.Steps)
                 {
                     Execute(transaction,
@@ -137,6 +138,8 @@ namespace AzureSiteRecovery.DR.Core.Vault
             Started = NullableTime(reader, 8),
             Ended = NullableTime(reader, 9),
             Parameters = StringMap.Read(NullableString(reader, 10)),
+            PlanYaml = NullableString(reader, 11),
+            PlanHash = NullableString(reader, 12),
         };
 
         private static JobStep ReadStep(SqliteDataReader reader) => new JobStep

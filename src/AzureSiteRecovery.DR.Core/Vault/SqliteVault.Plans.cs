@@ -25,6 +25,10 @@ namespace AzureSiteRecovery.DR.Core.Vault
                 {
                     throw new ObjectAlreadyExistsException("RecoveryPlan", existing.Name, "Use -Force to replace it, or give the plan another name.");
                 }
+                if (existing is not null)
+                {
+                    RefuseIfPlanInUse(transaction, existing.Name, "replaced");
+                }
 
                 var now = Now();
                 var stored = plan with { Name = existing?.Name ?? plan.Name, Created = existing?.Created ?? now, Modified = now };
@@ -51,9 +55,37 @@ namespace AzureSiteRecovery.DR.Core.Vault
             WriteAsync(transaction =>
             {
                 var plan = FindRecoveryPlan(transaction, name) ?? throw new ObjectNotFoundException("RecoveryPlan", name);
+                RefuseIfPlanInUse(transaction, plan.Name, "removed");
                 Execute(transaction, "DELETE FROM recovery_plans WHERE name = $name;", ("$name", plan.Name));
                 return true;
             }, cancellationToken);
+
+        /// <summary>
+        /// A plan with a job that has not ended (not started, running, interrupted, waiting for the
+        /// user) stays as it is: the job keeps its own copy, but the user would lose track of what runs.
+        /// </summary>
+        private void RefuseIfPlanInUse(SqliteTransaction transaction, string name, string change)
+        {
+            var unfinished = ReadAll(transaction,
+                    $@"SELECT {JobColumns} FROM jobs j
+                       WHERE j.target = $name COLLATE NOCASE AND j.operation <> $stopTest AND j.state IN ($notStarted, $running, $waiting)
+                       ORDER BY j.created_unix_ms;",
+                    ReadJob, ("$name", name), ("$stopTest", JobOperation.StopTestFailover.ToString()),
+                    ("$notStarted", JobState.NotStarted.ToString()), ("$running", JobState.Running.ToString()), ("$waiting", JobState.WaitingForUser.ToString()))
+                .Where(j => !j.Parameters.ContainsKey("vms")) // a job of piped-in VMs has no plan; its target only lists them
+                .ToList();
+            if (unfinished.Count == 0)
+            {
+                return;
+            }
+
+            var job = unfinished[0];
+            throw new ObjectInUseException("RecoveryPlanInUse", name,
+                $"Recovery plan '{name}' cannot be {change}: job {job.JobId} ({job.Operation}, {job.State}) has not finished" +
+                (unfinished.Count > 1 ? $" (nor have {unfinished.Count - 1} other job(s): {string.Join(", ", unfinished.Skip(1).Select(j => j.JobId))})" : "") +
+                $". Finish it with Resume-DRJob -JobId {job.JobId} (Wait-DRJob -JobId {job.JobId} while another process runs it), " +
+                $"or end it with Stop-DRJob -JobId {job.JobId} and then Resume-DRJob -JobId {job.JobId} so its cleanup runs.");
+        }
 
         private RecoveryPlanSource? FindRecoveryPlan(SqliteTransaction? transaction, string name) =>
             ReadAll(transaction, $"SELECT {PlanColumns} FROM recovery_plans r WHERE r.name = $name;", ReadRecoveryPlan, ("$name", name)).FirstOrDefault();

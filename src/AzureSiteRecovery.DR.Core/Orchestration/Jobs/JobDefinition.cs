@@ -113,6 +113,9 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Jobs
         public string Target { get; }
         /// <summary>How the job was asked to run; stored with the job so the catalog rebuilds the same steps on resume.</summary>
         public IReadOnlyDictionary<string, string> Parameters { get; }
+        /// <summary>The plan's YAML the steps were built from, and its SHA-256 (hex): stored with the job so a resume builds from the same plan.</summary>
+        public string? PlanYaml { get; init; }
+        public string? PlanHash { get; init; }
         /// <summary>What the steps share while the job runs (site connections, the chunk store); the runner disposes it when the run returns.</summary>
         public IDisposable? Resources { get; init; }
         public IReadOnlyList<JobStepDefinition> Steps { get; }
@@ -129,6 +132,8 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Jobs
             Operation = Operation,
             Target = Target,
             Parameters = Parameters,
+            PlanYaml = PlanYaml,
+            PlanHash = PlanHash,
             State = JobState.NotStarted,
             Created = DateTimeOffset.UtcNow,
             Steps = All.Select((s, i) => new JobStep

@@ -36,7 +36,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 JobOperation.CompleteFailover, JobOperation.UndoFailover, JobOperation.Reprotect, JobOperation.Failback,
             })
             {
-                catalog.Register(operation, (DRJob job, CancellationToken ct) => BuildAsync(job.Operation, job.JobId, RecoveryRequest.FromJob(job), ct));
+                catalog.Register(operation, (DRJob job, CancellationToken ct) => BuildAsync(job.Operation, job, RecoveryRequest.FromJob(job), ct));
             }
             return catalog;
         }
@@ -45,19 +45,22 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
         public Task<JobDefinition> DefineAsync(JobOperation operation, RecoveryRequest request, CancellationToken cancellationToken) =>
             BuildAsync(operation, null, request, cancellationToken);
 
-        private async Task<JobDefinition> BuildAsync(JobOperation operation, string? jobId, RecoveryRequest request, CancellationToken cancellationToken)
+        // job: the job being resumed (built from its own copy of the plan); null for a new job, whose plan is read from the vault and checked before anything is recorded.
+        private async Task<JobDefinition> BuildAsync(JobOperation operation, DRJob? job, RecoveryRequest request, CancellationToken cancellationToken)
         {
+            var jobId = job?.JobId;
             switch (operation)
             {
                 case JobOperation.TestFailover:
                 case JobOperation.Drill:
-                    var plan = await LoadPlanAsync(request, cancellationToken).ConfigureAwait(false);
+                    var plan = await LoadPlanAsync(request, job, cancellationToken).ConfigureAwait(false);
                     var checkResult = await new RecoveryPlanValidator(services.Vault).ValidateAsync(plan, cancellationToken).ConfigureAwait(false);
-                    if (jobId is null && !checkResult.Passed)
+                    if (jobId is null)
                     {
-                        throw NotReady(plan, checkResult);
+                        if (!checkResult.Passed) throw NotReady(plan, checkResult);
+                        await request.Points.RequireKnownAsync(services.Vault, checkResult.Vms.Select(v => v.Vm).ToList(), cancellationToken).ConfigureAwait(false);
                     }
-                    return TestFailover(operation, plan, checkResult.Vms, request);
+                    return WithPlan(TestFailover(operation, plan, checkResult.Vms, request), plan, request);
                 case JobOperation.StopTestFailover:
                     return StopTestFailover(request);
                 case JobOperation.Failover:
@@ -65,21 +68,67 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 case JobOperation.UndoFailover:
                 case JobOperation.Reprotect:
                 case JobOperation.Failback:
-                    var recoveryPlan = await LoadPlanAsync(request, cancellationToken).ConfigureAwait(false);
+                    var recoveryPlan = await LoadPlanAsync(request, job, cancellationToken).ConfigureAwait(false);
                     var resolved = await new RecoveryPlanValidator(services.Vault).ValidateAsync(recoveryPlan, cancellationToken).ConfigureAwait(false);
                     if (jobId is null)
                     {
                         RefuseUnlessReady(operation, recoveryPlan, resolved);
+                        if (operation == JobOperation.Failover && !request.Planned)
+                        {
+                            await request.Points.RequireKnownAsync(services.Vault, resolved.Vms.Select(v => v.Vm).ToList(), cancellationToken).ConfigureAwait(false);
+                        }
                     }
-                    return Failover(operation, recoveryPlan, resolved.Vms, request);
+                    return WithPlan(Failover(operation, recoveryPlan, resolved.Vms, request), recoveryPlan, request);
                 default:
                     throw new JobException("JobOperationUnavailable", FailureKind.Unavailable, jobId ?? operation.ToString(),
                         $"{operation} is not a recovery operation this version of AzureSiteRecovery.DR can run.");
             }
         }
 
-        private async Task<RecoveryPlan> LoadPlanAsync(RecoveryRequest request, CancellationToken cancellationToken)
+        private const string PlanFolderKey = "planFolder";
+
+        /// <summary>The definition with the plan it was built from, so the job keeps its own copy (a plan made of piped-in VMs has no YAML to keep).</summary>
+        private static JobDefinition WithPlan(JobDefinition definition, RecoveryPlan plan, RecoveryRequest request)
         {
+            if (request.Plan is null || string.IsNullOrEmpty(plan.Yaml))
+            {
+                return definition;
+            }
+            var parameters = definition.Parameters.ToDictionary(p => p.Key, p => p.Value);
+            if (plan.SourceFolder != null) parameters[PlanFolderKey] = plan.SourceFolder;
+            return new JobDefinition(definition.Operation, definition.Target, definition.Steps, definition.Finally, parameters)
+            {
+                Resources = definition.Resources,
+                PlanYaml = plan.Yaml,
+                PlanHash = PlanHashOf(plan.Yaml),
+            };
+        }
+
+        /// <summary>SHA-256 of a plan's YAML (UTF-8), lower-case hex: what a job records as PlanHash.</summary>
+        public static string PlanHashOf(string yaml)
+        {
+            using var sha = System.Security.Cryptography.SHA256.Create();
+            return string.Concat(sha.ComputeHash(System.Text.Encoding.UTF8.GetBytes(yaml)).Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
+        }
+
+        private async Task<RecoveryPlan> LoadPlanAsync(RecoveryRequest request, DRJob? job, CancellationToken cancellationToken)
+        {
+            if (job?.PlanYaml != null)
+            {
+                // A job runs to its end with the plan it started with, whatever the vault holds now.
+                if (job.PlanHash != null && !string.Equals(PlanHashOf(job.PlanYaml), job.PlanHash, StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new JobException("JobPlanDamaged", FailureKind.InvalidData, job.JobId,
+                        $"The copy of recovery plan '{job.Target}' that job {job.JobId} keeps no longer matches its hash {job.PlanHash}; the job cannot be resumed safely. " +
+                        $"Stop it (Stop-DRJob -JobId {job.JobId}) and start the operation again.");
+                }
+                return RecoveryPlanParser.Parse(job.PlanYaml, job.Target) with
+                {
+                    Name = job.Target,
+                    SourceFolder = job.Parameters.TryGetValue(PlanFolderKey, out var folder) ? folder : null,
+                };
+            }
+
             if (request.Plan != null)
             {
                 return await new RecoveryPlanCatalog(services.Vault).FindAsync(request.Plan, cancellationToken).ConfigureAwait(false)
@@ -180,6 +229,8 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 throw NotReady(plan, check);
             }
 
+            // Checked again here: a resumed job, or a point expired since the job was recorded.
+            await request.Points.RequireKnownAsync(services.Vault, vms.Select(v => v.Vm).ToList(), cancellationToken).ConfigureAwait(false);
             var details = new StepDetails { [JobStepDetail.Kind] = JobStepKind.Prepare };
             foreach (var planned in vms)
             {

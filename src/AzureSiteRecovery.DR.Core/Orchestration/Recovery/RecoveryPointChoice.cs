@@ -59,6 +59,44 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
             PointIds = parameters.TryGetValue(PointsKey, out var ids) ? ids.Split(new[] { ',' }, StringSplitOptions.RemoveEmptyEntries) : Array.Empty<string>(),
         };
 
+        /// <summary>
+        /// For named points: fails with RecoveryPointNotFound unless every id is a point of one of
+        /// <paramref name="vms"/>, and with RecoveryPointAmbiguous when two ids name points of one VM.
+        /// A mistyped id must never become "the newest point" (after ransomware, the encrypted one).
+        /// </summary>
+        public async Task RequireKnownAsync(IVault vault, IReadOnlyCollection<ProtectedVm> vms, CancellationToken cancellationToken)
+        {
+            if (Selection != RecoveryPointSelection.Specific)
+            {
+                return;
+            }
+
+            var byVm = new Dictionary<string, RecoveryPoint>(StringComparer.Ordinal);
+            var names = string.Join(", ", vms.Select(v => v.Name).Distinct(StringComparer.OrdinalIgnoreCase));
+            foreach (var id in PointIds)
+            {
+                var point = await vault.FindRecoveryPointAsync(id, cancellationToken).ConfigureAwait(false);
+                if (point is null)
+                {
+                    throw new RecoveryException("RecoveryPointNotFound", FailureKind.NotFound, id,
+                        $"Recovery point '{id}' is not in the vault (mistyped, or expired by retention); nothing was recovered and no VM falls back to its newest point. " +
+                        $"List the points with Get-ProtectedVm <name> | Get-RecoveryPoint, or use -RecoveryPoint Latest. VMs to recover: {names}.");
+                }
+                if (!vms.Any(v => v.VmId == point.VmId))
+                {
+                    throw new RecoveryException("RecoveryPointNotFound", FailureKind.NotFound, id,
+                        $"Recovery point '{id}' is a point of VM '{point.VmName}', which this recovery does not include (VMs to recover: {names}); nothing was recovered. " +
+                        "Name a point of one of these VMs.");
+                }
+                if (byVm.TryGetValue(point.VmId, out var other) && !string.Equals(other.RecoveryPointId, point.RecoveryPointId, StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new RecoveryException("RecoveryPointAmbiguous", FailureKind.InvalidArgument, id,
+                        $"Recovery points '{other.RecoveryPointId}' and '{point.RecoveryPointId}' are both points of VM '{point.VmName}'; name one point per VM.");
+                }
+                byVm[point.VmId] = point;
+            }
+        }
+
         /// <summary>The point this choice gives <paramref name="vm"/>; fails with a message that says what the VM has when none fits.</summary>
         public async Task<RecoveryPoint> SelectAsync(IVault vault, ProtectedVm vm, CancellationToken cancellationToken)
         {
@@ -73,6 +111,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
             {
                 RecoveryPointSelection.LatestAppConsistent => points.FirstOrDefault(p => p.Consistency == PointConsistency.AppConsistent),
                 RecoveryPointSelection.PointInTime => points.FirstOrDefault(p => p.Time <= PointInTime),
+                // Only a VM no id was given for takes its newest point: RequireKnownAsync refused ids that name no point of the VMs.
                 RecoveryPointSelection.Specific => points.FirstOrDefault(p => PointIds.Contains(p.RecoveryPointId, StringComparer.OrdinalIgnoreCase)) ?? points[0],
                 _ => points[0],
             };
