@@ -96,12 +96,18 @@ namespace AzureSiteRecovery.DR.Core.Replication
             return added;
         }
 
-        /// <summary>Stops protection: turns CBT off (best effort when the site is unreachable) and, with <paramref name="removeData"/>, deletes the VM's points from the store.</summary>
+        /// <summary>
+        /// Stops protection: removes our snapshots and turns CBT off (best effort when the site is
+        /// unreachable) and, with <paramref name="removeData"/>, deletes the VM's points from the store.
+        /// Refused (VmFailedOver) for a VM that is failed over or reprotected: its points are the way back.
+        /// </summary>
         public async Task DisableAsync(ProtectedVm vm, bool removeData, CancellationToken cancellationToken)
         {
+            RefuseIfFailedOver(new[] { vm });
             try
             {
                 using var client = await SiteConnector.ConnectVSphereAsync(vault, vm.Site, cancellationToken).ConfigureAwait(false);
+                await RemoveLeftoverSnapshotsAsync(client, vm, cancellationToken).ConfigureAwait(false);
                 await client.SetChangeTrackingAsync(vm.MoRef, false, cancellationToken).ConfigureAwait(false);
             }
             catch (DRException ex) when (ex.Kind == FailureKind.Unavailable || ex.Kind == FailureKind.NotFound)
@@ -117,6 +123,35 @@ namespace AzureSiteRecovery.DR.Core.Replication
                 {
                     await store.Chunks.DeletePointAsync(point.VmId, point.RecoveryPointId, cancellationToken).ConfigureAwait(false);
                 }
+            }
+        }
+
+        /// <summary>
+        /// Removes a protection group and stops the protection of each of its VMs as
+        /// <see cref="DisableAsync"/> does; when one of them is failed over or reprotected nothing
+        /// changes (VmFailedOver).
+        /// </summary>
+        public async Task RemoveGroupAsync(string group, bool removeData, CancellationToken cancellationToken)
+        {
+            var found = await vault.FindGroupAsync(group, cancellationToken).ConfigureAwait(false) ?? throw new ObjectNotFoundException("ProtectionGroup", group);
+            var vms = await vault.ListProtectedVmsAsync(found.Name, cancellationToken).ConfigureAwait(false);
+            RefuseIfFailedOver(vms);
+            foreach (var vm in vms)
+            {
+                await DisableAsync(vm, removeData, cancellationToken).ConfigureAwait(false);
+            }
+            await vault.RemoveGroupAsync(found.Name, false, cancellationToken).ConfigureAwait(false);
+        }
+
+        private static void RefuseIfFailedOver(IReadOnlyCollection<ProtectedVm> vms)
+        {
+            var away = vms.Where(v => v.State == ProtectionState.FailedOver || v.State == ProtectionState.FailoverCommitted || v.State == ProtectionState.Reprotected).ToList();
+            if (away.Count > 0)
+            {
+                throw new ObjectInUseException("VmFailedOver", away[0].Name,
+                    $"VM(s) {string.Join(", ", away.Select(v => $"'{v.Name}' ({v.State}, on site '{v.RecoveredSite}')"))} are failed over: their protection and recovery points " +
+                    "are the way back to the original VMs, so nothing was changed. Bring them back first (Undo-Failover for a failover not committed, " +
+                    "else Invoke-Reprotect and Invoke-Failback), then stop their protection.");
             }
         }
 

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using AzureSiteRecovery.DR.Common;
+using AzureSiteRecovery.DR.Core.Replication;
 
 namespace AzureSiteRecovery.DR.ProtectionGroups
 {
@@ -7,7 +8,10 @@ namespace AzureSiteRecovery.DR.ProtectionGroups
     /// <remarks>
     /// A group that still has protected VMs cannot be removed (ProtectionGroupHasProtectedVms):
     /// disable protection of its VMs first with Disable-VmProtection, or use -Force to remove the
-    /// group and forget its VMs' protection. Recovery points already replicated are not deleted here.
+    /// group and stop the protection of its VMs the way Disable-VmProtection does (our snapshots
+    /// removed, changed block tracking turned off). Their recovery points stay in the chunk store
+    /// unless -RemoveData is given. A group with a VM that is failed over or reprotected is
+    /// refused (VmFailedOver) and nothing changes: bring the VMs back first.
     /// </remarks>
     /// <example>
     /// <code>Remove-ProtectionGroup erp</code>
@@ -27,16 +31,22 @@ namespace AzureSiteRecovery.DR.ProtectionGroups
         [ArgumentCompleter(typeof(ProtectionGroupNameCompleter))]
         public string Name { get; set; } = "";
 
-        /// <summary>Removes the group even when it still has protected VMs; their protection is forgotten.</summary>
+        /// <summary>Removes the group even when it still has protected VMs; their protection stops as with Disable-VmProtection.</summary>
         [Parameter]
         public SwitchParameter Force { get; set; }
 
+        /// <summary>With -Force: also deletes the recovery points of the group's VMs.</summary>
+        [Parameter]
+        public SwitchParameter RemoveData { get; set; }
+
         protected override void ProcessItem()
         {
-            var action = Force ? "Remove, with the protection of its VMs" : "Remove";
+            var action = !Force ? "Remove" : RemoveData ? "Remove, stopping the protection of its VMs and deleting their recovery points" : "Remove, stopping the protection of its VMs";
             if (ShouldProcess($"protection group '{Name}'", action))
             {
-                ForItem(Name, () => Await(ct => OpenVault().RemoveGroupAsync(Name, Force, ct)));
+                ForItem(Name, () => Await(ct => Force
+                    ? new VmReplicator(OpenVault(), OpenStoreForCycle).RemoveGroupAsync(Name, RemoveData, ct)
+                    : OpenVault().RemoveGroupAsync(Name, false, ct)));
             }
         }
     }

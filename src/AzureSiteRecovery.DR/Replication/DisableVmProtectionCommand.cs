@@ -7,10 +7,13 @@ namespace AzureSiteRecovery.DR.Replication
 {
     /// <summary>Stops protecting VMs.</summary>
     /// <remarks>
-    /// Removes the VM from its protection group and turns changed block tracking back off. Its
+    /// Removes the VM from its protection group, removes snapshots a replication cycle left on it
+    /// and turns changed block tracking back off. Its
     /// recovery points stay in the chunk store unless -RemoveData is given, which deletes them
     /// (their chunks go at the next garbage collection). A VM whose site cannot be reached is
-    /// still removed from protection.
+    /// still removed from protection. A VM that is failed over, committed or reprotected is refused
+    /// (VmFailedOver): its points are the way back; Undo-Failover, or Invoke-Reprotect and
+    /// Invoke-Failback, bring it back first.
     /// </remarks>
     /// <example>
     /// <code>Get-ProtectedVm erp-test* | Disable-VmProtection -RemoveData -Confirm:$false</code>
