@@ -55,8 +55,14 @@ namespace AzureSiteRecovery.DR.Recovery
                 return;
             }
 
-            var ended = JobProgress.Run(this, 1, (progress, ct) => runner.RunAsync(job.JobId, definition, ct, progress));
-            WriteObject(output(JobRunner.Observe(ended), vault));
+            var ended = JobRunner.Observe(JobProgress.Run(this, 1, (progress, ct) => runner.RunAsync(job.JobId, definition, ct, progress)));
+            WriteObject(output(ended, vault));
+            OnJobEnded(ended);
+        }
+
+        /// <summary>After the output of a job run here: a cmdlet whose failed job must also be an error ($? false) writes it.</summary>
+        protected virtual void OnJobEnded(DRJob job)
+        {
         }
     }
 
