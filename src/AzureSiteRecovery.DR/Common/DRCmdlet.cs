@@ -54,6 +54,24 @@ namespace AzureSiteRecovery.DR.Common
         /// <summary>A new handle on the vault's chunk store, for one replication cycle; the caller disposes it.</summary>
         protected ReplicationStore OpenStoreForCycle() => ReplicationStore.OpenLocal(OpenVault().Location);
 
+        /// <summary>
+        /// ShouldProcess for every cmdlet of the module: where the host cannot prompt (a runbook,
+        /// pwsh -NonInteractive) a confirmation it asks for ends the command with ConfirmationRequired,
+        /// naming -Confirm:$false, instead of the host's raw NonInteractive exception.
+        /// </summary>
+        protected new bool ShouldProcess(string target, string action)
+        {
+            try
+            {
+                return base.ShouldProcess(target, action);
+            }
+            catch (Exception ex) when (ex is PSInvalidOperationException || ex is System.Management.Automation.Host.HostException || ex is NotImplementedException)
+            {
+                ThrowTerminatingError(ToErrorRecord(new ConfirmationRequiredException(MyInvocation.MyCommand.Name, target, action, ex), target));
+                return false;
+            }
+        }
+
         /// <summary>Runs service-library work on the pipeline thread and waits for it; Ctrl+C cancels it.</summary>
         protected T Await<T>(Func<CancellationToken, Task<T>> work) => work(CancellationToken).GetAwaiter().GetResult();
 

@@ -11,7 +11,7 @@ namespace AzureSiteRecovery.DR.Recovery
     /// <code>Undo-Failover -RecoveryPlan erp -Confirm:$false</code>
     /// <para>Goes back to the state before Start-Failover, without prompting.</para>
     /// </example>
-    [Cmdlet(VerbsCommon.Undo, "Failover", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+    [Cmdlet(VerbsCommon.Undo, "Failover", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
     [OutputType(typeof(DRJob))]
     public sealed class UndoFailoverCommand : PlanJobCmdlet
     {
