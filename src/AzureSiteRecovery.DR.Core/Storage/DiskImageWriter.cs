@@ -1,8 +1,10 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using AzureSiteRecovery.DR.Core.Errors;
 
 namespace AzureSiteRecovery.DR.Core.Storage
 {
@@ -22,13 +24,31 @@ namespace AzureSiteRecovery.DR.Core.Storage
             this.chunks = chunks ?? throw new ArgumentNullException(nameof(chunks));
         }
 
+        /// <summary>Replace images that exist already; otherwise an existing image fails the export (ExportFileExists) before anything is written.</summary>
+        public bool Overwrite { get; init; }
+
+        /// <summary>
+        /// The folder name for a VM's images: its name with every character that is not a letter,
+        /// digit, '-', '_' or '.' replaced by '_' (never "." or ".."), so two VMs never share a folder by accident.
+        /// </summary>
+        public static string FolderNameOf(string vmName)
+        {
+            var safe = new string((vmName ?? "").Select(c => char.IsLetterOrDigit(c) || c == '-' || c == '_' || c == '.' ? c : '_').ToArray()).Trim('.');
+            return safe.Length == 0 ? "_" : safe;
+        }
+
         /// <summary>
         /// Writes <c>&lt;diskKey&gt;.img</c> for every disk of the point into <paramref name="destinationFolder"/>
         /// (created if needed), each through a temporary name so a failed export leaves no image
-        /// that looks whole; an existing image of the same name is replaced. Returns the paths.
+        /// that looks whole; an existing image of the same name is replaced only with <see cref="Overwrite"/>. Returns the paths.
         /// </summary>
         public async Task<IReadOnlyList<string>> ExportAsync(RecoveryPointManifest point, string destinationFolder, CancellationToken cancellationToken, IProgress<long>? progress = null)
         {
+            var existing = point.Disks.Select(d => Path.Combine(destinationFolder, d.DiskKey + ImageExtension)).Where(File.Exists).ToList();
+            if (existing.Count > 0 && !Overwrite)
+            {
+                throw new ExportFileExistsException(existing);
+            }
             Directory.CreateDirectory(destinationFolder);
             var paths = new List<string>();
             long done = 0;
@@ -105,5 +125,18 @@ namespace AzureSiteRecovery.DR.Core.Storage
                 throw;
             }
         }
+    }
+
+    /// <summary>An export would replace image files that exist already: nothing was written.</summary>
+    public sealed class ExportFileExistsException : DRException
+    {
+        public ExportFileExistsException(IReadOnlyList<string> paths)
+            : base("ExportFileExists", FailureKind.AlreadyExists, paths[0],
+                $"{string.Join(", ", paths)} exist{(paths.Count == 1 ? "s" : "")} already; nothing was written. Export into another folder, or use -Force to replace {(paths.Count == 1 ? "it" : "them")}.")
+        {
+            Paths = paths;
+        }
+
+        public IReadOnlyList<string> Paths { get; }
     }
 }
