@@ -96,3 +96,13 @@ func (o *offsetWriter) Write(p []byte) (int, error) {
 	o.off += int64(n)
 	return n, err
 }
+
+// limitFreeSpace makes every datastore report free bytes of free space (-ds-free-mb): the
+// simulator reports its temp dir's file system otherwise, which is never too small for a test.
+func limitFreeSpace(free int64) {
+	for _, e := range simulator.Map.All("Datastore") {
+		ds := e.(*simulator.Datastore)
+		ds.Summary.FreeSpace = free
+		ds.Info.GetDatastoreInfo().FreeSpace = free
+	}
+}

@@ -57,6 +57,7 @@ func main() {
 	guestBoot := flag.Duration("guest-boot", time.Second, "with -guest: power on -> guest up delay (per VM: extraConfig guestinfo.lab.bootSeconds; guestinfo.lab.boot=never: never up)")
 	guestIP := flag.String("guest-ip", "127.0.0.1", "with -guest: the guests' IP address (per VM: extraConfig guestinfo.lab.ip)")
 	guestShutdown := flag.Duration("guest-shutdown", 500*time.Millisecond, "with -guest: ShutdownGuest -> powered off delay (also RebootGuest -> guest down)")
+	dsFreeMB := flag.Int64("ds-free-mb", 0, "every datastore reports this much free space in MiB (0: the file system's), to test a recovery datastore that is too small")
 	trace := flag.Bool("trace", false, "write SOAP traffic to stderr")
 	flag.Parse()
 
@@ -94,6 +95,9 @@ func main() {
 	if err := prepareDisks(int64(*diskMB) << 20); err != nil {
 		model.Remove()
 		log.Fatalf("preparing disk files: %s", err)
+	}
+	if *dsFreeMB > 0 {
+		limitFreeSpace(*dsFreeMB << 20)
 	}
 	var guests *guestSim
 	if *guest {

@@ -32,7 +32,6 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
             switch (operation)
             {
                 case JobOperation.Failover:
-                    if (!check.Passed) throw NotReady(plan, check);
                     var away = vms.Where(v => !v.IsReplicating || v.State == ProtectionState.Reprotected).ToList();
                     if (away.Count > 0)
                     {
@@ -40,6 +39,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                             $"VM(s) {string.Join(", ", away.Select(v => $"'{v.Name}' ({v.State})"))} of plan '{plan.Name}' are failed over already; " +
                             "Undo-Failover, or Invoke-Reprotect and Invoke-Failback, bring them back first.");
                     }
+                    if (!check.Passed) throw NotReady(plan, check);
                     return;
                 case JobOperation.UndoFailover:
                     var committed = vms.Where(v => v.State == ProtectionState.FailoverCommitted || v.State == ProtectionState.Reprotected).ToList();

@@ -54,7 +54,9 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 case JobOperation.TestFailover:
                 case JobOperation.Drill:
                     var plan = await LoadPlanAsync(request, job, cancellationToken).ConfigureAwait(false);
-                    var checkResult = await new RecoveryPlanValidator(services.Vault).ValidateAsync(plan, cancellationToken).ConfigureAwait(false);
+                    // A new job runs the whole pre-flight (the recovery site too); a resumed one only needs the plan's VMs.
+                    var checkResult = await new RecoveryPreflight(services.Vault).CheckAsync(plan, PreflightPurpose.Test, request.Points, request.Datastore,
+                        checkSite: jobId is null, cancellationToken).ConfigureAwait(false);
                     if (jobId is null)
                     {
                         if (!checkResult.Passed) throw NotReady(plan, checkResult);
@@ -69,7 +71,9 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 case JobOperation.Reprotect:
                 case JobOperation.Failback:
                     var recoveryPlan = await LoadPlanAsync(request, job, cancellationToken).ConfigureAwait(false);
-                    var resolved = await new RecoveryPlanValidator(services.Vault).ValidateAsync(recoveryPlan, cancellationToken).ConfigureAwait(false);
+                    var resolved = await new RecoveryPreflight(services.Vault).CheckAsync(recoveryPlan, PreflightPurpose.Failover,
+                        request.Planned ? RecoveryPointChoice.Latest : request.Points, request.Datastore,
+                        checkSite: jobId is null && operation == JobOperation.Failover, cancellationToken).ConfigureAwait(false);
                     if (jobId is null)
                     {
                         RefuseUnlessReady(operation, recoveryPlan, resolved);

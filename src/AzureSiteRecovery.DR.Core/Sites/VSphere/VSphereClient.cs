@@ -243,6 +243,10 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
                 ? descriptor.Substring(0, descriptor.Length - ".vmdk".Length) + "-flat.vmdk"
                 : descriptor;
 
+        /// <summary>The names of the site's networks (standard and distributed port groups).</summary>
+        public async Task<IReadOnlyCollection<string>> ListNetworkNamesAsync(CancellationToken ct) =>
+            (await lookup.ReadNetworksAsync(ct).ConfigureAwait(false)).Keys.ToList();
+
         /// <summary>The site's datastores with their datacenter and free space.</summary>
         public Task<IReadOnlyList<DatastoreInfo>> ListDatastoresAsync(CancellationToken ct) => lookup.ListDatastoresAsync(ct);
 
