@@ -101,7 +101,7 @@ namespace AzureSiteRecovery.DR.Core.Model
         public IReadOnlyDictionary<string, string> Parameters { get; init; } = JobStep.EmptyDetails;
         /// <summary>The recovery plan's YAML as it was when the job was created: a resumed job and its cleanup use this copy, never the plan as the vault holds it now. Null for a job without a plan.</summary>
         public string? PlanYaml { get; init; }
-        /// <summary>SHA-256 (hex) of <see cref="PlanYaml"/>: compare with Get-RecoveryPlan's to see whether the plan changed since.</summary>
+        /// <summary>SHA-256 (lower-case hex) of <see cref="PlanYaml"/> as UTF-8: the plan file the job started with has this hash; a resume refuses a copy that no longer matches it.</summary>
         public string? PlanHash { get; init; }
         public IReadOnlyList<JobStep> Steps { get; init; } = Array.Empty<JobStep>();
 

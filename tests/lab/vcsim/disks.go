@@ -157,6 +157,7 @@ func prepareDisks(capacity int64) error {
 		var disks []diskInfo
 		var err error
 		simulator.Map.WithLock(vm, func() {
+			numberDisksAsVSphere(vm.Config.Hardware.Device)
 			if capacity > 0 {
 				for _, dev := range vm.Config.Hardware.Device {
 					if disk, ok := dev.(*types.VirtualDisk); ok {
@@ -175,6 +176,28 @@ func prepareDisks(capacity int64) error {
 		}
 	}
 	return nil
+}
+
+// numberDisksAsVSphere gives the disks device keys 2000, 2001, ... as vSphere does on the first
+// SCSI controller (the simulator's model numbers them at random): on real vSphere most VMs'
+// first disk is 2000, and nothing may confuse two VMs' disks because of it.
+func numberDisksAsVSphere(devices []types.BaseVirtualDevice) {
+	used := make(map[int32]bool, len(devices))
+	for _, dev := range devices {
+		used[dev.GetVirtualDevice().Key] = true
+	}
+	next := int32(2000)
+	for _, dev := range devices {
+		if disk, ok := dev.(*types.VirtualDisk); ok {
+			for used[next] && next != disk.Key {
+				next++
+			}
+			delete(used, disk.Key)
+			disk.Key = next
+			used[next] = true
+			next++
+		}
+	}
 }
 
 // blockHash identifies one block's content; the zero value means "all zero bytes".
