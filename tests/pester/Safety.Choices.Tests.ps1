@@ -27,6 +27,20 @@ BeforeAll {
         }
         finally { $connection.Dispose() }
     }
+    # Changes the plan copy a job keeps, as a damaged vault file would.
+    function Set-JobPlanYaml([string] $VaultPath, [string] $JobId, [string] $Yaml) {
+        $sqlite = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'Microsoft.Data.Sqlite' } | Select-Object -First 1
+        $connection = [Activator]::CreateInstance($sqlite.GetType('Microsoft.Data.Sqlite.SqliteConnection'), @("Data Source=$VaultPath"))
+        try {
+            $connection.Open()
+            $command = $connection.CreateCommand()
+            $command.CommandText = 'UPDATE jobs SET plan_yaml = $yaml WHERE id = $id'
+            [void]$command.Parameters.AddWithValue('$yaml', $Yaml)
+            [void]$command.Parameters.AddWithValue('$id', $JobId)
+            if ($command.ExecuteNonQuery() -ne 1) { throw "No job '$JobId' in the vault." }
+        }
+        finally { $connection.Dispose() }
+    }
     # A port nothing listens on: bound by us, then released.
     function Get-FreePort {
         $listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
@@ -174,6 +188,14 @@ groups:
         $err | Should -HaveCount 1
         $err[0].FullyQualifiedErrorId | Should -Be 'RecoveryPlanInUse,AzureSiteRecovery.DR.Plans.RemoveRecoveryPlanCommand'
         (Get-RecoveryPlan snap).Yaml | Should -Be $original
+
+        # A copy that no longer matches its hash is not run.
+        Set-JobPlanYaml $lab.Vault $job.JobId $changed
+        Resume-DRJob -JobId $job.JobId -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err | Should -HaveCount 1
+        $err[0].FullyQualifiedErrorId | Should -Be 'JobPlanDamaged,AzureSiteRecovery.DR.Jobs.ResumeDRJobCommand'
+        (Get-DRJob -JobId $job.JobId).State | Should -Be 'WaitingForUser'
+        Set-JobPlanYaml $lab.Vault $job.JobId $original
 
         # Changed anyway, behind the module's back: the resumed job still uses the test network it started with.
         Set-VaultPlanYaml $lab.Vault snap $changed

@@ -11,7 +11,9 @@ namespace AzureSiteRecovery.DR.Jobs
     /// Runs the rest of the job in this session and returns it when it ends or reaches the next
     /// manual step. A WaitingForUser job continues after its manual step (which counts as done);
     /// an Interrupted job runs again from the step that was running when its process died. Steps
-    /// already done are not run again. The steps are rebuilt from the job's operation and target:
+    /// already done are not run again. A recovery job runs to its end with the copy of its plan it
+    /// recorded when it started (PlanYaml, PlanHash), whatever the vault holds now; a copy that no
+    /// longer matches its hash is refused (JobPlanDamaged). The steps are rebuilt from the job's operation and target:
     /// an operation this module version cannot run is reported (JobOperationUnavailable). A job
     /// another live process runs is refused (JobInProgress), and so is one that has ended
     /// (JobNotResumable). Write-Progress shows the step running; Ctrl+C stops the job (its cleanup

@@ -12,7 +12,9 @@ namespace AzureSiteRecovery.DR.Plans
     /// the plan's name. A plan with a mistake (an unknown key, a wrong type, a missing field, a bad
     /// duration, a duplicate group or VM name) is not stored: the error (RecoveryPlanInvalid) lists
     /// each mistake as file:line:column and what was expected there. A plan of the same name is
-    /// replaced only with -Force (RecoveryPlanAlreadyExists otherwise). Importing does not look at
+    /// replaced only with -Force (RecoveryPlanAlreadyExists otherwise), and not while a job of the
+    /// plan has not finished (RecoveryPlanInUse names the job: finish it with Resume-DRJob, or
+    /// Stop-DRJob then Resume-DRJob). Importing does not look at
     /// the vault's sites and VMs: run Test-RecoveryPlan for that. The vault also keeps the full
     /// path of the plan file's folder: a script 'path' relative to the plan is found there when a
     /// job runs it, so keep the scripts beside the plan (import it again after moving them). The module's Examples folder

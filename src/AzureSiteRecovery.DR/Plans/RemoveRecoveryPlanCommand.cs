@@ -6,7 +6,9 @@ namespace AzureSiteRecovery.DR.Plans
     /// <summary>Removes a recovery plan from the vault.</summary>
     /// <remarks>
     /// Forgets the plan; its VMs, their protection and recovery points are untouched. Export the
-    /// plan first (Export-RecoveryPlan -Path) to keep its YAML.
+    /// plan first (Export-RecoveryPlan -Path) to keep its YAML. A plan with a job that has not
+    /// finished (not started, running, interrupted or waiting for the user) is kept
+    /// (RecoveryPlanInUse names the job: finish it with Resume-DRJob, or Stop-DRJob then Resume-DRJob).
     /// </remarks>
     /// <example>
     /// <code>Remove-RecoveryPlan erp</code>
