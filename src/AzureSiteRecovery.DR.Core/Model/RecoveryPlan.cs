@@ -182,6 +182,13 @@ namespace AzureSiteRecovery.DR.Core.Model
         public DateTimeOffset Modified { get; init; }
 
         public override string ToString() => Name;
+
+        /// <summary>SHA-256 of a plan's YAML as UTF-8, lower-case hex: the PlanHash a job records with its copy of the plan.</summary>
+        public static string HashOf(string yaml)
+        {
+            using var sha = System.Security.Cryptography.SHA256.Create();
+            return string.Concat(sha.ComputeHash(System.Text.Encoding.UTF8.GetBytes(yaml)).Select(b => b.ToString("x2", System.Globalization.CultureInfo.InvariantCulture)));
+        }
     }
 
     /// <summary>A place in a plan's YAML, 1-based.</summary>

@@ -73,6 +73,8 @@ namespace AzureSiteRecovery.DR.Core.Vault
                     ReadJob, ("$name", name), ("$stopTest", JobOperation.StopTestFailover.ToString()),
                     ("$notStarted", JobState.NotStarted.ToString()), ("$running", JobState.Running.ToString()), ("$waiting", JobState.WaitingForUser.ToString()))
                 .Where(j => !j.Parameters.ContainsKey("vms")) // a job of piped-in VMs has no plan; its target only lists them
+                // A job whose plan copy is damaged never runs again (JobPlanDamaged): it must not hold the plan for ever.
+                .Where(j => j.PlanYaml is null || j.PlanHash is null || string.Equals(RecoveryPlanSource.HashOf(j.PlanYaml), j.PlanHash, StringComparison.OrdinalIgnoreCase))
                 .ToList();
             if (unfinished.Count == 0)
             {

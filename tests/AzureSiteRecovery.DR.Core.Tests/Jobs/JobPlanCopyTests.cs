@@ -21,7 +21,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Jobs
             vault.AddJobAsync(new DRJob
             {
                 JobId = id, Operation = operation, Target = target, State = state, Parameters = parameters ?? new Dictionary<string, string>(),
-                PlanYaml = Yaml, PlanHash = RecoveryJobs.PlanHashOf(Yaml),
+                PlanYaml = Yaml, PlanHash = RecoveryPlanSource.HashOf(Yaml),
             }, none);
 
         [Fact]
@@ -33,8 +33,8 @@ namespace AzureSiteRecovery.DR.Core.Tests.Jobs
 
             Assert.Equal(Yaml, job!.PlanYaml);
             Assert.Equal("5020052dd55d1aaa2d03db2efc731edbcdb0b7ac0e8fefab829cd363f742bb9e", job.PlanHash); // sha256sum of the same bytes
-            Assert.Equal(RecoveryJobs.PlanHashOf(Yaml), job.PlanHash);
-            Assert.NotEqual(RecoveryJobs.PlanHashOf(Yaml + " "), job.PlanHash);
+            Assert.Equal(RecoveryPlanSource.HashOf(Yaml), job.PlanHash);
+            Assert.NotEqual(RecoveryPlanSource.HashOf(Yaml + " "), job.PlanHash);
             Assert.Matches("^[0-9a-f]{64}$", job.PlanHash);
         }
 
@@ -72,6 +72,21 @@ namespace AzureSiteRecovery.DR.Core.Tests.Jobs
             await AddJobAsync("f", JobState.Running, target: "other");
 
             await AddPlanAsync(replace: true, yaml: Yaml + "description: changed\n");
+            await vault.RemoveRecoveryPlanAsync("erp", none);
+
+            Assert.Null(await vault.FindRecoveryPlanAsync("erp", none));
+        }
+
+        [Fact]
+        public async Task A_job_whose_plan_copy_no_longer_matches_its_hash_does_not_hold_the_plan()
+        {
+            await AddPlanAsync();
+            await vault.AddJobAsync(new DRJob
+            {
+                JobId = "damaged", Operation = JobOperation.Drill, Target = "erp", State = JobState.WaitingForUser,
+                PlanYaml = Yaml + "# changed\n", PlanHash = RecoveryPlanSource.HashOf(Yaml),
+            }, none);
+
             await vault.RemoveRecoveryPlanAsync("erp", none);
 
             Assert.Null(await vault.FindRecoveryPlanAsync("erp", none));

@@ -104,15 +104,8 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
             {
                 Resources = definition.Resources,
                 PlanYaml = plan.Yaml,
-                PlanHash = PlanHashOf(plan.Yaml),
+                PlanHash = RecoveryPlanSource.HashOf(plan.Yaml),
             };
-        }
-
-        /// <summary>SHA-256 of a plan's YAML (UTF-8), lower-case hex: what a job records as PlanHash.</summary>
-        public static string PlanHashOf(string yaml)
-        {
-            using var sha = System.Security.Cryptography.SHA256.Create();
-            return string.Concat(sha.ComputeHash(System.Text.Encoding.UTF8.GetBytes(yaml)).Select(b => b.ToString("x2", CultureInfo.InvariantCulture)));
         }
 
         private async Task<RecoveryPlan> LoadPlanAsync(RecoveryRequest request, DRJob? job, CancellationToken cancellationToken)
@@ -120,11 +113,12 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
             if (job?.PlanYaml != null)
             {
                 // A job runs to its end with the plan it started with, whatever the vault holds now.
-                if (job.PlanHash != null && !string.Equals(PlanHashOf(job.PlanYaml), job.PlanHash, StringComparison.OrdinalIgnoreCase))
+                if (job.PlanHash != null && !string.Equals(RecoveryPlanSource.HashOf(job.PlanYaml), job.PlanHash, StringComparison.OrdinalIgnoreCase))
                 {
                     throw new JobException("JobPlanDamaged", FailureKind.InvalidData, job.JobId,
-                        $"The copy of recovery plan '{job.Target}' that job {job.JobId} keeps no longer matches its hash {job.PlanHash}; the job cannot be resumed safely. " +
-                        $"Stop it (Stop-DRJob -JobId {job.JobId}) and start the operation again.");
+                        $"The copy of recovery plan '{job.Target}' that job {job.JobId} keeps no longer matches its hash {job.PlanHash}: the job will not run again " +
+                        $"(and no longer holds plan '{job.Target}' for Import-RecoveryPlan -Force or Remove-RecoveryPlan). " +
+                        $"Delete what a test failover or drill created with Stop-TestFailover -JobId {job.JobId}, and start the operation again.");
                 }
                 return RecoveryPlanParser.Parse(job.PlanYaml, job.Target) with
                 {
