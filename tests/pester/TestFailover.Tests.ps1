@@ -242,8 +242,9 @@ Describe 'Recovery plan groups, validations and manual steps' {
         validations:
           - tcpPort: { port: $closed, timeout: 3s }
 "@
-        $report = Invoke-DRDrill -RecoveryPlan closed
+        $report = Invoke-DRDrill -RecoveryPlan closed -ErrorVariable drillError -ErrorAction SilentlyContinue
         $report.Passed | Should -BeFalse
+        $drillError[0].FullyQualifiedErrorId | Should -Be 'DrillFailed,AzureSiteRecovery.DR.Recovery.InvokeDRDrillCommand'
         $report.State | Should -Be 'Failed'
         $validation = $report.Steps | Where-Object Name -eq "Validate DC0_H0_VM0: tcp $closed"
         $validation.State | Should -Be 'Failed'
@@ -336,8 +337,9 @@ Describe 'A recovered VM whose guest does not come up' {
     AfterAll { Remove-FailoverLab $lab }
 
     It 'fails the recovery step at its start timeout and still deletes the test VM' {
-        $report = Invoke-DRDrill -RecoveryPlan down
+        $report = Invoke-DRDrill -RecoveryPlan down -ErrorVariable drillError -ErrorAction SilentlyContinue
         $report.Passed | Should -BeFalse
+        $drillError[0].FullyQualifiedErrorId | Should -Be 'DrillFailed,AzureSiteRecovery.DR.Recovery.InvokeDRDrillCommand'
         $report.State | Should -Be 'Failed'
         $step = $report.Steps | Where-Object Name -eq 'Recover DC0_H0_VM0'
         $step.State | Should -Be 'Failed'

@@ -48,7 +48,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Reports
         public Recovery.RecoveryException? Failure() => Passed || !DRJob.IsEnded(State) ? null
             : new Recovery.RecoveryException("DrillFailed", Errors.FailureKind.Failed, JobId,
                 $"The drill of recovery plan '{Plan}' (job {JobId}) {(State == JobState.Cancelled ? "was stopped" : "failed")}: " +
-                $"{Error ?? (CleanupPassed ? $"{FailedVmCount} VM(s) did not pass" : "its cleanup failed")}. " +
+                $"{Error?.TrimEnd('.') ?? (CleanupPassed ? $"{FailedVmCount} VM(s) did not pass" : "its cleanup failed")}. " +
                 $"The report returned says which step and VM; Export-DrillReport writes it, Get-DRJob -JobId {JobId} shows every step.");
 
         /// <summary>The report of <paramref name="job"/> as it is now.</summary>
