@@ -21,7 +21,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25"
 )
 
 func main() {
@@ -57,6 +59,9 @@ func main() {
 	guestBoot := flag.Duration("guest-boot", time.Second, "with -guest: power on -> guest up delay (per VM: extraConfig guestinfo.lab.bootSeconds; guestinfo.lab.boot=never: never up)")
 	guestIP := flag.String("guest-ip", "127.0.0.1", "with -guest: the guests' IP address (per VM: extraConfig guestinfo.lab.ip)")
 	guestShutdown := flag.Duration("guest-shutdown", 500*time.Millisecond, "with -guest: ShutdownGuest -> powered off delay (also RebootGuest -> guest down)")
+	rangedPut := flag.Bool("ranged-put", true, "take datastore PUTs with Content-Range as writes in place (false: as vSphere, a PUT replaces the whole file)")
+	corruptPut := flag.Int64("corrupt-put", 0, "lab fault: flip the first byte of the body of the Nth PUT to a *-flat.vmdk file (0: never)")
+	instanceUUID := flag.String("instance-uuid", "", "the vCenter's about.instanceUuid (empty: a new random one per start, as each vCenter has its own)")
 	trace := flag.Bool("trace", false, "write SOAP traffic to stderr")
 	flag.Parse()
 
@@ -90,6 +95,12 @@ func main() {
 	}
 	// Remove deletes the datastore temp dirs (under $TMPDIR) that Create made.
 	defer model.Remove()
+
+	// vcsim 0.24 gives every VPX instance the same about.instanceUuid: each of ours gets its own.
+	if *instanceUUID == "" {
+		*instanceUUID = uuid.New().String()
+	}
+	simulator.Map.Get(vim25.ServiceInstance).(*simulator.ServiceInstance).Content.About.InstanceUuid = *instanceUUID
 
 	if err := prepareDisks(int64(*diskMB) << 20); err != nil {
 		model.Remove()
@@ -128,7 +139,7 @@ func main() {
 		handler = guests.handler(handler)
 	}
 	handler = newVMFilesHandler(handler)
-	srv.Config.Handler = newDatastoreHandler(handler)
+	srv.Config.Handler = newDatastoreHandler(handler, datastoreOptions{RangedPut: *rangedPut, CorruptPut: *corruptPut})
 
 	sdk := *srv.URL
 	sdk.User = nil
@@ -139,7 +150,7 @@ func main() {
 			log.Fatalf("writing url file: %s", err)
 		}
 	}
-	log.Printf("listening on %s (cbt=%v, paging=%v, guest=%v, tls=%v)", sdk.String(), *cbt, *paging, *guest, *useTLS)
+	log.Printf("listening on %s (cbt=%v, paging=%v, guest=%v, tls=%v, ranged-put=%v, instance %s)", sdk.String(), *cbt, *paging, *guest, *useTLS, *rangedPut, *instanceUUID)
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
