@@ -229,6 +229,14 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
         public Task UploadFileAsync(string datastorePath, string datacenter, Func<Stream, CancellationToken, Task> write, long length, CancellationToken ct) =>
             files.UploadAsync(DatastorePath.Parse(datastorePath), datacenter, write, length, ct);
 
+        /// <summary>As <see cref="UploadFileAsync(string, string, Func{Stream, CancellationToken, Task}, long, CancellationToken)"/>, in the datacenter that holds the datastore.</summary>
+        public async Task UploadFileAsync(string datastorePath, Func<Stream, CancellationToken, Task> write, long length, CancellationToken ct)
+        {
+            var path = DatastorePath.Parse(datastorePath);
+            var dc = await lookup.DatacenterOfDatastoreAsync(path.Datastore, ct).ConfigureAwait(false);
+            await files.UploadAsync(path, dc, write, length, ct).ConfigureAwait(false);
+        }
+
         /// <summary>Overwrites part of an existing datastore file (a ranged PUT; see DatastoreFiles.WriteRangeAsync for which servers take it).</summary>
         public async Task WriteFileRangeAsync(string datastorePath, long offset, byte[] data, int count, CancellationToken ct)
         {
