@@ -438,14 +438,14 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 await client.ReadDiskAsync(flat, disk.OffsetOf(c), buffer, chunkLength, cancellationToken).ConfigureAwait(false);
                 if (ChunkStore.HashOf(buffer, chunkLength) != disk.Chunks[c])
                 {
-                    throw VerifyFailed(vm, flat, disk, pointId, $"chunk {c} (offset {disk.OffsetOf(c)}, {chunkLength} bytes) differs from the point");
+                    throw VerifyFailed(vm, flat, disk, pointId, $"chunk {c} (offset {disk.OffsetOf(c)}, {chunkLength} bytes) differs");
                 }
             }
         }
 
         private static DiskWriteException VerifyFailed(ProtectedVm vm, string flat, DiskManifest disk, string pointId, string what) =>
             new DiskWriteException("FailbackVerifyFailed", vm.Name,
-                $"Failback of '{vm.Name}' wrote disk {disk.DiskKey} ('{flat}') on site '{vm.Site}', but reading it back shows that {what} of recovery point {pointId}. " +
+                $"Failback of '{vm.Name}' wrote disk {disk.DiskKey} ('{flat}') on site '{vm.Site}', but reading it back does not give recovery point {pointId}: {what}. " +
                 $"The original VM was not started; the recovered VM on site '{vm.RecoveredSite}' is kept and runs again, and '{vm.Name}' stays Reprotected: " +
                 "run Invoke-Failback again to write the disk again.");
 
