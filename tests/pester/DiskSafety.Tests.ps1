@@ -86,6 +86,15 @@ Describe 'The identity of protected VMs and their vCenter' {
         $uuid | Should -Be (Get-DRVm -Site onprem -Name DC0_H0_VM0).InstanceUuid
     }
 
+    It 'records them at the first connection or cycle when the vault has none yet (sites and VMs stored before)' {
+        Invoke-VaultSql $lab.Vault "UPDATE sites SET server_instance_uuid = NULL WHERE name = 'onprem'" | Should -Be 1
+        Invoke-VaultSql $lab.Vault "UPDATE protected_vms SET instance_uuid = NULL WHERE id = '$vmId'" | Should -Be 1
+        (Get-DRSite onprem).ServerInstanceUuid | Should -BeNullOrEmpty
+        (Sync-VmReplication -ProtectionGroup erp).Point | Should -Not -BeNullOrEmpty
+        (Get-DRSite onprem).ServerInstanceUuid | Should -Be $server
+        (Get-ProtectedVm DC0_H0_VM0).InstanceUuid | Should -Be $uuid
+    }
+
     It 'refuses a replication cycle of a VM whose instanceUuid changed, with VmIdentityChanged and no new point' {
         $last = (Get-ProtectedVm DC0_H0_VM0).LastRecoveryPointId
         Invoke-VaultSql $lab.Vault "UPDATE protected_vms SET instance_uuid = '00000000-0000-0000-0000-000000000001' WHERE id = '$vmId'" | Should -Be 1

@@ -4,7 +4,9 @@
 // RetrievePropertiesEx result paging (paging.go, unless -paging=false), a simulated guest OS that
 // boots after power on and shuts down on ShutdownGuest (guest.go, unless -guest=false; per VM
 // extraConfig guestinfo.lab.boot=never, guestinfo.lab.bootSeconds=<seconds>, guestinfo.lab.ip=<ip>),
-// and real disk files for VMs created or reconfigured with new disks (guest.go, always).
+// and real disk files for VMs created or reconfigured with new disks (guest.go, always); ranged
+// datastore PUTs (datastore.go, unless -ranged-put=false) and a lab fault that corrupts one PUT
+// to a flat disk file (-corrupt-put N); a random about.instanceUuid per start (-instance-uuid).
 package main
 
 import (

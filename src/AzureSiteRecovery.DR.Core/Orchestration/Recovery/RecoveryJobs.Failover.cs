@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Core.Errors;
@@ -285,18 +286,20 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
             {
                 return StepOutcome.Done($"{vm.Name} is {vm.State}: nothing to fail back.");
             }
+            var originalStarted = new StrongBox<bool>();
             try
             {
-                return await WriteBackAsync(run, member, vm, cancellationToken).ConfigureAwait(false);
+                return await WriteBackAsync(run, member, vm, originalStarted, cancellationToken).ConfigureAwait(false);
             }
-            catch (DRException)
+            catch (DRException) when (!originalStarted.Value)
             {
+                // Never two copies running: once the original was started, the recovered VM stays off.
                 await RestartRecoveredAsync(run, vm).ConfigureAwait(false);
                 throw;
             }
         }
 
-        private async Task<StepOutcome> WriteBackAsync(RecoveryRun run, PlannedVm member, ProtectedVm vm, CancellationToken cancellationToken)
+        private async Task<StepOutcome> WriteBackAsync(RecoveryRun run, PlannedVm member, ProtectedVm vm, StrongBox<bool> originalStarted, CancellationToken cancellationToken)
         {
             var pointId = vm.LastRecoveryPointId ?? throw new RecoveryException("NoRecoveryPoint", FailureKind.NotFound, vm.Name, $"VM '{vm.Name}' has no recovery point to fail back from.");
             var point = await services.Vault.FindRecoveryPointAsync(pointId, cancellationToken).ConfigureAwait(false)
@@ -390,6 +393,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 await VerifyDiskAsync(client, vm, VSphereClient.FlatExtentOf(targets[i].FileName), disks[i], pointId, cancellationToken).ConfigureAwait(false);
             }
 
+            originalStarted.Value = true;
             await client.PowerOnAsync(vm.MoRef, cancellationToken).ConfigureAwait(false);
             string? ip = null;
             if (member.Settings.WaitFor != VmStartCondition.PowerOn)
