@@ -199,3 +199,52 @@ Describe 'Plain http to a vCenter' {
         (Get-DRSite plain).AllowInsecureHttp | Should -BeTrue -Because 'nothing was changed'
     }
 }
+
+Describe 'A failback killed mid-step' {
+    BeforeAll {
+        $lab = New-FailoverLab -Vms DC0_H0_VM0 -DiskMb 16 -GuestBoot 300ms -ProtectedArguments @('-ranged-put=false')
+        $PSDefaultParameterValues = @{ '*:Vault' = $lab.Vault; '*:WarningAction' = 'SilentlyContinue'; '*:Confirm' = $false }
+        Import-TestPlan $lab erp @'
+  - name: db
+    vms:
+      - name: DC0_H0_VM0
+'@
+        # The original VM's guest takes 5 s to boot, so the failback step is still running when the kill comes.
+        function Set-OriginalBootSeconds($Lab, [string] $Vm, [string] $Seconds) {
+            $found = Get-DRVm -Site onprem -Name $Vm
+            $core = $found.GetType().Assembly
+            $endpoint = $core.GetType('AzureSiteRecovery.DR.Core.Sites.VSphere.VSphereEndpoint')::new([uri]$Lab.Protected.Url, $cred.UserName, $cred.GetNetworkCredential().Password, $null, $true)
+            $client = $core.GetType('AzureSiteRecovery.DR.Core.Sites.VSphere.VSphereClient')::ConnectAsync($endpoint, 'onprem', [Threading.CancellationToken]::None).GetAwaiter().GetResult()
+            try {
+                $options = [Collections.Generic.Dictionary[string, string]]::new()
+                $options['guestinfo.lab.bootSeconds'] = $Seconds
+                $client.SetExtraConfigAsync($found.MoRef, $options, [Threading.CancellationToken]::None).GetAwaiter().GetResult()
+            }
+            finally { $client.Dispose() }
+        }
+    }
+    AfterAll { Remove-FailoverLab $lab }
+
+    It 'is finished by Resume-DRJob: the original disk equals the recovered one and the recovered VM goes' {
+        $wanted = Initialize-Reprotected $lab DC0_H0_VM0 71
+        Set-OriginalBootSeconds $lab DC0_H0_VM0 5
+        $known = @(Get-DRJob | ForEach-Object JobId)
+        $out = Join-Path (Split-Path $lab.Vault) 'failback.txt'
+        Invoke-ChildPwshKilled -Script 'Invoke-Failback -RecoveryPlan erp -Confirm:$false | Out-Null' -VaultPath $lab.Vault -OutputPath $out -TimeoutSeconds 90 -Until {
+            Get-DRJob | Where-Object { $_.JobId -notin $known -and $_.Operation -eq 'Failback' } |
+                ForEach-Object { $_.Steps } | Where-Object { $_.Name -eq 'Fail back DC0_H0_VM0' -and $_.State -eq 'Running' }
+        }
+        $killed = @(Get-DRJob | Where-Object { $_.JobId -notin $known -and $_.Operation -eq 'Failback' })
+        $killed | Should -HaveCount 1
+        $killed[0].State | Should -Be 'Interrupted'
+        (Get-ProtectedVm DC0_H0_VM0).State | Should -Be 'Reprotected' -Because 'nothing is deleted before the failback step ends'
+
+        $resumed = Resume-DRJob -JobId $killed[0].JobId
+        $resumed.State | Should -Be 'Succeeded' -Because $resumed.Error
+        $flat = Get-FlatFile $lab.Protected.StateDir DC0_H0_VM0
+        Get-DiskHash $flat $capacity | Should -Be $wanted
+        (Get-Item $flat).Length | Should -Be $capacity
+        (Get-ProtectedVm DC0_H0_VM0).State | Should -Be 'Protected'
+        @((Get-RecoverySiteState $lab).Tagged) | Should -BeNullOrEmpty -Because 'the recovered VM goes once the original is verified'
+    }
+}
