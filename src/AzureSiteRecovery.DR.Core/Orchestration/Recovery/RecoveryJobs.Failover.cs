@@ -27,6 +27,11 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
     {
         private static readonly TimeSpan GuestShutdownTimeout = TimeSpan.FromMinutes(10);
 
+        // JobStepDetail.WriteMode of a failback step: only the changed chunks, whole disks, or nothing differed.
+        private const string RangedWrites = "ranged";
+        private const string WholeDisks = "whole";
+        private const string NothingWritten = "none";
+
         /// <summary>Fails before a job is recorded when no VM of the plan is in the state the operation starts from.</summary>
         private static void RefuseUnlessReady(JobOperation operation, RecoveryPlan plan, RecoveryPlanTestResult check)
         {
@@ -333,11 +338,11 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 compared += disks[i].Chunks.Count;
             }
             var changed = differing.Sum(d => d.Count);
-            var mode = "none";
+            var mode = NothingWritten;
             if (changed > 0)
             {
                 var first = Array.FindIndex(differing, d => d.Count > 0);
-                mode = await TakesRangedWritesAsync(client, vm.Site, VSphereClient.FlatExtentOf(targets[first].FileName), cancellationToken).ConfigureAwait(false) ? "ranged" : "whole";
+                mode = await TakesRangedWritesAsync(client, vm.Site, VSphereClient.FlatExtentOf(targets[first].FileName), cancellationToken).ConfigureAwait(false) ? RangedWrites : WholeDisks;
             }
 
             long bytes = 0;
@@ -348,7 +353,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 if (differing[i].Count == 0) continue;
                 var disk = disks[i];
                 var flat = VSphereClient.FlatExtentOf(targets[i].FileName);
-                if (mode == "ranged")
+                if (mode == RangedWrites)
                 {
                     byte[]? zeros = null;
                     foreach (var c in differing[i])
@@ -404,8 +409,8 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
 
             var how = mode switch
             {
-                "ranged" => $"{changed} of {compared} chunk(s) differed and were written ({bytes} bytes, ranged writes)",
-                "whole" => $"{changed} of {compared} chunk(s) differed; site '{vm.Site}' does not take ranged writes, so the whole disk(s) were written ({bytes} bytes)",
+                RangedWrites => $"{changed} of {compared} chunk(s) differed and were written ({bytes} bytes, ranged writes)",
+                WholeDisks => $"{changed} of {compared} chunk(s) differed; site '{vm.Site}' does not take ranged writes, so the whole disk(s) were written ({bytes} bytes)",
                 _ => $"0 of {compared} chunk(s) differed: nothing was written",
             };
             var details = VSphereVmRecovery.Details(vm, point, vm.Site, vm.MoRef, original.Name, ip, bytes, chunks);
