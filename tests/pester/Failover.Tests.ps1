@@ -164,48 +164,6 @@ Describe 'Failover, commit, undo, reprotect and failback of a plan' {
         }
     }
 
-    It 'fails back onto the original VMs, writing only the chunks changed on the recovery site' {
-        $job = Start-Failover -RecoveryPlan erp -Planned
-        $job.State | Should -Be 'Succeeded' -Because $job.Error
-        $commit = Complete-Failover -RecoveryPlan erp
-        $commit.State | Should -Be 'Succeeded' -Because $commit.Error
-        (Get-ProtectedVm).State | Should -Be 'FailoverCommitted', 'FailoverCommitted'
-        Get-SourceHash $lab DC0_H0_VM0 | Should -Be (Get-RecoveredHash $lab DC0_H0_VM0)
-
-        # What the VM does while it runs on the recovery site: two whole chunks (1 and 3) change.
-        $recoveredDisk = Get-RecoveredFlatFile $lab DC0_H0_VM0
-        Write-DiskBytes $recoveredDisk (1 * $chunk) $chunk 31
-        Write-DiskBytes $recoveredDisk (3 * $chunk) $chunk 32
-        $wanted = @{}
-        foreach ($vm in $vms) { $wanted[$vm] = Get-RecoveredHash $lab $vm }
-        $wanted['DC0_H0_VM0'] | Should -Not -Be (Get-SourceHash $lab DC0_H0_VM0)
-
-        $reprotect = Invoke-Reprotect -RecoveryPlan erp
-        $reprotect.State | Should -Be 'Succeeded' -Because $reprotect.Error
-        $reprotected = Get-ProtectedVm DC0_H0_VM0
-        $reprotected.State | Should -Be 'Reprotected'
-
-        $failback = Invoke-Failback -RecoveryPlan erp
-        $failback.State | Should -Be 'Succeeded' -Because $failback.Error
-        $step = Get-JobStep $failback 'Fail back DC0_H0_VM0'
-        $step.Details['chunksWritten'] | Should -Be '2'
-        $step.Details['bytesWritten'] | Should -Be "$(2 * $chunk)"
-        $step.Message | Should -Match '2 of 4 chunk\(s\) differed and were written'
-        (Get-JobStep $failback 'Fail back DC0_H0_VM1').Details['chunksWritten'] | Should -Be '0'
-        foreach ($vm in $vms) { Get-SourceHash $lab $vm | Should -Be $wanted[$vm] -Because "the original $vm gets the recovered disk's bytes" }
-
-        Assert-NothingLeft $lab $before 'failback deletes the recovered VMs'
-        (Get-DRVm -Site onprem -Name $vms).PowerState | Should -Be 'PoweredOn', 'PoweredOn'
-        $protected = Get-ProtectedVm | Sort-Object Name
-        $protected.State | Should -Be 'Protected', 'Protected'
-        $protected.Site | Should -Be 'onprem', 'onprem'
-        $protected.RecoveredSite | Should -Be $null, $null
-        $original = Get-DRVm -Site onprem -Name $vms | Sort-Object Name
-        $protected.MoRef | Should -Be $original.MoRef
-        $protected[0].LastRecoveryPointId | Should -Not -Be $reprotected.LastRecoveryPointId
-        $protected[0].LastRecoveryPointTime | Should -BeGreaterThan $reprotected.LastRecoveryPointTime
-    }
-
     It 'runs a failover as a PowerShell job with -AsJob' {
         $known = @(Get-DRJob | ForEach-Object JobId)
         $psJob = Start-Failover -RecoveryPlan erp -AsJob
@@ -222,6 +180,91 @@ Describe 'Failover, commit, undo, reprotect and failback of a plan' {
         $undo = Undo-Failover -RecoveryPlan erp
         $undo.State | Should -Be 'Succeeded' -Because $undo.Error
         Assert-NothingLeft $lab $before 'Undo-Failover deletes the recovered VMs'
+    }
+}
+
+# Failback in both server modes: a datastore that takes ranged writes (the lab's extension) and one
+# that, as vSphere's /folder interface, replaces the whole file on any PUT (-ranged-put=false).
+Describe 'Failback onto the original VMs, ranged PUT <RangedPut>' -ForEach @(@{ RangedPut = $true }, @{ RangedPut = $false }) {
+    BeforeAll {
+        $vms = 'DC0_H0_VM0', 'DC0_H0_VM1'
+        $lab = New-FailoverLab -Vms $vms -DiskMb 16 -GuestBoot 300ms -ProtectedArguments @("-ranged-put=$($RangedPut.ToString().ToLower())")
+        $PSDefaultParameterValues = @{ '*:Vault' = $lab.Vault; '*:WarningAction' = 'SilentlyContinue'; '*:Confirm' = $false }
+        Import-TestPlan $lab erp @'
+  - name: db
+    vms:
+      - name: DC0_H0_VM0
+  - name: app
+    vms:
+      - name: DC0_H0_VM1
+'@
+        $before = Get-RecoverySiteState $lab
+    }
+    AfterAll { Remove-FailoverLab $lab }
+
+    It 'writes the recovered disks back (only what changed, or whole disks), verifies them and keeps the pre-failover point until the end' {
+        # Retention 0 keeps only the newest point, except the last one from before the failover while it is not failed back.
+        Set-ReplicationPolicy gold -RecoveryPointRetention 0
+        $job = Start-Failover -RecoveryPlan erp -Planned
+        $job.State | Should -Be 'Succeeded' -Because $job.Error
+        $preFailover = (Get-JobStep $job 'Final sync of DC0_H0_VM0').Details['recoveryPointId']
+        $commit = Complete-Failover -RecoveryPlan erp
+        $commit.State | Should -Be 'Succeeded' -Because $commit.Error
+        Get-SourceHash $lab DC0_H0_VM0 | Should -Be (Get-RecoveredHash $lab DC0_H0_VM0)
+
+        # What the VM does while it runs on the recovery site: two whole chunks (1 and 3) change.
+        $recoveredDisk = Get-RecoveredFlatFile $lab DC0_H0_VM0
+        Write-DiskBytes $recoveredDisk (1 * $chunk) $chunk 31
+        Write-DiskBytes $recoveredDisk (3 * $chunk) $chunk 32
+        $wanted = @{}
+        foreach ($vm in $vms) { $wanted[$vm] = Get-RecoveredHash $lab $vm }
+        $wanted['DC0_H0_VM0'] | Should -Not -Be (Get-SourceHash $lab DC0_H0_VM0)
+
+        $reprotect = Invoke-Reprotect -RecoveryPlan erp
+        $reprotect.State | Should -Be 'Succeeded' -Because $reprotect.Error
+        $reprotected = Get-ProtectedVm DC0_H0_VM0
+        $reprotected.State | Should -Be 'Reprotected'
+        $points = @(Get-ProtectedVm DC0_H0_VM0 | Get-RecoveryPoint)
+        $points.RecoveryPointId | Should -Be $preFailover, $reprotected.LastRecoveryPointId -Because 'retention keeps the pre-failover point besides the newest'
+        (Get-DRSite onprem).RangedWrites | Should -BeNullOrEmpty -Because 'the datastore is probed when failback first writes'
+
+        $failback = Invoke-Failback -RecoveryPlan erp
+        $failback.State | Should -Be 'Succeeded' -Because $failback.Error
+        (Get-DRSite onprem).RangedWrites | Should -Be $RangedPut -Because 'the probe result is remembered in the vault'
+        @(Get-ChildItem (Join-Path $lab.Protected.StateDir 'tmp') -Recurse -Filter 'azsr-dr-probe-*') | Should -BeNullOrEmpty -Because 'the probe deletes its scratch file'
+        $step = Get-JobStep $failback 'Fail back DC0_H0_VM0'
+        if ($RangedPut) {
+            $step.Details['writeMode'] | Should -Be 'ranged'
+            $step.Details['chunksWritten'] | Should -Be '2'
+            $step.Details['bytesWritten'] | Should -Be "$(2 * $chunk)"
+            $step.Message | Should -Match '2 of 4 chunk\(s\) differed and were written'
+        }
+        else {
+            $step.Details['writeMode'] | Should -Be 'whole'
+            $step.Details['chunksWritten'] | Should -Be '4'
+            $step.Details['bytesWritten'] | Should -Be "$capacity"
+            $step.Message | Should -Match "2 of 4 chunk\(s\) differed; site 'onprem' does not take ranged writes, so the whole disk\(s\) were written \($capacity bytes\); read back and verified"
+        }
+        (Get-JobStep $failback 'Fail back DC0_H0_VM1').Details['chunksWritten'] | Should -Be '0'
+        (Get-JobStep $failback 'Fail back DC0_H0_VM1').Details['writeMode'] | Should -Be 'none'
+        foreach ($vm in $vms) {
+            $flat = Get-FlatFile $lab.Protected.StateDir $vm
+            (Get-Item $flat).Length | Should -Be $capacity -Because "the original $vm's flat file keeps its size"
+            Get-DiskHash $flat $capacity | Should -Be $wanted[$vm] -Because "the original $vm gets the recovered disk's bytes"
+        }
+
+        Assert-NothingLeft $lab $before 'failback deletes the recovered VMs'
+        (Get-DRVm -Site onprem -Name $vms).PowerState | Should -Be 'PoweredOn', 'PoweredOn'
+        $protected = Get-ProtectedVm | Sort-Object Name
+        $protected.State | Should -Be 'Protected', 'Protected'
+        $protected.Site | Should -Be 'onprem', 'onprem'
+        $protected.RecoveredSite | Should -Be $null, $null
+        $protected.PreFailoverPointId | Should -Be $null, $null
+        $original = Get-DRVm -Site onprem -Name $vms | Sort-Object Name
+        $protected.MoRef | Should -Be $original.MoRef
+        $protected[0].LastRecoveryPointId | Should -Not -Be $reprotected.LastRecoveryPointId
+        $protected[0].LastRecoveryPointTime | Should -BeGreaterThan $reprotected.LastRecoveryPointTime
+        @(Get-ProtectedVm DC0_H0_VM0 | Get-RecoveryPoint).RecoveryPointId | Should -Be $protected[0].LastRecoveryPointId -Because 'after failback the pre-failover point expires as any other'
     }
 }
 

@@ -78,6 +78,22 @@ function Add-TestProtectedVm {
     finally { $connection.Dispose() }
 }
 
+# Runs one SQL statement on the vault file through the module's own SQLite library (to play a changed
+# world, e.g. another instanceUuid recorded); returns the first column of the first row, or the rows changed.
+function Invoke-VaultSql {
+    param([Parameter(Mandatory)][string] $VaultPath, [Parameter(Mandatory)][string] $Sql, [switch] $Scalar)
+    $sqlite = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'Microsoft.Data.Sqlite' } | Select-Object -First 1
+    if (-not $sqlite) { throw 'Microsoft.Data.Sqlite is not loaded yet: use the vault through a cmdlet first.' }
+    $connection = [Activator]::CreateInstance($sqlite.GetType('Microsoft.Data.Sqlite.SqliteConnection'), @("Data Source=$VaultPath"))
+    try {
+        $connection.Open()
+        $command = $connection.CreateCommand()
+        $command.CommandText = $Sql
+        if ($Scalar) { $command.ExecuteScalar() } else { $command.ExecuteNonQuery() }
+    }
+    finally { $connection.Dispose() }
+}
+
 # The disk bytes of a lab VM, written the way a guest would: straight into its flat file.
 function Get-FlatFile([string] $StateDir, [string] $Vm) {
     Get-ChildItem (Join-Path $StateDir 'tmp') -Recurse -Filter 'disk1-flat.vmdk' | Where-Object { $_.Directory.Name -eq $Vm } | Select-Object -First 1 -ExpandProperty FullName
@@ -125,12 +141,13 @@ function Stop-TestVcsim {
 }
 
 # Two vcsims (protected, recovery with the test network DC0_DVPG1), a fresh vault with both sites,
-# and the given VMs protected in group erp with data written into their disks first.
+# and the given VMs protected in group erp with data written into their disks first. $ProtectedArguments and
+# $RecoveryArguments go to the two vcsims (e.g. -ranged-put=false: the protected site's datastore takes no ranged writes, as vSphere).
 function New-FailoverLab {
-    param([string[]] $Vms, [string[]] $RecoveryArguments = @(), [int] $DiskMb = 8, [string] $GuestBoot = '500ms')
+    param([string[]] $Vms, [string[]] $RecoveryArguments = @(), [string[]] $ProtectedArguments = @(), [int] $DiskMb = 8, [string] $GuestBoot = '500ms')
     $cred = New-TestCredential
     $lab = [pscustomobject]@{ Protected = $null; Recovery = $null; Vault = New-TestVaultPath }
-    $lab.Protected = Start-TestVcsim -Arguments @('-disk-mb', $DiskMb, '-guest-boot', $GuestBoot)
+    $lab.Protected = Start-TestVcsim -Arguments (@('-disk-mb', $DiskMb, '-guest-boot', $GuestBoot) + $ProtectedArguments)
     $lab.Recovery = Start-TestVcsim -Arguments (@('-disk-mb', $DiskMb, '-pg', '2', '-guest-boot', $GuestBoot) + $RecoveryArguments)
     $vault = @{ Vault = $lab.Vault; WarningAction = 'SilentlyContinue' }
     New-DRSite @vault -Name onprem -VSphere -Server $lab.Protected.Url -Credential $cred -Role Protected -SkipCertificateCheck | Out-Null
@@ -215,5 +232,5 @@ function Get-RecoveredFlatFile($Lab, [string] $Name) {
     $files[0].FullName
 }
 
-Export-ModuleMember -Function Invoke-ChildPwshKilled, Get-FlatFile, Write-DiskBytes, Get-DiskHash, Start-TestVcsim, Stop-TestVcsim, Add-TestProtectedVm, New-TestVaultPath, Remove-TestVault, Get-ChildPwshCommand, Invoke-ChildPwsh, Start-ChildPwsh, New-TestCredential,
+Export-ModuleMember -Function Invoke-VaultSql, Invoke-ChildPwshKilled, Get-FlatFile, Write-DiskBytes, Get-DiskHash, Start-TestVcsim, Stop-TestVcsim, Add-TestProtectedVm, New-TestVaultPath, Remove-TestVault, Get-ChildPwshCommand, Invoke-ChildPwsh, Start-ChildPwsh, New-TestCredential,
     New-FailoverLab, Remove-FailoverLab, Import-TestPlan, Get-RecoverySiteState, Assert-NothingLeft, Get-RecoveredFlatFile

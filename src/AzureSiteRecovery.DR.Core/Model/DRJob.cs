@@ -140,6 +140,8 @@ namespace AzureSiteRecovery.DR.Core.Model
         /// <summary>Bytes and chunks written to the recovery site's disks.</summary>
         public const string BytesWritten = "bytesWritten";
         public const string ChunksWritten = "chunksWritten";
+        /// <summary>How a failback wrote the original disks: "ranged" (only the changed chunks), "whole" (the site takes no ranged writes) or "none" (nothing differed).</summary>
+        public const string WriteMode = "writeMode";
         /// <summary>A failed step's stable error id (such as RecoveredVmNotUp), when the failure was a known one.</summary>
         public const string ErrorId = "errorId";
         /// <summary>A validation's kind and target (such as "tcp 1433").</summary>

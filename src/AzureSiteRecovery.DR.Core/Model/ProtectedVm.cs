@@ -65,6 +65,8 @@ namespace AzureSiteRecovery.DR.Core.Model
         public string? RecoveredSite { get; init; }
         public string? RecoveredMoRef { get; init; }
         public string? LastRecoveryPointId { get; init; }
+        /// <summary>From failover to the end of failback: the last point taken before the failover, the only copy of the original disks' old state (retention keeps it).</summary>
+        public string? PreFailoverPointId { get; init; }
         public DateTimeOffset? LastRecoveryPointTime { get; init; }
         public DateTimeOffset? LastAppConsistentPointTime { get; init; }
         public DateTimeOffset? LastCycleTime { get; init; }

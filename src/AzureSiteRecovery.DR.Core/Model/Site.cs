@@ -48,6 +48,12 @@ namespace AzureSiteRecovery.DR.Core.Model
         /// <summary>SHA-256 thumbprint (hex, no separators) of the vCenter certificate to trust; null: the system trust store decides.</summary>
         public string? CertificateThumbprint { get; init; }
         public bool SkipCertificateCheck { get; init; }
+        /// <summary>Plain http:// is allowed (the password goes in clear): only when the site was created or changed with -AllowInsecureHttp.</summary>
+        public bool AllowInsecureHttp { get; init; }
+        /// <summary>The vCenter's about.instanceUuid, recorded at the first connection: a site never silently follows its URL to another vCenter.</summary>
+        public string? ServerInstanceUuid { get; init; }
+        /// <summary>Whether the datastore file interface was shown to take ranged writes (probed once); null: not probed yet.</summary>
+        public bool? RangedWrites { get; init; }
 
         // Azure
         public string? TenantId { get; init; }
@@ -85,6 +91,10 @@ namespace AzureSiteRecovery.DR.Core.Model
                     throw Invalid(nameof(Server), $"vSphere site '{Name}' needs Server, the absolute http or https URL of the vCenter or ESXi host (e.g. https://vcenter.example.com/sdk); '{Server}' was given.");
                 }
                 Require(nameof(UserName), UserName, "the vCenter user name");
+                if (Server.Scheme == Uri.UriSchemeHttp && !AllowInsecureHttp)
+                {
+                    throw new InsecureHttpRefusedException(Name, Server.ToString());
+                }
             }
             else
             {

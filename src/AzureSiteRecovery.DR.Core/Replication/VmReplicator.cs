@@ -227,8 +227,11 @@ namespace AzureSiteRecovery.DR.Core.Replication
             // A reprotected VM is copied from its recovered VM on the recovery site (the cycle works on that VM).
             var reprotected = vm.State == ProtectionState.Reprotected;
             var (sourceSite, sourceMoRef) = vm.ReplicationSource;
+            var record = vm;
             vm = vm with { Site = sourceSite, MoRef = sourceMoRef };
             using var client = await SiteConnector.ConnectVSphereAsync(vault, vm.Site, cancellationToken).ConfigureAwait(false);
+            // Before anything is read: the same vCenter and the same VM as when it was protected.
+            await VmIdentity.VerifyAsync(vault, client, record, sourceMoRef, cancellationToken).ConfigureAwait(false);
             await RemoveLeftoverSnapshotsAsync(client, vm, cancellationToken).ConfigureAwait(false);
             // The hardware a recovered copy gets is the VM's as of its newest point (the protected site's VM: a recovered VM's networks are the recovery site's).
             var hardware = reprotected ? null : await client.GetVmAsync(vm.MoRef, cancellationToken).ConfigureAwait(false);
@@ -418,12 +421,15 @@ namespace AzureSiteRecovery.DR.Core.Replication
             }
         }
 
-        /// <summary>Deletes points older than the policy's retention, always keeping the newest.</summary>
+        /// <summary>
+        /// Deletes points older than the policy's retention, always keeping the newest, and, until
+        /// failback ends, the last point from before a failover (the original disks' only old copy).
+        /// </summary>
         private async Task<int> ApplyRetentionAsync(ProtectedVm vm, ReplicationPolicy policy, ReplicationStore store, CancellationToken cancellationToken)
         {
             var points = await vault.ListRecoveryPointsAsync(vm.VmId, cancellationToken).ConfigureAwait(false);
             var cutoff = DateTimeOffset.UtcNow - policy.RecoveryPointRetention;
-            var expired = points.Take(points.Count - 1).Where(p => p.Time < cutoff).ToArray();
+            var expired = points.Take(points.Count - 1).Where(p => p.Time < cutoff && p.RecoveryPointId != vm.PreFailoverPointId).ToArray();
             foreach (var point in expired)
             {
                 // Vault first: a point the vault no longer names is never used, and its manifest is garbage either way.

@@ -1,3 +1,4 @@
+using System;
 using System.Threading;
 using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Core.Errors;
@@ -10,6 +11,10 @@ namespace AzureSiteRecovery.DR.Core.Sites
     /// <summary>Opens a connection to a site registered in the vault, with its stored secret.</summary>
     public static class SiteConnector
     {
+        /// <summary>
+        /// Connects to a stored vSphere site. A site stored before the vault recorded vCenter identities
+        /// gets the vCenter's about.instanceUuid recorded now (what identity checks compare with later).
+        /// </summary>
         public static async Task<VSphereClient> ConnectVSphereAsync(IVault vault, string siteName, CancellationToken cancellationToken)
         {
             var site = await vault.FindSiteAsync(siteName, cancellationToken).ConfigureAwait(false)
@@ -21,14 +26,56 @@ namespace AzureSiteRecovery.DR.Core.Sites
             }
 
             var password = await vault.ReadSiteSecretAsync(site.Name, cancellationToken).ConfigureAwait(false);
-            return await ConnectVSphereAsync(site, password ?? "", cancellationToken).ConfigureAwait(false);
+            var client = await ConnectVSphereAsync(site, password ?? "", cancellationToken).ConfigureAwait(false);
+            if (site.ServerInstanceUuid is null && !string.IsNullOrEmpty(client.About.InstanceUuid))
+            {
+                try
+                {
+                    await vault.UpdateSiteAsync(site.Name, s => s.ServerInstanceUuid is null ? s with { ServerInstanceUuid = client.About.InstanceUuid } : s,
+                        null, cancellationToken).ConfigureAwait(false);
+                }
+                catch
+                {
+                    client.Dispose();
+                    throw;
+                }
+            }
+            return client;
         }
 
-        /// <summary>Connects to a vSphere site that may not be stored yet (New-DRSite tests before it stores).</summary>
-        public static Task<VSphereClient> ConnectVSphereAsync(Site site, string password, CancellationToken cancellationToken) =>
-            VSphereClient.ConnectAsync(
-                new VSphereEndpoint(site.Server!, site.UserName ?? "", password, site.CertificateThumbprint, site.SkipCertificateCheck),
+        /// <summary>Connects to a vSphere site that may not be stored yet (New-DRSite tests before it stores). Plain http only with AllowInsecureHttp.</summary>
+        public static Task<VSphereClient> ConnectVSphereAsync(Site site, string password, CancellationToken cancellationToken)
+        {
+            if (site.Server is null)
+            {
+                throw new InvalidSettingException("Site", site.Name, nameof(Site.Server), $"vSphere site '{site.Name}' has no Server URL; set it with Set-DRSite -Server.");
+            }
+            if (site.Server.Scheme == Uri.UriSchemeHttp && !site.AllowInsecureHttp)
+            {
+                // Refused before a byte is sent: the login would carry the password in clear.
+                throw new InsecureHttpRefusedException(site.Name, site.Server.ToString());
+            }
+            return VSphereClient.ConnectAsync(
+                new VSphereEndpoint(site.Server, site.UserName ?? "", password, site.CertificateThumbprint, site.SkipCertificateCheck),
                 site.Name,
                 cancellationToken);
+        }
+
+        /// <summary>
+        /// Fails with VmIdentityChanged unless the connected vCenter is the one the site was first
+        /// connected to (about.instanceUuid as recorded in the vault).
+        /// </summary>
+        public static async Task VerifyServerAsync(IVault vault, VSphereClient client, CancellationToken cancellationToken)
+        {
+            var site = await vault.FindSiteAsync(client.SiteName, cancellationToken).ConfigureAwait(false)
+                ?? throw new ObjectNotFoundException("Site", client.SiteName);
+            if (site.ServerInstanceUuid != null && !string.Equals(site.ServerInstanceUuid, client.About.InstanceUuid, StringComparison.OrdinalIgnoreCase))
+            {
+                throw new IdentityChangedException("VmIdentityChanged", site.Name,
+                    $"Site '{site.Name}' ({site.Server}) now answers as vCenter {client.About.InstanceUuid ?? "<none>"}, but it was vCenter {site.ServerInstanceUuid} " +
+                    "when its VMs were protected: nothing was read or written. Point the site back at its vCenter with Set-DRSite -Server, " +
+                    "or, if this really is the same vCenter rebuilt, accept it with Set-DRSite -Server <url> -Force.");
+            }
+        }
     }
 }

@@ -29,7 +29,8 @@ namespace AzureSiteRecovery.DR.Core.Vault
         private const string SiteColumns =
             "s.name, s.kind, s.role, s.description, s.server, s.user_name, s.certificate_thumbprint, s.skip_certificate_check, " +
             "s.tenant_id, s.subscription_id, s.resource_group, s.location, s.storage_account, s.authentication, s.client_id, " +
-            "EXISTS (SELECT 1 FROM site_secrets x WHERE x.site_name = s.name), s.created_unix_ms, s.modified_unix_ms, s.client_certificate_thumbprint";
+            "EXISTS (SELECT 1 FROM site_secrets x WHERE x.site_name = s.name), s.created_unix_ms, s.modified_unix_ms, s.client_certificate_thumbprint, " +
+            "s.allow_insecure_http, s.server_instance_uuid, s.ranged_writes";
         private const string PolicyColumns =
             "p.name, p.description, p.replication_interval_ticks, p.rpo_threshold_ticks, p.recovery_point_retention_ticks, " +
             "p.app_consistent_frequency_ticks, p.created_unix_ms, p.modified_unix_ms";
@@ -446,6 +447,9 @@ namespace AzureSiteRecovery.DR.Core.Vault
             Created = FromUnixMs(reader.GetInt64(16)),
             Modified = FromUnixMs(reader.GetInt64(17)),
             ClientCertificateThumbprint = NullableString(reader, 18),
+            AllowInsecureHttp = reader.GetInt64(19) != 0,
+            ServerInstanceUuid = NullableString(reader, 20),
+            RangedWrites = reader.IsDBNull(21) ? (bool?)null : reader.GetInt64(21) != 0,
         };
 
         private static ReplicationPolicy ReadPolicy(SqliteDataReader reader) => new ReplicationPolicy
@@ -475,23 +479,27 @@ namespace AzureSiteRecovery.DR.Core.Vault
         private static void SaveSite(SqliteTransaction transaction, Site site) => Execute(transaction,
             @"INSERT INTO sites (name, kind, role, description, server, user_name, certificate_thumbprint, skip_certificate_check,
                                  tenant_id, subscription_id, resource_group, location, storage_account, authentication, client_id,
-                                 client_certificate_thumbprint, created_unix_ms, modified_unix_ms)
+                                 client_certificate_thumbprint, created_unix_ms, modified_unix_ms,
+                                 allow_insecure_http, server_instance_uuid, ranged_writes)
               VALUES ($name, $kind, $role, $description, $server, $userName, $thumbprint, $skipCheck,
                       $tenantId, $subscriptionId, $resourceGroup, $location, $storageAccount, $authentication, $clientId,
-                      $clientCertificateThumbprint, $created, $modified)
+                      $clientCertificateThumbprint, $created, $modified, $allowHttp, $serverUuid, $rangedWrites)
               ON CONFLICT (name) DO UPDATE SET
                   kind = excluded.kind, role = excluded.role, description = excluded.description, server = excluded.server,
                   user_name = excluded.user_name, certificate_thumbprint = excluded.certificate_thumbprint,
                   skip_certificate_check = excluded.skip_certificate_check, tenant_id = excluded.tenant_id,
                   subscription_id = excluded.subscription_id, resource_group = excluded.resource_group, location = excluded.location,
                   storage_account = excluded.storage_account, authentication = excluded.authentication, client_id = excluded.client_id,
-                  client_certificate_thumbprint = excluded.client_certificate_thumbprint, modified_unix_ms = excluded.modified_unix_ms;",
+                  client_certificate_thumbprint = excluded.client_certificate_thumbprint, modified_unix_ms = excluded.modified_unix_ms,
+                  allow_insecure_http = excluded.allow_insecure_http, server_instance_uuid = excluded.server_instance_uuid, ranged_writes = excluded.ranged_writes;",
             ("$name", site.Name), ("$kind", site.Kind.ToString()), ("$role", site.Role.ToString()), ("$description", site.Description),
             ("$server", site.Server?.OriginalString), ("$userName", site.UserName), ("$thumbprint", site.CertificateThumbprint),
             ("$skipCheck", site.SkipCertificateCheck ? 1 : 0), ("$tenantId", site.TenantId), ("$subscriptionId", site.SubscriptionId),
             ("$resourceGroup", site.ResourceGroup), ("$location", site.Location), ("$storageAccount", site.StorageAccount),
             ("$authentication", site.Authentication?.ToString()), ("$clientId", site.ClientId),
-            ("$clientCertificateThumbprint", site.ClientCertificateThumbprint), ("$created", ToUnixMs(site.Created)), ("$modified", ToUnixMs(site.Modified)));
+            ("$clientCertificateThumbprint", site.ClientCertificateThumbprint), ("$created", ToUnixMs(site.Created)), ("$modified", ToUnixMs(site.Modified)),
+            ("$allowHttp", site.AllowInsecureHttp ? 1 : 0), ("$serverUuid", site.ServerInstanceUuid),
+            ("$rangedWrites", site.RangedWrites is bool ranged ? (ranged ? 1 : 0) : (object?)null));
 
         private static void SavePolicy(SqliteTransaction transaction, ReplicationPolicy policy) => Execute(transaction,
             @"INSERT INTO replication_policies (name, description, replication_interval_ticks, rpo_threshold_ticks,

@@ -69,6 +69,10 @@ namespace AzureSiteRecovery.DR.Sites
         [Parameter(ParameterSetName = VSphereSet)]
         public SwitchParameter SkipCertificateCheck { get; set; }
 
+        /// <summary>Allows a plain http:// -Server URL, which sends the vCenter password in clear. Only for labs on a trusted network; warns.</summary>
+        [Parameter(ParameterSetName = VSphereSet)]
+        public SwitchParameter AllowInsecureHttp { get; set; }
+
         /// <summary>The Microsoft Entra tenant id; required for service principals.</summary>
         [Parameter(ParameterSetName = AzureSet)]
         [ValidateNotNullOrEmpty]
@@ -136,6 +140,11 @@ namespace AzureSiteRecovery.DR.Sites
                     WriteWarning($"Site '{Name}' will accept any certificate from {Server}; pin it with -Thumbprint instead outside a lab.");
                 }
 
+                if (AllowInsecureHttp)
+                {
+                    WriteWarning($"Site '{Name}' may use plain http: the vCenter password then goes over the network in clear. Use https outside a lab.");
+                }
+
                 site = new Site
                 {
                     Name = Name,
@@ -146,6 +155,7 @@ namespace AzureSiteRecovery.DR.Sites
                     UserName = Credential!.UserName,
                     CertificateThumbprint = Thumbprint?.Replace(":", "").ToUpperInvariant(),
                     SkipCertificateCheck = SkipCertificateCheck,
+                    AllowInsecureHttp = AllowInsecureHttp,
                 };
                 secret = Credential.GetNetworkCredential().Password;
             }
@@ -176,27 +186,30 @@ namespace AzureSiteRecovery.DR.Sites
 
             ForItem(Name, () =>
             {
+                // Refused before any connection: an http URL without -AllowInsecureHttp would send the password in clear.
+                site.Validate();
                 if (!SkipConnectionTest)
                 {
-                    TestConnection(site, secret);
+                    site = TestConnection(site, secret);
                 }
 
                 WriteObject(Await(ct => OpenVault().AddSiteAsync(site, secret, ct)));
             });
         }
 
-        // Fails early (wrong password, unreachable, untrusted certificate) so nothing unusable is stored.
-        private void TestConnection(Site site, string? secret)
+        // Fails early (wrong password, unreachable, untrusted certificate) so nothing unusable is stored; the vCenter's identity is recorded.
+        private Site TestConnection(Site site, string? secret)
         {
             if (site.Kind != SiteKind.VSphere)
             {
                 WriteWarning($"Connection tests for {site.Kind} sites are not available in this version; site '{Name}' is registered without contacting it.");
-                return;
+                return site;
             }
 
             WriteVerbose($"Connecting to {site.Server} as {site.UserName}.");
             using var client = Await(ct => SiteConnector.ConnectVSphereAsync(site, secret ?? "", ct));
-            WriteVerbose($"Connected: {client.About.FullName} (API {client.About.ApiVersion}).");
+            WriteVerbose($"Connected: {client.About.FullName} (API {client.About.ApiVersion}, instance {client.About.InstanceUuid}).");
+            return site with { ServerInstanceUuid = client.About.InstanceUuid };
         }
     }
 }

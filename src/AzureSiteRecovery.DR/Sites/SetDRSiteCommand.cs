@@ -1,8 +1,11 @@
 using System;
+using System.Collections.Generic;
 using System.Management.Automation;
 using System.Security;
 using AzureSiteRecovery.DR.Common;
+using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Model;
+using AzureSiteRecovery.DR.Core.Sites;
 
 namespace AzureSiteRecovery.DR.Sites
 {
@@ -11,10 +14,17 @@ namespace AzureSiteRecovery.DR.Sites
     /// Changes the settings given and keeps the others. A new -Credential or -ClientSecret
     /// replaces the stored secret. The change is one atomic step in the vault: a concurrent
     /// change by another process is never lost. Sites cannot be renamed or change kind.
+    /// A new -Server of a vSphere site is connected to first: a different vCenter (another
+    /// about.instanceUuid than the one recorded) is refused with SiteServerChanged unless -Force,
+    /// as the protected VMs' morefs would then name other VMs.
     /// </remarks>
     /// <example>
     /// <code>Set-DRSite onprem -Credential (Get-Credential)</code>
     /// <para>Stores a new vCenter password for the site 'onprem'.</para>
+    /// </example>
+    /// <example>
+    /// <code>Set-DRSite onprem -Server https://vc01-new.contoso.local/sdk</code>
+    /// <para>Moves the site to a new URL of the same vCenter (a different vCenter is refused unless -Force).</para>
     /// </example>
     /// <example>
     /// <code>Get-DRSite dr | Set-DRSite -Role Both -PassThru</code>
@@ -61,6 +71,14 @@ namespace AzureSiteRecovery.DR.Sites
         [Parameter]
         public SwitchParameter SkipCertificateCheck { get; set; }
 
+        /// <summary>Allow ($true) or refuse again ($false) a plain http:// Server URL, which sends the password in clear; warns when allowed.</summary>
+        [Parameter]
+        public SwitchParameter AllowInsecureHttp { get; set; }
+
+        /// <summary>With -Server: accept a different vCenter (another about.instanceUuid) than the one the site was connected to before.</summary>
+        [Parameter]
+        public SwitchParameter Force { get; set; }
+
         /// <summary>The storage account that holds replicated disks (Azure sites).</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
@@ -94,21 +112,18 @@ namespace AzureSiteRecovery.DR.Sites
             string? secret = Credential?.GetNetworkCredential().Password
                 ?? (ClientSecret is null ? null : new System.Net.NetworkCredential("", ClientSecret).Password);
             var bound = MyInvocation.BoundParameters;
+            if (AllowInsecureHttp)
+            {
+                WriteWarning($"Site '{Name}' may use plain http: the vCenter password then goes over the network in clear. Use https outside a lab.");
+            }
             ForItem(Name, () =>
             {
-                var site = Await(ct => OpenVault().UpdateSiteAsync(Name, s => s with
+                var identity = Server is null ? null : NewServerIdentity(secret, bound);
+                var site = Await(ct => OpenVault().UpdateSiteAsync(Name, s => identity is null ? Change(s, bound) : Change(s, bound) with
                 {
-                    Role = Role ?? s.Role,
-                    Description = bound.ContainsKey(nameof(Description)) ? Description : s.Description,
-                    Server = Server ?? s.Server,
-                    UserName = Credential?.UserName ?? s.UserName,
-                    CertificateThumbprint = bound.ContainsKey(nameof(Thumbprint))
-                        ? (string.IsNullOrEmpty(Thumbprint) ? null : Thumbprint!.Replace(":", "").ToUpperInvariant())
-                        : s.CertificateThumbprint,
-                    SkipCertificateCheck = bound.ContainsKey(nameof(SkipCertificateCheck)) ? SkipCertificateCheck.IsPresent : s.SkipCertificateCheck,
-                    StorageAccount = StorageAccount ?? s.StorageAccount,
-                    Authentication = Authentication ?? s.Authentication,
-                    ClientId = ClientId ?? s.ClientId,
+                    ServerInstanceUuid = identity,
+                    // Another server: its datastore interface is probed again.
+                    RangedWrites = null,
                 }, secret, ct));
                 if (PassThru)
                 {
@@ -116,5 +131,46 @@ namespace AzureSiteRecovery.DR.Sites
                 }
             });
         }
+
+        /// <summary>Connects to the new -Server; its about.instanceUuid, after checking it is the vCenter recorded (unless -Force).</summary>
+        private string? NewServerIdentity(string? secret, Dictionary<string, object> bound)
+        {
+            var vault = OpenVault();
+            var current = Await(ct => vault.FindSiteAsync(Name, ct)) ?? throw new ObjectNotFoundException("Site", Name);
+            if (current.Kind != SiteKind.VSphere)
+            {
+                return current.ServerInstanceUuid;
+            }
+            var changed = Change(current, bound);
+            changed.Validate();
+            var password = secret ?? Await(ct => vault.ReadSiteSecretAsync(Name, ct)) ?? "";
+            WriteVerbose($"Connecting to {changed.Server} as {changed.UserName}.");
+            using var client = Await(ct => SiteConnector.ConnectVSphereAsync(changed, password, ct));
+            var found = client.About.InstanceUuid;
+            if (current.ServerInstanceUuid != null && !string.Equals(current.ServerInstanceUuid, found, StringComparison.OrdinalIgnoreCase) && !Force)
+            {
+                throw new IdentityChangedException("SiteServerChanged", Name,
+                    $"{changed.Server} is vCenter {found ?? "<none>"}, but site '{Name}' was vCenter {current.ServerInstanceUuid} ({current.Server}): " +
+                    "the VMs protected from it would not be the same VMs there. Nothing was changed. Register the other vCenter as a new site with New-DRSite, " +
+                    $"or, if it is the same vCenter rebuilt and its VMs are the ones protected, use Set-DRSite -Name {Name} -Server {changed.Server} -Force.");
+            }
+            return found;
+        }
+
+        private Site Change(Site s, Dictionary<string, object> bound) => s with
+        {
+            Role = Role ?? s.Role,
+            Description = bound.ContainsKey(nameof(Description)) ? Description : s.Description,
+            Server = Server ?? s.Server,
+            UserName = Credential?.UserName ?? s.UserName,
+            CertificateThumbprint = bound.ContainsKey(nameof(Thumbprint))
+                ? (string.IsNullOrEmpty(Thumbprint) ? null : Thumbprint!.Replace(":", "").ToUpperInvariant())
+                : s.CertificateThumbprint,
+            SkipCertificateCheck = bound.ContainsKey(nameof(SkipCertificateCheck)) ? SkipCertificateCheck.IsPresent : s.SkipCertificateCheck,
+            StorageAccount = StorageAccount ?? s.StorageAccount,
+            Authentication = Authentication ?? s.Authentication,
+            ClientId = ClientId ?? s.ClientId,
+            AllowInsecureHttp = bound.ContainsKey(nameof(AllowInsecureHttp)) ? AllowInsecureHttp.IsPresent : s.AllowInsecureHttp,
+        };
     }
 }

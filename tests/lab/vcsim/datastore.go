@@ -2,10 +2,17 @@ package main
 
 // Lab-only datastore extension: PUT /folder/<path>?dcPath=..&dsName=.. WITH a
 // "Content-Range: bytes START-END/*" header writes the body in place at START (like a guest
-// writing its disk). vSphere has no such thing and the simulator's PUT truncates and replaces
-// the whole file; PUT without Content-Range still goes to the simulator unchanged.
+// writing its disk) and answers 204 with the same Content-Range (the confirmation clients look
+// for). vSphere has no such thing and the simulator's PUT truncates and replaces the whole file;
+// PUT without Content-Range still goes to the simulator unchanged, and with -ranged-put=false so
+// does every PUT (200, the file replaced by the body: as vSphere does).
+//
+// Lab fault (-corrupt-put N): the Nth PUT to a "*-flat.vmdk" file (counted from 1, ranged or
+// not) gets the first byte of its body flipped, so a client that never reads back what it wrote
+// cannot notice.
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"log"
@@ -14,23 +21,37 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	"github.com/vmware/govmomi/simulator"
 )
 
 const folderPrefix = "/folder/"
 
-type datastoreHandler struct {
-	next http.Handler
+type datastoreOptions struct {
+	RangedPut  bool  // take PUT with Content-Range as a write in place (false: as vSphere, the whole file is replaced)
+	CorruptPut int64 // flip the first body byte of the Nth PUT to a flat disk file (0: never)
 }
 
-func newDatastoreHandler(next http.Handler) http.Handler {
-	return &datastoreHandler{next: next}
+type datastoreHandler struct {
+	next    http.Handler
+	opts    datastoreOptions
+	flatPut int64 // PUTs to flat disk files so far
+}
+
+func newDatastoreHandler(next http.Handler, opts datastoreOptions) http.Handler {
+	return &datastoreHandler{next: next, opts: opts}
 }
 
 func (h *datastoreHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodPut && strings.HasPrefix(r.URL.Path, folderPrefix) && strings.HasSuffix(r.URL.Path, "-flat.vmdk") {
+		if n := atomic.AddInt64(&h.flatPut, 1); n == h.opts.CorruptPut {
+			log.Printf("lab fault: flipping the first byte of PUT #%d to %s", n, r.URL.Path)
+			r.Body = &flipFirstByte{r: bufio.NewReader(r.Body), c: r.Body}
+		}
+	}
 	cr := r.Header.Get("Content-Range")
-	if r.Method != http.MethodPut || cr == "" || !strings.HasPrefix(r.URL.Path, folderPrefix) {
+	if r.Method != http.MethodPut || cr == "" || !h.opts.RangedPut || !strings.HasPrefix(r.URL.Path, folderPrefix) {
 		h.next.ServeHTTP(w, r)
 		return
 	}
@@ -66,8 +87,27 @@ func (h *datastoreHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
+	w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/*", first, last))
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// flipFirstByte passes a request body through with its first byte inverted (the -corrupt-put fault).
+type flipFirstByte struct {
+	r       *bufio.Reader
+	c       io.Closer
+	flipped bool
+}
+
+func (f *flipFirstByte) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if n > 0 && !f.flipped {
+		p[0] ^= 0xff
+		f.flipped = true
+	}
+	return n, err
+}
+
+func (f *flipFirstByte) Close() error { return f.c.Close() }
 
 // findDatastoreDir resolves dcPath (default: the only/first datacenter) and dsName to a local dir.
 func findDatastoreDir(dcPath, dsName string) (string, error) {

@@ -367,8 +367,8 @@ func TestEndToEndCBT(t *testing.T) {
 	req.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/*", 3<<20+100, 3<<20+100+10))
 	res = e.httpDo(req)
 	res.Body.Close()
-	if res.StatusCode != http.StatusNoContent {
-		t.Fatalf("ranged PUT: %d", res.StatusCode)
+	if res.StatusCode != http.StatusNoContent || res.Header.Get("Content-Range") != fmt.Sprintf("bytes %d-%d/*", 3<<20+100, 3<<20+100+10) {
+		t.Fatalf("ranged PUT: %d, Content-Range %q (the range is echoed as confirmation)", res.StatusCode, res.Header.Get("Content-Range"))
 	}
 
 	s2 := e.snapshot("s2")
@@ -531,4 +531,69 @@ func TestPlainSimulator(t *testing.T) {
 	}
 	t.Logf("plain vcsim, edit without deviceInfo: %v", err)
 	inst.stop()
+}
+
+// -ranged-put=false: a PUT with Content-Range replaces the whole file, as vSphere does (200, no
+// confirmation); -corrupt-put N flips the first byte of the Nth PUT to a flat disk file; each
+// instance has its own about.instanceUuid.
+func TestDatastorePutModes(t *testing.T) {
+	inst := start(t, "-ranged-put=false", "-corrupt-put", "2", "-cbt=false", "-tls=false", "-vm", "1", "-host", "1", "-cluster", "0")
+	other := start(t, "-tls=false", "-vm", "1", "-host", "1", "-cluster", "0")
+	ctx := context.Background()
+	c, err := inst.login(ctx, "anyone", "anything")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := other.login(ctx, "anyone", "anything")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := c.ServiceContent.About.InstanceUuid, c2.ServiceContent.About.InstanceUuid
+	if a == "" || a == b || a == "dbed6e0c-bd88-4ef6-b594-21283e1c677f" {
+		t.Fatalf("about.instanceUuid %q and %q: want two distinct random ones", a, b)
+	}
+
+	var tmp string
+	for _, kv := range inst.cmd.Env {
+		if strings.HasPrefix(kv, "TMPDIR=") {
+			tmp = strings.TrimPrefix(kv, "TMPDIR=")
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(tmp, "govcsim-*", "DC0_H0_VM0", "disk1-flat.vmdk"))
+	if len(files) != 1 {
+		t.Fatalf("flat files: %v", files)
+	}
+	u := *inst.url
+	u.Path = "/folder/DC0_H0_VM0/disk1-flat.vmdk"
+	u.RawQuery = "dcPath=DC0&dsName=LocalDS_0"
+	put := func(body string, contentRange string) *http.Response {
+		req, _ := http.NewRequest("PUT", u.String(), strings.NewReader(body))
+		if contentRange != "" {
+			req.Header.Set("Content-Range", contentRange)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+
+	res := put("0123456789", "bytes 100-109/*")
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Range") != "" {
+		t.Fatalf("ranged PUT with -ranged-put=false: %d, Content-Range %q", res.StatusCode, res.Header.Get("Content-Range"))
+	}
+	if got, _ := ioutil.ReadFile(files[0]); string(got) != "0123456789" {
+		t.Fatalf("after a ranged PUT with -ranged-put=false the file is %d bytes, want the 10-byte body alone", len(got))
+	}
+	put("abc", "")
+	if got, _ := ioutil.ReadFile(files[0]); string(got) != "\x9ebc" {
+		t.Fatalf("PUT #2 with -corrupt-put 2: file %q, want the first byte flipped", got)
+	}
+	put("abc", "")
+	if got, _ := ioutil.ReadFile(files[0]); string(got) != "abc" {
+		t.Fatalf("PUT #3: file %q", got)
+	}
+	inst.stop()
+	other.stop()
 }

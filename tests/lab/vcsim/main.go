@@ -4,7 +4,9 @@
 // RetrievePropertiesEx result paging (paging.go, unless -paging=false), a simulated guest OS that
 // boots after power on and shuts down on ShutdownGuest (guest.go, unless -guest=false; per VM
 // extraConfig guestinfo.lab.boot=never, guestinfo.lab.bootSeconds=<seconds>, guestinfo.lab.ip=<ip>),
-// and real disk files for VMs created or reconfigured with new disks (guest.go, always).
+// and real disk files for VMs created or reconfigured with new disks (guest.go, always); ranged
+// datastore PUTs (datastore.go, unless -ranged-put=false) and a lab fault that corrupts one PUT
+// to a flat disk file (-corrupt-put N); a random about.instanceUuid per start (-instance-uuid).
 package main
 
 import (
@@ -21,7 +23,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/vmware/govmomi/simulator"
+	"github.com/vmware/govmomi/vim25"
 )
 
 func main() {
@@ -58,6 +62,9 @@ func main() {
 	guestIP := flag.String("guest-ip", "127.0.0.1", "with -guest: the guests' IP address (per VM: extraConfig guestinfo.lab.ip)")
 	guestShutdown := flag.Duration("guest-shutdown", 500*time.Millisecond, "with -guest: ShutdownGuest -> powered off delay (also RebootGuest -> guest down)")
 	dsFreeMB := flag.Int64("ds-free-mb", 0, "every datastore reports this much free space in MiB (0: the file system's), to test a recovery datastore that is too small")
+	rangedPut := flag.Bool("ranged-put", true, "take datastore PUTs with Content-Range as writes in place (false: as vSphere, a PUT replaces the whole file)")
+	corruptPut := flag.Int64("corrupt-put", 0, "lab fault: flip the first byte of the body of the Nth PUT to a *-flat.vmdk file (0: never)")
+	instanceUUID := flag.String("instance-uuid", "", "the vCenter's about.instanceUuid (empty: a new random one per start, as each vCenter has its own)")
 	trace := flag.Bool("trace", false, "write SOAP traffic to stderr")
 	flag.Parse()
 
@@ -91,6 +98,12 @@ func main() {
 	}
 	// Remove deletes the datastore temp dirs (under $TMPDIR) that Create made.
 	defer model.Remove()
+
+	// vcsim 0.24 gives every VPX instance the same about.instanceUuid: each of ours gets its own.
+	if *instanceUUID == "" {
+		*instanceUUID = uuid.New().String()
+	}
+	simulator.Map.Get(vim25.ServiceInstance).(*simulator.ServiceInstance).Content.About.InstanceUuid = *instanceUUID
 
 	if err := prepareDisks(int64(*diskMB) << 20); err != nil {
 		model.Remove()
@@ -132,7 +145,7 @@ func main() {
 		handler = guests.handler(handler)
 	}
 	handler = newVMFilesHandler(handler)
-	srv.Config.Handler = newDatastoreHandler(handler)
+	srv.Config.Handler = newDatastoreHandler(handler, datastoreOptions{RangedPut: *rangedPut, CorruptPut: *corruptPut})
 
 	sdk := *srv.URL
 	sdk.User = nil
@@ -143,7 +156,7 @@ func main() {
 			log.Fatalf("writing url file: %s", err)
 		}
 	}
-	log.Printf("listening on %s (cbt=%v, paging=%v, guest=%v, tls=%v)", sdk.String(), *cbt, *paging, *guest, *useTLS)
+	log.Printf("listening on %s (cbt=%v, paging=%v, guest=%v, tls=%v, ranged-put=%v, instance %s)", sdk.String(), *cbt, *paging, *guest, *useTLS, *rangedPut, *instanceUUID)
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Core.Errors;
@@ -9,6 +10,7 @@ using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Orchestration.Jobs;
 using AzureSiteRecovery.DR.Core.Orchestration.Plans;
 using AzureSiteRecovery.DR.Core.Replication;
+using AzureSiteRecovery.DR.Core.Sites;
 using AzureSiteRecovery.DR.Core.Sites.VSphere;
 using AzureSiteRecovery.DR.Core.Storage;
 
@@ -24,6 +26,11 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
     public sealed partial class RecoveryJobs
     {
         private static readonly TimeSpan GuestShutdownTimeout = TimeSpan.FromMinutes(10);
+
+        // JobStepDetail.WriteMode of a failback step: only the changed chunks, whole disks, or nothing differed.
+        private const string RangedWrites = "ranged";
+        private const string WholeDisks = "whole";
+        private const string NothingWritten = "none";
 
         /// <summary>Fails before a job is recorded when no VM of the plan is in the state the operation starts from.</summary>
         private static void RefuseUnlessReady(JobOperation operation, RecoveryPlan plan, RecoveryPlanTestResult check)
@@ -233,7 +240,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 }
             }
 
-            await services.Vault.UpdateProtectedVmAsync(vmId, v => v with { State = ProtectionState.Protected, RecoveredSite = null, RecoveredMoRef = null },
+            await services.Vault.UpdateProtectedVmAsync(vmId, v => v with { State = ProtectionState.Protected, RecoveredSite = null, RecoveredMoRef = null, PreFailoverPointId = null },
                 CancellationToken.None).ConfigureAwait(false);
             return StepOutcome.Done($"Deleted {deleted} recovered VM(s) of {vm.Name}{(poweredOn ? ", powered the source on again" : "")}; replication resumes.");
         }
@@ -269,9 +276,13 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
         }
 
         /// <summary>
-        /// Writes the newest point of a reprotected VM onto its original VM: each chunk of the
-        /// original disk is read and hashed, and only chunks that differ are written (ranged writes).
-        /// Then the original VM starts and is waited for as its plan group says.
+        /// Writes the newest point of a reprotected VM onto its original VM. Each chunk of the original
+        /// disk is read and hashed first; only a disk with chunks that differ is written: those chunks
+        /// (ranged writes) on a site shown to take them, else the whole disk from the chunk store.
+        /// Every disk written is then read back and compared chunk by chunk with the point
+        /// (FailbackVerifyFailed) before the original VM starts; until then the recovered VM, which
+        /// holds the same data, is kept (and started again when this step fails), so a second
+        /// Invoke-Failback can finish.
         /// </summary>
         private async Task<StepOutcome> FailBackAsync(RecoveryRun run, PlannedVm member, JobStepContext context, CancellationToken cancellationToken)
         {
@@ -280,12 +291,28 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
             {
                 return StepOutcome.Done($"{vm.Name} is {vm.State}: nothing to fail back.");
             }
+            var originalStarted = new StrongBox<bool>();
+            try
+            {
+                return await WriteBackAsync(run, member, vm, originalStarted, cancellationToken).ConfigureAwait(false);
+            }
+            catch (DRException) when (!originalStarted.Value)
+            {
+                // Never two copies running: once the original was started, the recovered VM stays off.
+                await RestartRecoveredAsync(run, vm).ConfigureAwait(false);
+                throw;
+            }
+        }
+
+        private async Task<StepOutcome> WriteBackAsync(RecoveryRun run, PlannedVm member, ProtectedVm vm, StrongBox<bool> originalStarted, CancellationToken cancellationToken)
+        {
             var pointId = vm.LastRecoveryPointId ?? throw new RecoveryException("NoRecoveryPoint", FailureKind.NotFound, vm.Name, $"VM '{vm.Name}' has no recovery point to fail back from.");
             var point = await services.Vault.FindRecoveryPointAsync(pointId, cancellationToken).ConfigureAwait(false)
                 ?? throw new RecoveryException("RecoveryPointGone", FailureKind.NotFound, vm.Name, $"Recovery point {pointId} of '{vm.Name}' is gone.");
             var manifest = await run.Store.Chunks.ReadPointAsync(vm.VmId, pointId, cancellationToken).ConfigureAwait(false);
             var client = await run.SiteAsync(vm.Site, cancellationToken).ConfigureAwait(false);
-            var original = await client.GetVmAsync(vm.MoRef, cancellationToken).ConfigureAwait(false)
+            // Before anything is read or written: the same vCenter and the same VM as when it was protected.
+            var original = await VmIdentity.VerifyAsync(services.Vault, client, vm, vm.MoRef, cancellationToken).ConfigureAwait(false)
                 ?? throw new RecoveryException("VmGone", FailureKind.NotFound, vm.Name,
                     $"The original VM '{vm.Name}' ({vm.MoRef}) is not on site '{vm.Site}' any more; recover it with Start-Failover of a plan to that site instead.");
             if (original.PowerState != VmPowerState.PoweredOff)
@@ -302,29 +329,76 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                     $"({string.Join(", ", disks.Select(d => d.Capacity))} bytes); fail back to a new VM with Start-Failover instead.");
             }
 
-            long bytes = 0, compared = 0;
-            var chunks = 0;
+            // Which chunks differ decides whether anything moves at all.
+            var differing = new List<int>[disks.Count];
+            var compared = 0;
             for (var i = 0; i < disks.Count; i++)
             {
+                differing[i] = await DifferingChunksAsync(client, VSphereClient.FlatExtentOf(targets[i].FileName), disks[i], run.Store.Chunks, cancellationToken).ConfigureAwait(false);
+                compared += disks[i].Chunks.Count;
+            }
+            var changed = differing.Sum(d => d.Count);
+            var mode = NothingWritten;
+            if (changed > 0)
+            {
+                var first = Array.FindIndex(differing, d => d.Count > 0);
+                mode = await TakesRangedWritesAsync(client, vm.Site, VSphereClient.FlatExtentOf(targets[first].FileName), cancellationToken).ConfigureAwait(false) ? RangedWrites : WholeDisks;
+            }
+
+            long bytes = 0;
+            var chunks = 0;
+            var writer = new DiskImageWriter(run.Store.Chunks);
+            for (var i = 0; i < disks.Count; i++)
+            {
+                if (differing[i].Count == 0) continue;
                 var disk = disks[i];
                 var flat = VSphereClient.FlatExtentOf(targets[i].FileName);
-                var buffer = new byte[disk.ChunkSize];
-                byte[]? zeros = null;
-                for (var c = 0; c < disk.Chunks.Count; c++)
+                if (mode == RangedWrites)
                 {
-                    var offset = disk.OffsetOf(c);
-                    var length = disk.LengthOf(c);
-                    await client.ReadDiskAsync(flat, offset, buffer, length, cancellationToken).ConfigureAwait(false);
-                    compared++;
-                    var wanted = disk.Chunks[c];
-                    if (ChunkStore.HashOf(buffer, length) == wanted) continue;
-                    var data = wanted.IsZero ? zeros ??= new byte[disk.ChunkSize] : await run.Store.Chunks.ReadChunkAsync(wanted, length, cancellationToken).ConfigureAwait(false);
-                    await client.WriteFileRangeAsync(flat, offset, data, length, cancellationToken).ConfigureAwait(false);
-                    chunks++;
-                    bytes += length;
+                    byte[]? zeros = null;
+                    foreach (var c in differing[i])
+                    {
+                        var wanted = disk.Chunks[c];
+                        var length = disk.LengthOf(c);
+                        var data = wanted.IsZero ? zeros ??= new byte[disk.ChunkSize] : await run.Store.Chunks.ReadChunkAsync(wanted, length, cancellationToken).ConfigureAwait(false);
+                        try
+                        {
+                            await client.WriteFileRangeAsync(flat, disk.OffsetOf(c), data, length, cancellationToken).ConfigureAwait(false);
+                        }
+                        catch (DiskWriteException)
+                        {
+                            // The site stopped taking ranged writes: a second failback writes whole disks.
+                            await services.Vault.UpdateSiteAsync(vm.Site, s => s with { RangedWrites = false }, null, CancellationToken.None).ConfigureAwait(false);
+                            throw;
+                        }
+                        chunks++;
+                        bytes += length;
+                    }
+                }
+                else
+                {
+                    await run.DiskWrites.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        await client.UploadFileAsync(flat, (stream, ct) => writer.WriteAsync(disk, stream, ct), disk.Capacity, cancellationToken).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        run.DiskWrites.Release();
+                    }
+                    chunks += disk.Chunks.Count;
+                    bytes += disk.Capacity;
                 }
             }
 
+            // Read back what was written before anything depends on it (the recovered VM is deleted only after this).
+            for (var i = 0; i < disks.Count; i++)
+            {
+                if (differing[i].Count == 0) continue;
+                await VerifyDiskAsync(client, vm, VSphereClient.FlatExtentOf(targets[i].FileName), disks[i], pointId, cancellationToken).ConfigureAwait(false);
+            }
+
+            originalStarted.Value = true;
             await client.PowerOnAsync(vm.MoRef, cancellationToken).ConfigureAwait(false);
             string? ip = null;
             if (member.Settings.WaitFor != VmStartCondition.PowerOn)
@@ -333,8 +407,84 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 ip = guest.IpAddress;
             }
 
-            return StepOutcome.Done($"{vm.Name} is back on site '{vm.Site}': {chunks} of {compared} chunk(s) differed and were written ({bytes} bytes).",
-                VSphereVmRecovery.Details(vm, point, vm.Site, vm.MoRef, original.Name, ip, bytes, chunks));
+            var how = mode switch
+            {
+                RangedWrites => $"{changed} of {compared} chunk(s) differed and were written ({bytes} bytes, ranged writes)",
+                WholeDisks => $"{changed} of {compared} chunk(s) differed; site '{vm.Site}' does not take ranged writes, so the whole disk(s) were written ({bytes} bytes)",
+                _ => $"0 of {compared} chunk(s) differed: nothing was written",
+            };
+            var details = VSphereVmRecovery.Details(vm, point, vm.Site, vm.MoRef, original.Name, ip, bytes, chunks);
+            details[JobStepDetail.WriteMode] = mode;
+            return StepOutcome.Done($"{vm.Name} is back on site '{vm.Site}': {how}{(changed > 0 ? "; read back and verified" : "")}.", details);
+        }
+
+        /// <summary>The chunks of a disk whose bytes on the datastore differ from the point's.</summary>
+        private static async Task<List<int>> DifferingChunksAsync(VSphereClient client, string flat, DiskManifest disk, ChunkStore chunks, CancellationToken cancellationToken)
+        {
+            var differing = new List<int>();
+            var buffer = new byte[disk.ChunkSize];
+            for (var c = 0; c < disk.Chunks.Count; c++)
+            {
+                var length = disk.LengthOf(c);
+                await client.ReadDiskAsync(flat, disk.OffsetOf(c), buffer, length, cancellationToken).ConfigureAwait(false);
+                if (ChunkStore.HashOf(buffer, length) != disk.Chunks[c]) differing.Add(c);
+            }
+            return differing;
+        }
+
+        /// <summary>Re-reads a written disk and compares every chunk with the point: FailbackVerifyFailed at the first that differs, or when the file's length changed.</summary>
+        private static async Task VerifyDiskAsync(VSphereClient client, ProtectedVm vm, string flat, DiskManifest disk, string pointId, CancellationToken cancellationToken)
+        {
+            var length = await client.GetFileLengthAsync(flat, cancellationToken).ConfigureAwait(false);
+            if (length is long actual && actual != disk.Capacity)
+            {
+                throw VerifyFailed(vm, flat, disk, pointId, $"the file is {actual} bytes long, not {disk.Capacity}");
+            }
+            var buffer = new byte[disk.ChunkSize];
+            for (var c = 0; c < disk.Chunks.Count; c++)
+            {
+                var chunkLength = disk.LengthOf(c);
+                await client.ReadDiskAsync(flat, disk.OffsetOf(c), buffer, chunkLength, cancellationToken).ConfigureAwait(false);
+                if (ChunkStore.HashOf(buffer, chunkLength) != disk.Chunks[c])
+                {
+                    throw VerifyFailed(vm, flat, disk, pointId, $"chunk {c} (offset {disk.OffsetOf(c)}, {chunkLength} bytes) differs");
+                }
+            }
+        }
+
+        private static DiskWriteException VerifyFailed(ProtectedVm vm, string flat, DiskManifest disk, string pointId, string what) =>
+            new DiskWriteException("FailbackVerifyFailed", vm.Name,
+                $"Failback of '{vm.Name}' wrote disk {disk.DiskKey} ('{flat}') on site '{vm.Site}', but reading it back does not give recovery point {pointId}: {what}. " +
+                $"The original VM was not started; the recovered VM on site '{vm.RecoveredSite}' is kept and runs again, and '{vm.Name}' stays Reprotected: " +
+                "run Invoke-Failback again to write the disk again.");
+
+        /// <summary>Whether the site's datastore interface takes ranged writes: probed once (next to the disk, on a scratch file) and remembered in the vault.</summary>
+        private async Task<bool> TakesRangedWritesAsync(VSphereClient client, string siteName, string diskFile, CancellationToken cancellationToken)
+        {
+            var site = await services.Vault.FindSiteAsync(siteName, cancellationToken).ConfigureAwait(false) ?? throw new ObjectNotFoundException("Site", siteName);
+            if (site.RangedWrites is bool known) return known;
+            var probed = await client.ProbeRangedWritesAsync(diskFile, cancellationToken).ConfigureAwait(false);
+            await services.Vault.UpdateSiteAsync(siteName, s => s with { RangedWrites = probed }, null, CancellationToken.None).ConfigureAwait(false);
+            return probed;
+        }
+
+        /// <summary>After a failed failback step: the recovered VM (still holding the VM's data) runs again; best effort.</summary>
+        private static async Task RestartRecoveredAsync(RecoveryRun run, ProtectedVm vm)
+        {
+            if (vm.RecoveredSite is null || vm.RecoveredMoRef is null) return;
+            try
+            {
+                var recoverySite = await run.SiteAsync(vm.RecoveredSite, CancellationToken.None).ConfigureAwait(false);
+                var recovered = await recoverySite.GetVmAsync(vm.RecoveredMoRef, CancellationToken.None).ConfigureAwait(false);
+                if (recovered?.PowerState == VmPowerState.PoweredOff)
+                {
+                    await recoverySite.PowerOnAsync(vm.RecoveredMoRef, CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+            catch (DRException)
+            {
+                // The step's own error says what failed; the VM can be started by hand.
+            }
         }
 
         /// <summary>After failback: the recovered VM is deleted, the record points at the original VM again, and a cycle makes its first point there.</summary>
@@ -362,6 +512,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                     State = ProtectionState.Protected,
                     RecoveredSite = null,
                     RecoveredMoRef = null,
+                    PreFailoverPointId = null,
                     Disks = original.Disks.Select(d => new ProtectedDisk { Key = d.Key, Label = d.Label, FileName = d.FileName, CapacityBytes = d.CapacityBytes }).ToArray(),
                 }, CancellationToken.None).ConfigureAwait(false);
             }

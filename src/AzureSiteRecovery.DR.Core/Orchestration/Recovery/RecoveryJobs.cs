@@ -242,7 +242,13 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 // From here on the VMs belong to the recovery site: replication of the sources pauses.
                 foreach (var planned in vms)
                 {
-                    await services.Vault.UpdateProtectedVmAsync(planned.Vm.VmId, v => v with { State = ProtectionState.FailedOver, RecoveredSite = plan.RecoverySite },
+                    await services.Vault.UpdateProtectedVmAsync(planned.Vm.VmId, v => v with
+                    {
+                        State = ProtectionState.FailedOver,
+                        RecoveredSite = plan.RecoverySite,
+                        // Retention keeps it until failback ends: the original disks' state before the failover.
+                        PreFailoverPointId = v.PreFailoverPointId ?? v.LastRecoveryPointId,
+                    },
                         CancellationToken.None).ConfigureAwait(false);
                 }
             }

@@ -106,19 +106,84 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
         /// <summary>
         /// Overwrites bytes [offset, offset+count) of an existing file with a ranged PUT
         /// (<c>Content-Range: bytes a-b/*</c>). vSphere's own datastore interface replaces whole
-        /// files only; this is for servers that take ranged writes (the lab's vcsim, an ESXi proxy).
-        /// A server that ignores the range would truncate the file, so the answer must be 200/204 with the range echoed or 206.
+        /// files only (it answers 200/201 and the file is now just this body); this is for servers
+        /// that take ranged writes (the lab's vcsim, an ESXi proxy). Only an answer that confirms the
+        /// range (206, or 2xx with the same Content-Range) counts; any other success is
+        /// DatastoreRangedWriteUnsupported, as the file may have been replaced. Call it only on a
+        /// site <see cref="ProbeRangedWritesAsync"/> has shown to take ranged writes.
         /// </summary>
         public async Task WriteRangeAsync(DatastorePath path, string datacenter, long offset, byte[] data, int count, CancellationToken ct)
         {
+            var last = offset + count - 1;
             using var response = await SendWithSessionAsync(() =>
             {
                 var request = new HttpRequestMessage(HttpMethod.Put, UrlOf(path, datacenter)) { Content = new ByteArrayContent(data, 0, count) };
                 request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-                request.Content.Headers.ContentRange = new ContentRangeHeaderValue(offset, offset + count - 1);
+                request.Content.Headers.ContentRange = new ContentRangeHeaderValue(offset, last);
                 return request;
             }, ct).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode) throw Failure(path, "write a range of", response);
+            var echoed = response.Content?.Headers.ContentRange;
+            var confirmed = response.StatusCode == HttpStatusCode.PartialContent
+                || (echoed != null && echoed.HasRange && echoed.From == offset && echoed.To == last);
+            if (!confirmed)
+            {
+                throw new DiskWriteException("DatastoreRangedWriteUnsupported", path.ToString(),
+                    $"The datastore interface of '{vim.Transport.BaseUrl}' (site '{vim.SiteName}') answered a ranged write of bytes {offset}-{last} of '{path}' " +
+                    $"with HTTP {(int)response.StatusCode} and no confirmation of the range: it does not take ranged writes (vSphere replaces the whole file). " +
+                    "Disks on this site are written whole.");
+            }
+        }
+
+        /// <summary>
+        /// Whether the server takes ranged writes, shown on a scratch file in <paramref name="folder"/>
+        /// (never on a disk): a small file is created, a range in its middle written, and the file read
+        /// back; true only when the answer confirmed the range, the bytes are right and the length did
+        /// not change. The scratch file is deleted by the caller's <paramref name="delete"/>.
+        /// </summary>
+        public async Task<bool> ProbeRangedWritesAsync(DatastorePath folder, string datacenter, Func<DatastorePath, CancellationToken, Task> delete, CancellationToken ct)
+        {
+            const int Block = 4096;
+            var scratch = new DatastorePath(folder.Datastore, folder.Path.TrimEnd('/') + "/azsr-dr-probe-" + Guid.NewGuid().ToString("N") + ".tmp");
+            var whole = new byte[3 * Block];
+            for (var i = 0; i < whole.Length; i++) whole[i] = (byte)'a';
+            var middle = new byte[Block];
+            for (var i = 0; i < middle.Length; i++) middle[i] = (byte)'b';
+            using (var content = new MemoryStream(whole, writable: false))
+            {
+                await UploadAsync(scratch, datacenter, content, whole.Length, ct).ConfigureAwait(false);
+            }
+            try
+            {
+                try
+                {
+                    await WriteRangeAsync(scratch, datacenter, Block, middle, Block, ct).ConfigureAwait(false);
+                }
+                catch (DiskWriteException)
+                {
+                    return false;
+                }
+                catch (DatastoreFileException e) when (e.StatusCode >= 400 && e.StatusCode < 500 && e.StatusCode != 401 && e.StatusCode != 403)
+                {
+                    // 400/405/411/416/...: the server refuses ranged PUTs outright.
+                    return false;
+                }
+
+                var length = await GetLengthAsync(scratch, datacenter, ct).ConfigureAwait(false);
+                var back = new byte[whole.Length + 1];
+                var filled = 0;
+                using (var stream = await OpenReadAsync(scratch, datacenter, 0, back.Length, ct).ConfigureAwait(false))
+                {
+                    int n;
+                    while (filled < back.Length && (n = await stream.ReadAsync(back, filled, back.Length - filled, ct).ConfigureAwait(false)) > 0) filled += n;
+                }
+                Array.Copy(middle, 0, whole, Block, Block);
+                return length == whole.Length && filled == whole.Length && back.Take(filled).SequenceEqual(whole);
+            }
+            finally
+            {
+                await delete(scratch, CancellationToken.None).ConfigureAwait(false);
+            }
         }
 
         /// <summary>A request body produced by a writer callback as the request is sent.</summary>

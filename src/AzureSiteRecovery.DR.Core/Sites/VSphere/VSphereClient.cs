@@ -229,12 +229,49 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
         public Task UploadFileAsync(string datastorePath, string datacenter, Func<Stream, CancellationToken, Task> write, long length, CancellationToken ct) =>
             files.UploadAsync(DatastorePath.Parse(datastorePath), datacenter, write, length, ct);
 
+        /// <summary>As <see cref="UploadFileAsync(string, string, Func{Stream, CancellationToken, Task}, long, CancellationToken)"/>, in the datacenter that holds the datastore.</summary>
+        public async Task UploadFileAsync(string datastorePath, Func<Stream, CancellationToken, Task> write, long length, CancellationToken ct)
+        {
+            var path = DatastorePath.Parse(datastorePath);
+            var dc = await lookup.DatacenterOfDatastoreAsync(path.Datastore, ct).ConfigureAwait(false);
+            await files.UploadAsync(path, dc, write, length, ct).ConfigureAwait(false);
+        }
+
         /// <summary>Overwrites part of an existing datastore file (a ranged PUT; see DatastoreFiles.WriteRangeAsync for which servers take it).</summary>
         public async Task WriteFileRangeAsync(string datastorePath, long offset, byte[] data, int count, CancellationToken ct)
         {
             var path = DatastorePath.Parse(datastorePath);
             var dc = await lookup.DatacenterOfDatastoreAsync(path.Datastore, ct).ConfigureAwait(false);
             await files.WriteRangeAsync(path, dc, offset, data, count, ct).ConfigureAwait(false);
+        }
+
+        /// <summary>Deletes a datastore file (FileManager.DeleteDatastoreFile_Task); one already gone counts as deleted.</summary>
+        public async Task DeleteDatastoreFileAsync(string datastorePath, CancellationToken ct)
+        {
+            var path = DatastorePath.Parse(datastorePath);
+            var fileManager = vim.Content.FileManager ?? throw new VSphereFaultException("NotSupported", "the server has no fileManager", SiteName);
+            var dc = await lookup.FindDatacenterAsync(await lookup.DatacenterOfDatastoreAsync(path.Datastore, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
+            try
+            {
+                var task = await vim.StartTaskAsync("DeleteDatastoreFile_Task", fileManager, ct, El("name", path.ToString()), dc.Ref.ToElement("datacenter")).ConfigureAwait(false);
+                await tasks.WaitAsync(task, path.ToString(), null, ct).ConfigureAwait(false);
+            }
+            catch (VSphereFaultException e) when (e.FaultName == "FileNotFound")
+            {
+            }
+        }
+
+        /// <summary>
+        /// Whether the site's datastore interface takes ranged writes, tried on a scratch file in the
+        /// folder of <paramref name="datastorePath"/> (a file of a VM: the probe runs where that VM's disks are).
+        /// </summary>
+        public async Task<bool> ProbeRangedWritesAsync(string datastorePath, CancellationToken ct)
+        {
+            var path = DatastorePath.Parse(datastorePath);
+            var slash = path.Path.LastIndexOf('/');
+            var folder = new DatastorePath(path.Datastore, slash < 0 ? "" : path.Path.Substring(0, slash));
+            var dc = await lookup.DatacenterOfDatastoreAsync(path.Datastore, ct).ConfigureAwait(false);
+            return await files.ProbeRangedWritesAsync(folder, dc, (scratch, c) => DeleteDatastoreFileAsync(scratch.ToString(), c), ct).ConfigureAwait(false);
         }
 
         /// <summary>The data file of a flat disk: "[ds] vm/disk1.vmdk" (the descriptor) is stored in "[ds] vm/disk1-flat.vmdk".</summary>

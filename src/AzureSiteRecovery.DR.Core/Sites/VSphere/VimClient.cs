@@ -12,7 +12,7 @@ using static AzureSiteRecovery.DR.Core.Sites.VSphere.VimXml;
 namespace AzureSiteRecovery.DR.Core.Sites.VSphere
 {
     /// <summary>The service content's references we use, and the server's about info.</summary>
-    internal sealed record ServiceContent(MoRef RootFolder, MoRef PropertyCollector, MoRef ViewManager, MoRef SessionManager, VSphereAbout About);
+    internal sealed record ServiceContent(MoRef RootFolder, MoRef PropertyCollector, MoRef ViewManager, MoRef SessionManager, VSphereAbout About, MoRef? FileManager);
 
     /// <summary>The changedArea page of one QueryChangedDiskAreas call.</summary>
     internal sealed record DiskChangeInfo(long StartOffset, long Length, IReadOnlyList<DiskExtent> ChangedArea);
@@ -82,7 +82,8 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
                 new VSphereAbout(
                     about.ChildValue("name") ?? "", about.ChildValue("fullName") ?? "", about.ChildValue("version") ?? "",
                     about.ChildValue("build") ?? "", about.ChildValue("apiVersion") ?? "", about.ChildValue("apiType") ?? "",
-                    about.ChildValue("instanceUuid")));
+                    about.ChildValue("instanceUuid")),
+                r.ChildMoRef("fileManager"));
         }
 
         private async Task LoginAsync(CancellationToken ct)
