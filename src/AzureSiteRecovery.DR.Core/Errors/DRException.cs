@@ -108,6 +108,11 @@ namespace AzureSiteRecovery.DR.Core.Errors
             : base(errorId, FailureKind.InvalidData, path, message, inner)
         {
         }
+
+        public VaultException(string errorId, FailureKind kind, string path, string message, Exception? inner = null)
+            : base(errorId, kind, path, message, inner)
+        {
+        }
     }
 
     /// <summary>Encrypted data that failed its integrity check: changed, damaged, or sealed with another key or purpose.</summary>

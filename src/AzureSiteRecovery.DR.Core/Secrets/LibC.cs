@@ -59,6 +59,15 @@ namespace AzureSiteRecovery.DR.Core.Secrets
 
         public static void Unlink(string path) => unlink(path);
 
+        /// <summary>Sets the permission bits of <paramref name="path"/>.</summary>
+        public static void ChangeMode(string path, int mode)
+        {
+            if (chmod(path, mode) != 0)
+            {
+                throw Failure("restrict the permissions of", path);
+            }
+        }
+
         private static IOException Failure(string action, string path) =>
             new IOException($"Could not {action} '{path}' (errno {Marshal.GetLastWin32Error()}).");
 
@@ -79,5 +88,8 @@ namespace AzureSiteRecovery.DR.Core.Secrets
 
         [DllImport("libc", SetLastError = true)]
         private static extern int unlink(string path);
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int chmod(string path, int mode);
     }
 }

@@ -25,10 +25,14 @@ namespace AzureSiteRecovery.DR.Core.Sites
         }
 
         /// <summary>Connects to a vSphere site that may not be stored yet (New-DRSite tests before it stores).</summary>
-        public static Task<VSphereClient> ConnectVSphereAsync(Site site, string password, CancellationToken cancellationToken) =>
-            VSphereClient.ConnectAsync(
+        public static Task<VSphereClient> ConnectVSphereAsync(Site site, string password, CancellationToken cancellationToken)
+        {
+            // A bad server URL is the user's setting (InvalidSiteSetting), found before any connection.
+            site.Validate();
+            return VSphereClient.ConnectAsync(
                 new VSphereEndpoint(site.Server!, site.UserName ?? "", password, site.CertificateThumbprint, site.SkipCertificateCheck),
                 site.Name,
                 cancellationToken);
+        }
     }
 }

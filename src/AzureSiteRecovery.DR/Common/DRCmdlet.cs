@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
@@ -41,12 +42,21 @@ namespace AzureSiteRecovery.DR.Common
             {
                 var explicitPath = Vault is null ? null : GetUnresolvedProviderPathFromPSPath(Vault);
                 var path = VaultLocation.Resolve(explicitPath);
+                // A mistyped -Vault must not become a new, empty vault: only New-* and Import-* create one.
+                if (explicitPath != null && !File.Exists(path) && !CreatesVault(MyInvocation.MyCommand))
+                {
+                    throw new VaultException("VaultNotFound", FailureKind.NotFound, path,
+                        $"The vault file '{path}' does not exist. Check the -Vault path; a new vault is created by New-DRSite, New-ReplicationPolicy or Import-RecoveryPlan.");
+                }
                 WriteVerbose($"Using the vault '{path}'.");
                 vault = SqliteVault.Open(path);
             }
 
             return vault;
         }
+
+        private static bool CreatesVault(CommandInfo? command) =>
+            command is CmdletInfo cmdlet && (cmdlet.Verb == VerbsCommon.New || cmdlet.Verb == VerbsData.Import);
 
         /// <summary>The vault's chunk store (beside the vault file), opened on first use.</summary>
         protected ReplicationStore OpenStore() => store ??= OpenStoreForCycle();
@@ -72,19 +82,30 @@ namespace AzureSiteRecovery.DR.Common
             }
         }
 
-        protected override void ProcessRecord()
+        protected override void ProcessRecord() => Terminating(ProcessItem);
+
+        /// <summary>
+        /// Runs <paramref name="work"/> (ProcessItem, or an EndProcessing's work) so that whatever
+        /// escapes it stops the cmdlet with an error id of ours, never a .NET type name.
+        /// </summary>
+        protected void Terminating(Action work)
         {
             try
             {
-                ProcessItem();
-            }
-            catch (VaultException ex)
-            {
-                ThrowTerminatingError(ToErrorRecord(ex, ex.Target));
+                work();
             }
             catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested)
             {
                 // Ctrl+C: PowerShell is already stopping the pipeline.
+            }
+            catch (DRException ex)
+            {
+                ThrowTerminatingError(ToErrorRecord(ex, ex.Target));
+            }
+            catch (Exception ex) when (ex is not RuntimeException)
+            {
+                // PowerShell's own exceptions (a stop, -ErrorAction Stop) carry their record; anything else is ours to name.
+                ThrowTerminatingError(UnexpectedErrors.ToErrorRecord(ex, null));
             }
         }
 

@@ -69,23 +69,19 @@ namespace AzureSiteRecovery.DR.Plans
 
         private void Import(string file)
         {
-            string yaml;
+            WriteVerbose($"Parsing the recovery plan '{file}'.");
+            RecoveryPlan plan;
             try
             {
-                yaml = File.ReadAllText(file);
+                // The folder goes with the plan: its scripts' relative paths start there when a job runs them.
+                plan = RecoveryPlanFile.Read(file);
             }
-            catch (IOException ex)
+            catch (System.Exception ex) when (ex is IOException || ex is System.UnauthorizedAccessException)
             {
                 WriteError(new ErrorRecord(ex, "RecoveryPlanFileUnreadable", ErrorCategory.ReadError, file));
                 return;
             }
 
-            WriteVerbose($"Parsing the recovery plan '{file}'.");
-            // The folder goes with the plan: its scripts' relative paths start there when a job runs them.
-            var plan = RecoveryPlanParser.Parse(yaml, System.IO.Path.GetFileName(file)) with
-            {
-                SourceFolder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(file)),
-            };
             var action = Force ? "Import, replacing a plan of the same name" : "Import";
             if (ShouldProcess($"recovery plan '{plan.Name}' from '{file}'", action))
             {

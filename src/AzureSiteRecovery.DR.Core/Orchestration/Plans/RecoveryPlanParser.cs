@@ -19,6 +19,17 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
         /// <summary>More than this many mistakes are cut off: the first ones are enough to start fixing.</summary>
         public const int MaxReportedErrors = 25;
 
+        /// <summary>The largest plan text read, in characters; a real plan is a few KB.</summary>
+        public const int MaxPlanLength = 1024 * 1024;
+
+        /// <summary>Hard limits on lists, checked before an item is read (Test-RecoveryPlan has the tighter, friendlier ones).</summary>
+        public const int MaxGroups = 1000;
+        public const int MaxVms = 10_000;
+        public const int MaxValidationsPerVm = 100;
+        public const int MaxActionsPerGroup = 100;
+        public const int MaxNetworkMappings = 1000;
+        public const int MaxProtectionGroupsPerGroup = 1000;
+
         /// <summary>Parses <paramref name="yaml"/>; <paramref name="source"/> names it in messages (a file name, or the plan's name).</summary>
         public static RecoveryPlan Parse(string yaml, string source)
         {
@@ -26,10 +37,22 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
             if (string.IsNullOrEmpty(source)) throw new ArgumentException("A source name is required.", nameof(source));
 
             var reader = new SchemaReader(source);
+            if (yaml.Length > MaxPlanLength)
+            {
+                var (line, column) = PositionOf(yaml, MaxPlanLength);
+                reader.Fail(line, column, $"the plan is {yaml.Length:N0} characters long; at most {MaxPlanLength:N0} are read (a plan is a few KB): split it into several plans");
+                throw reader.ToException();
+            }
+
             PlanYamlNode? root;
             try
             {
                 root = PlanYamlReader.Read(yaml);
+            }
+            catch (PlanYamlLimitException ex)
+            {
+                reader.Fail((int)ex.Start.Line, (int)ex.Start.Column, SyntaxMessage(ex));
+                throw reader.ToException();
             }
             catch (YamlException ex)
             {
@@ -52,6 +75,21 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
             return plan! with { Yaml = yaml };
         }
 
+        /// <summary>The 1-based line and column of the character at <paramref name="offset"/>.</summary>
+        private static (int Line, int Column) PositionOf(string text, int offset)
+        {
+            int line = 1, lineStart = 0;
+            for (var i = 0; i < offset; i++)
+            {
+                if (text[i] == '\n')
+                {
+                    line++;
+                    lineStart = i + 1;
+                }
+            }
+            return (line, offset - lineStart + 1);
+        }
+
         // YamlDotNet prefixes its own "(Line: 3, Col: 5, Idx: ...) - (...)": the location is already in front.
         private static string SyntaxMessage(YamlException ex)
         {
@@ -60,11 +98,28 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
             return message.StartsWith("(Line:", StringComparison.Ordinal) && dash >= 0 ? message.Substring(dash + 3) : message;
         }
 
+        /// <summary>Where <paramref name="text"/> holds a control, line-separator or formatting character; -1 when it holds none.</summary>
+        public static int IndexOfInvisible(string text)
+        {
+            for (var i = 0; i < text.Length; i++)
+            {
+                var category = CharUnicodeInfo.GetUnicodeCategory(text[i]);
+                if (category == UnicodeCategory.Control || category == UnicodeCategory.Format ||
+                    category == UnicodeCategory.LineSeparator || category == UnicodeCategory.ParagraphSeparator)
+                {
+                    return i;
+                }
+            }
+            return -1;
+        }
+
         /// <summary>Reads "00:05:00" (TimeSpan text) or "30s", "5m", "2h", "1h30m", "500ms"; null when the text is neither.</summary>
         public static TimeSpan? ParseDuration(string text)
         {
             if (string.IsNullOrWhiteSpace(text)) return null;
             text = text.Trim();
+            // ASCII digits only: \d and TimeSpan accept other scripts' digits, which the number parsers then refuse.
+            if (text.Any(c => char.IsDigit(c) && (c < '0' || c > '9'))) return null;
             if (text.IndexOf(':') >= 0)
             {
                 return TimeSpan.TryParseExact(text, "c", CultureInfo.InvariantCulture, out var span) ? span : (TimeSpan?)null;
@@ -84,7 +139,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
         }
 
         private static readonly Regex Shorthand = new Regex(
-            @"^(?:(?<h>\d{1,6})h)?(?:(?<m>\d{1,7})m(?!s))?(?:(?<s>\d{1,9})s)?(?:(?<ms>\d{1,9})ms)?$", RegexOptions.CultureInvariant);
+            @"^(?:(?<h>[0-9]{1,6})h)?(?:(?<m>[0-9]{1,7})m(?!s))?(?:(?<s>[0-9]{1,9})s)?(?:(?<ms>[0-9]{1,9})ms)?$", RegexOptions.CultureInvariant);
 
         private const string DurationHint = "a duration such as 30s or 00:00:30";
 
@@ -104,6 +159,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
             private readonly string source;
             private readonly List<RecoveryPlanError> errors = new List<RecoveryPlanError>();
             private bool truncated;
+            private int vmsRead;
 
             public SchemaReader(string source) => this.source = source;
 
@@ -144,13 +200,13 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                 var description = OptionalText(keys, "description");
                 var protectedSite = RequiredName(keys, root, "protectedSite", "the plan", "Site");
                 var recoverySite = RequiredName(keys, root, "recoverySite", "the plan", "Site");
-                var mappings = ReadList(keys, "networkMappings", ReadNetworkMapping);
+                var mappings = ReadList(keys, "networkMappings", ReadNetworkMapping, MaxNetworkMappings);
                 CheckUnique(mappings, m => m.SourceNetwork, m => m.Location, "sourceNetwork", "network mapping");
                 if (!keys.ContainsKey("groups"))
                 {
                     Fail(root, "the plan needs 'groups': a list of groups, each with a name and vms or protectionGroups");
                 }
-                var groups = ReadList(keys, "groups", ReadGroup);
+                var groups = ReadList(keys, "groups", ReadGroup, MaxGroups);
                 if (keys.TryGetValue("groups", out var groupsNode) && groupsNode.Value is PlanYamlSequence { Items.Count: 0 })
                 {
                     Fail(groupsNode.Value, "'groups' must list at least one group");
@@ -182,8 +238,9 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                     WaitFor = OptionalStartCondition(keys) ?? VmStartCondition.Heartbeat,
                 };
                 var errorsBefore = errors.Count;
-                var vms = ReadList(keys, "vms", vm => ReadVm(vm, defaults));
-                var protectionGroups = ReadList(keys, "protectionGroups", item => ReadNameScalar(item, "a protectionGroups entry", "ProtectionGroup"));
+                var vms = ReadList(keys, "vms", vm => ReadVm(vm, defaults), MaxVms - vmsRead, $"at most {MaxVms:N0} VMs in the whole plan");
+                vmsRead += vms.Count;
+                var protectionGroups = ReadList(keys, "protectionGroups", item => ReadNameScalar(item, "a protectionGroups entry", "ProtectionGroup"), MaxProtectionGroupsPerGroup);
                 if (!keys.ContainsKey("vms") && !keys.ContainsKey("protectionGroups"))
                 {
                     Fail(node, $"group '{name}' needs 'vms' (VM names) or 'protectionGroups' (whole protection groups), or both");
@@ -204,8 +261,8 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                     Vms = vms,
                     ProtectionGroups = protectionGroups,
                     Defaults = defaults,
-                    PreActions = ReadList(keys, "preActions", ReadAction),
-                    PostActions = ReadList(keys, "postActions", ReadAction),
+                    PreActions = ReadList(keys, "preActions", ReadAction, MaxActionsPerGroup),
+                    PostActions = ReadList(keys, "postActions", ReadAction, MaxActionsPerGroup),
                     Location = At(node),
                 };
             }
@@ -233,7 +290,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                     BootDelay = OptionalDuration(keys, "bootDelay") ?? defaults.BootDelay,
                     StartTimeout = OptionalDuration(keys, "startTimeout") ?? defaults.StartTimeout,
                     WaitFor = OptionalStartCondition(keys) ?? defaults.WaitFor,
-                    Validations = ReadList(keys, "validations", ReadValidation),
+                    Validations = ReadList(keys, "validations", ReadValidation, MaxValidationsPerVm),
                     Location = At(node),
                 };
             }
@@ -451,7 +508,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                 return paren < 0 ? what : what.Substring(0, paren);
             }
 
-            private List<T> ReadList<T>(Dictionary<string, KeyValuePair<PlanYamlNode, PlanYamlNode>> keys, string key, Func<PlanYamlNode, T> readItem)
+            private List<T> ReadList<T>(Dictionary<string, KeyValuePair<PlanYamlNode, PlanYamlNode>> keys, string key, Func<PlanYamlNode, T> readItem, int max, string? limit = null)
             {
                 var items = new List<T>();
                 if (!keys.TryGetValue(key, out var entry) || entry.Value is PlanYamlScalar { IsNull: true })
@@ -461,6 +518,12 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                 if (entry.Value is not PlanYamlSequence sequence)
                 {
                     Fail(entry.Value, $"'{key}' must be a list (items starting with '- '), not {entry.Value.Describe()}");
+                    return items;
+                }
+                if (sequence.Items.Count > max)
+                {
+                    // Not read at all: a list this long is a mistake or an attack, and reading it is the cost.
+                    Fail(sequence, $"'{key}' lists {sequence.Items.Count:N0} items; {limit ?? $"at most {max:N0} are allowed"}");
                     return items;
                 }
                 items.AddRange(sequence.Items.Select(readItem));
@@ -481,6 +544,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
             {
                 var text = ReadText(node, what, $"a {kind} name");
                 if (text is null) return "";
+                if (HasInvisibleCharacters(node, what, text)) return text;
                 try
                 {
                     NameRules.Validate(kind, text);
@@ -503,7 +567,18 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                     Fail(owner, $"{what} needs '{key}'");
                     return "";
                 }
-                return ReadText(entry.Value, $"'{key}'", "a name") ?? "";
+                var text = ReadText(entry.Value, $"'{key}'", "a name") ?? "";
+                HasInvisibleCharacters(entry.Value, $"'{key}'", text);
+                return text;
+            }
+
+            /// <summary>Reports a name with control characters (NUL, newline, escape...) or invisible formatting: it would be shown, logged and tagged as something else.</summary>
+            private bool HasInvisibleCharacters(PlanYamlNode node, string what, string text)
+            {
+                var index = IndexOfInvisible(text);
+                if (index < 0) return false;
+                Fail(node, $"{what} holds the invisible character U+{(int)text[index]:X4} at position {index + 1}; names are printable text on one line");
+                return true;
             }
 
             private string? OptionalText(Dictionary<string, KeyValuePair<PlanYamlNode, PlanYamlNode>> keys, string key) =>
