@@ -41,7 +41,7 @@ namespace AzureSiteRecovery.DR.Core.Errors
     {
         public ObjectNotFoundException(string objectKind, string name, string? hint = null)
             : base(objectKind + "NotFound", FailureKind.NotFound, name,
-                $"{Describe(objectKind)} '{name}' was not found in the vault." + (hint is null ? "" : " " + hint))
+                $"{Describe(objectKind)} '{Model.NameRules.Printable(name)}' was not found in the vault." + (hint is null ? "" : " " + hint))
         {
             ObjectKind = objectKind;
         }

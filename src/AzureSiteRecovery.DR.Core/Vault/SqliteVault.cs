@@ -8,6 +8,7 @@ using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Secrets;
+using AzureSiteRecovery.DR.Core.Storage;
 using Microsoft.Data.Sqlite;
 
 namespace AzureSiteRecovery.DR.Core.Vault
@@ -61,6 +62,11 @@ namespace AzureSiteRecovery.DR.Core.Vault
             if (string.IsNullOrEmpty(path)) throw new ArgumentException("A vault path is required.", nameof(path));
             // Relative paths are the cmdlets' to resolve against the PowerShell location, which is not the process's.
             if (!Path.IsPathRooted(path)) throw new ArgumentException($"The vault path '{path}' is relative; resolve it first.", nameof(path));
+
+            if (RegularFile.WhyNotRegular(path) is string what && what != "missing")
+            {
+                throw new VaultException("VaultUnreadable", path, $"The vault path '{path}' is {what}, not a vault file. Pass the path of a vault file (vault.db) to -Vault.");
+            }
 
             try
             {

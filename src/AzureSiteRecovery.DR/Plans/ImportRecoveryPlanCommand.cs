@@ -16,7 +16,11 @@ namespace AzureSiteRecovery.DR.Plans
     /// the vault's sites and VMs: run Test-RecoveryPlan for that. The vault also keeps the full
     /// path of the plan file's folder: a script 'path' relative to the plan is found there when a
     /// job runs it, so keep the scripts beside the plan (import it again after moving them). The module's Examples folder
-    /// holds a commented example, erp.plan.yaml.
+    /// holds a commented example, erp.plan.yaml. Limits keep a mistaken or hostile file harmless, each a RecoveryPlanInvalid
+    /// with its place: the plan file must be a regular file of at most 1 MB of text, lists and mappings nest at most 32
+    /// levels, at most 250,000 values once aliases (*name) are expanded, at most 1,000 groups, 10,000 VMs, 100 validations
+    /// per VM and 100 actions per group; durations and numbers use ASCII digits; names hold no control or invisible
+    /// characters; a script file the plan names must be a regular file (not a device, FIFO or folder) of at most 1 MB.
     /// </remarks>
     /// <example>
     /// <code>Import-RecoveryPlan -Path ./erp.plan.yaml</code>

@@ -36,7 +36,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
         /// <summary>An empty value, "~" or "null" written without quotes.</summary>
         public bool IsNull => IsPlain && (Value.Length == 0 || Value == "~" || Value == "null" || Value == "Null" || Value == "NULL");
 
-        public override string Describe() => IsNull ? "empty" : $"'{Value}'";
+        public override string Describe() => IsNull ? "empty" : $"'{Model.NameRules.Printable(Value)}'";
     }
 
     internal sealed class PlanYamlSequence : PlanYamlNode

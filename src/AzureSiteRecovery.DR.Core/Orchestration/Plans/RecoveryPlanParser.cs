@@ -98,21 +98,6 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
             return message.StartsWith("(Line:", StringComparison.Ordinal) && dash >= 0 ? message.Substring(dash + 3) : message;
         }
 
-        /// <summary>Where <paramref name="text"/> holds a control, line-separator or formatting character; -1 when it holds none.</summary>
-        public static int IndexOfInvisible(string text)
-        {
-            for (var i = 0; i < text.Length; i++)
-            {
-                var category = CharUnicodeInfo.GetUnicodeCategory(text[i]);
-                if (category == UnicodeCategory.Control || category == UnicodeCategory.Format ||
-                    category == UnicodeCategory.LineSeparator || category == UnicodeCategory.ParagraphSeparator)
-                {
-                    return i;
-                }
-            }
-            return -1;
-        }
-
         /// <summary>Reads "00:05:00" (TimeSpan text) or "30s", "5m", "2h", "1h30m", "500ms"; null when the text is neither.</summary>
         public static TimeSpan? ParseDuration(string text)
         {
@@ -243,16 +228,16 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                 var protectionGroups = ReadList(keys, "protectionGroups", item => ReadNameScalar(item, "a protectionGroups entry", "ProtectionGroup"), MaxProtectionGroupsPerGroup);
                 if (!keys.ContainsKey("vms") && !keys.ContainsKey("protectionGroups"))
                 {
-                    Fail(node, $"group '{name}' needs 'vms' (VM names) or 'protectionGroups' (whole protection groups), or both");
+                    Fail(node, $"group '{NameRules.Printable(name)}' needs 'vms' (VM names) or 'protectionGroups' (whole protection groups), or both");
                 }
                 else if (vms.Count == 0 && protectionGroups.Count == 0 && errors.Count == errorsBefore)
                 {
-                    Fail(node, $"group '{name}' has no VMs: list at least one in 'vms' or 'protectionGroups'");
+                    Fail(node, $"group '{NameRules.Printable(name)}' has no VMs: list at least one in 'vms' or 'protectionGroups'");
                 }
                 var duplicateGroups = protectionGroups.GroupBy(g => g, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1).Select(g => g.Key);
                 foreach (var duplicate in duplicateGroups)
                 {
-                    Fail(keys["protectionGroups"].Value, $"protection group '{duplicate}' is listed twice in group '{name}'");
+                    Fail(keys["protectionGroups"].Value, $"protection group '{duplicate}' is listed twice in group '{NameRules.Printable(name)}'");
                 }
 
                 return new RecoveryPlanGroup
@@ -427,7 +412,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                 {
                     return uri;
                 }
-                Fail(node, $"'url' must be an absolute http or https URL such as http://erp-web01/health, not '{text}'");
+                Fail(node, $"'url' must be an absolute http or https URL such as http://erp-web01/health, not '{NameRules.Printable(text)}'");
                 return null;
             }
 
@@ -487,14 +472,14 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                     {
                         var nearest = allowed.FirstOrDefault(a => string.Equals(a, key.Value, StringComparison.OrdinalIgnoreCase));
                         Fail(key, nearest is null
-                            ? $"unknown key '{key.Value}' in {Short(what)}; expected one of: {string.Join(", ", allowed)}"
-                            : $"unknown key '{key.Value}' in {Short(what)}; keys are case-sensitive: did you mean '{nearest}'?");
+                            ? $"unknown key '{NameRules.Printable(key.Value)}' in {Short(what)}; expected one of: {string.Join(", ", allowed)}"
+                            : $"unknown key '{NameRules.Printable(key.Value)}' in {Short(what)}; keys are case-sensitive: did you mean '{nearest}'?");
                         continue;
                     }
 
                     if (keys.TryGetValue(key.Value, out var first))
                     {
-                        Fail(key, $"duplicate key '{key.Value}' (first at line {first.Key.Line})");
+                        Fail(key, $"duplicate key '{NameRules.Printable(key.Value)}' (first at line {first.Key.Line})");
                         continue;
                     }
                     keys.Add(key.Value, entry);
@@ -554,7 +539,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                     // VM names are vSphere display names: anything but empty or overlong.
                     if (kind != "VM" || text.Length > 80)
                     {
-                        Fail(node, $"{what} must be 1 to {NameRules.MaxLength} letters, digits, '.', '_' or '-', starting with a letter or digit, not '{text}'");
+                        Fail(node, $"{what} must be 1 to {NameRules.MaxLength} letters, digits, '.', '_' or '-', starting with a letter or digit, not '{NameRules.Printable(text)}'");
                     }
                 }
                 return text;
@@ -575,7 +560,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
             /// <summary>Reports a name with control characters (NUL, newline, escape...) or invisible formatting: it would be shown, logged and tagged as something else.</summary>
             private bool HasInvisibleCharacters(PlanYamlNode node, string what, string text)
             {
-                var index = IndexOfInvisible(text);
+                var index = NameRules.IndexOfInvisible(text);
                 if (index < 0) return false;
                 Fail(node, $"{what} holds the invisible character U+{(int)text[index]:X4} at position {index + 1}; names are printable text on one line");
                 return true;
