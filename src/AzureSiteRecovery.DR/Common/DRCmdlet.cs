@@ -102,9 +102,9 @@ namespace AzureSiteRecovery.DR.Common
             {
                 ThrowTerminatingError(ToErrorRecord(ex, ex.Target));
             }
-            catch (Exception ex) when (ex is not RuntimeException)
+            catch (Exception ex) when (ex is not PipelineStoppedException && ex is not ActionPreferenceStopException && !UnexpectedErrors.HasOwnId(ex))
             {
-                // PowerShell's own exceptions (a stop, -ErrorAction Stop) carry their record; anything else is ours to name.
+                // PowerShell's stops carry their record; anything else is ours to name.
                 ThrowTerminatingError(UnexpectedErrors.ToErrorRecord(ex, null));
             }
         }

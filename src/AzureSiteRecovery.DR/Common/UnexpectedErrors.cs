@@ -11,11 +11,16 @@ namespace AzureSiteRecovery.DR.Common
     /// </summary>
     internal static class UnexpectedErrors
     {
+        /// <summary>Whether a PowerShell exception already carries a specific error id (not just its type's name).</summary>
+        public static bool HasOwnId(Exception ex) =>
+            ex is IContainsErrorRecord { ErrorRecord: { } record } && record.FullyQualifiedErrorId.IndexOf("Exception", StringComparison.Ordinal) < 0;
+
         public static ErrorRecord ToErrorRecord(Exception ex, object? target)
         {
             if (ex is DRException dr) return DRCmdlet.ToErrorRecord(dr, target);
             var (id, category) = ex switch
             {
+                WildcardPatternException _ => ("InvalidWildcardPattern", ErrorCategory.InvalidArgument),
                 UnauthorizedAccessException _ => ("AccessDenied", ErrorCategory.PermissionDenied),
                 // By name: the cmdlet assembly does not reference SQLite itself.
                 _ when ex.GetType().FullName == "Microsoft.Data.Sqlite.SqliteException" => ("VaultDatabaseError", ErrorCategory.ResourceUnavailable),
