@@ -116,9 +116,11 @@ Describe 'Sites' {
     }
 
     It 'reports VaultNotFound, and creates nothing, for a read-only command given a -Vault that does not exist' {
-        Get-DRSite -Name onprem -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
-        $err[0].FullyQualifiedErrorId | Should -Be 'VaultNotFound,AzureSiteRecovery.DR.Sites.GetDRSiteCommand'
-        $err[0].Exception.Message | Should -BeLike "*'$vault'*"
+        $err = $null
+        try { Get-DRSite -Name onprem } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -Be 'VaultNotFound,AzureSiteRecovery.DR.Sites.GetDRSiteCommand'
+        $err.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $err.Exception.Message | Should -BeLike "*'$vault'*"
         Test-Path (Split-Path $vault) | Should -BeFalse
     }
 
