@@ -12,6 +12,7 @@
         @{ Name = 'Get-ProtectedVm, -Vault missing'; Command = 'Get-ProtectedVm -Vault $Missing'; Expect = 'VaultNotFound,AzureSiteRecovery.DR.Replication.GetProtectedVmCommand'; Missing = $true }
         @{ Name = 'Set-DRSite, -Vault missing'; Command = 'Set-DRSite -Vault $Missing -Name onprem -Description x'; Expect = 'VaultNotFound,AzureSiteRecovery.DR.Sites.SetDRSiteCommand'; Missing = $true }
         @{ Name = 'Start-TestFailover, -Vault missing'; Command = 'Start-TestFailover -Vault $Missing -RecoveryPlan fuzz'; Expect = 'VaultNotFound,AzureSiteRecovery.DR.Recovery.StartTestFailoverCommand'; Missing = $true }
+        @{ Name = 'Start-TestFailover -VmId (at the end of the pipeline), -Vault missing'; Command = 'Start-TestFailover -Vault $Missing -VmId 0123 -Network DC0_DVPG1'; Expect = 'VaultNotFound,AzureSiteRecovery.DR.Recovery.StartTestFailoverCommand'; Missing = $true }
         @{ Name = 'Get-DRSite, -Vault a folder'; Command = 'Get-DRSite -Vault (Split-Path $Vault)'; Expect = 'VaultNotFound,AzureSiteRecovery.DR.Sites.GetDRSiteCommand' }
         @{ Name = 'New-ReplicationPolicy, -Vault a folder'; Command = 'New-ReplicationPolicy -Vault (Split-Path $Vault) -Name silver'; Expect = 'VaultUnreadable,AzureSiteRecovery.DR.Policies.NewReplicationPolicyCommand' }
         @{ Name = 'Get-DRSite, -Vault /dev/null'; Command = 'Get-DRSite -Vault /dev/null'; Expect = 'VaultUnreadable,AzureSiteRecovery.DR.Sites.GetDRSiteCommand' }
