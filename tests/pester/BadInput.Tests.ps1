@@ -147,6 +147,35 @@ Describe 'Fuzzed plans' {
     }
 }
 
+Describe 'Script files replaced after import' {
+    It 'a device or a FIFO is refused when the script runs, without being read' -Skip:$IsWindows {
+        $fifo = Join-Path $generated 'run-fifo.ps1'
+        & mkfifo $fifo
+        $output = Join-Path $generated 'run-fifo.txt'
+        # The recovery engine's script host, as a job calls it once the plan's checks passed long ago.
+        $child = Start-ChildPwsh -OutputPath $output -Script @"
+Get-DRSite -Vault '$vault' | Out-Null
+`$assemblies = [AppDomain]::CurrentDomain.GetAssemblies()
+`$cmdlets = `$assemblies | Where-Object { `$_.GetName().Name -eq 'AzureSiteRecovery.DR' } | Select-Object -First 1
+`$core = `$assemblies | Where-Object { `$_.GetName().Name -eq 'AzureSiteRecovery.DR.Core' } | Select-Object -First 1
+`$scriptHost = [Activator]::CreateInstance(`$cmdlets.GetType('AzureSiteRecovery.DR.Common.RunspaceScriptHost', `$true))
+foreach (`$path in '/dev/zero', '$fifo') {
+    `$request = `$core.GetType('AzureSiteRecovery.DR.Core.Orchestration.Recovery.Checks.ScriptRequest')::ForFile(`$path, 'check', [TimeSpan]::FromSeconds(30), `$null)
+    `$result = `$scriptHost.RunAsync(`$request, [Threading.CancellationToken]::None).GetAwaiter().GetResult()
+    "`$(`$result.Succeeded) `$(`$result.Error)"
+}
+"@
+        $ended = $child.WaitForExit(60000)
+        if (-not $ended) { & kill -9 $child.Id }
+
+        $ended | Should -BeTrue -Because 'reading a device or a FIFO never ends'
+        $lines = @(Get-Content $output)
+        $lines | Should -HaveCount 2 -Because (Get-Content "$output.err" -Raw)
+        $lines[0] | Should -Be "False The script cannot be run: '/dev/zero' is a character device, not a script file."
+        $lines[1] | Should -Be "False The script cannot be run: '$fifo' is a named pipe (FIFO), not a script file."
+    }
+}
+
 Describe 'Bad cmdlet calls' {
     It '<Name>: <Expect>' -ForEach $calls {
         $absent = Join-Path $root "missing-$([guid]::NewGuid().ToString('n'))/vault.db"
