@@ -59,14 +59,8 @@ namespace AzureSiteRecovery.DR.Core.Secrets
 
         public static void Unlink(string path) => unlink(path);
 
-        /// <summary>Sets the permission bits of <paramref name="path"/>.</summary>
-        public static void ChangeMode(string path, int mode)
-        {
-            if (chmod(path, mode) != 0)
-            {
-                throw Failure("restrict the permissions of", path);
-            }
-        }
+        /// <summary>Sets the permission bits of <paramref name="path"/>; false when the file system refuses (some network and FAT mounts have no modes).</summary>
+        public static bool TryChangeMode(string path, int mode) => chmod(path, mode) == 0;
 
         private static IOException Failure(string action, string path) =>
             new IOException($"Could not {action} '{path}' (errno {Marshal.GetLastWin32Error()}).");

@@ -34,7 +34,8 @@ namespace AzureSiteRecovery.DR.Core.Secrets
             Directory.CreateDirectory(full);
             foreach (var created in missing)
             {
-                LibC.ChangeMode(created, FolderMode);
+                // Best effort: where the file system has no modes, its mount options decide who reads it.
+                LibC.TryChangeMode(created, FolderMode);
             }
         }
 
@@ -62,7 +63,7 @@ namespace AzureSiteRecovery.DR.Core.Secrets
         /// <summary>Gives a file this process just created mode 0600.</summary>
         public static void Restrict(string file)
         {
-            if (!IsWindows) LibC.ChangeMode(file, FileMode);
+            if (!IsWindows) LibC.TryChangeMode(file, FileMode);
         }
     }
 }

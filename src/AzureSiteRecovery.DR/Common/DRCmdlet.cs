@@ -20,7 +20,7 @@ namespace AzureSiteRecovery.DR.Common
         private IVault? vault;
         private ReplicationStore? store;
 
-        /// <summary>The vault file to use. Default: the AZSR_DR_VAULT environment variable, else the per-user vault ($HOME/.local/share/AzureSiteRecovery.DR/vault.db on Linux and macOS, %LOCALAPPDATA%\AzureSiteRecovery.DR\vault.db on Windows).</summary>
+        /// <summary>The vault file to use. Default: the AZSR_DR_VAULT environment variable, else the per-user vault ($HOME/.local/share/AzureSiteRecovery.DR/vault.db on Linux and macOS, %LOCALAPPDATA%\AzureSiteRecovery.DR\vault.db on Windows). A -Vault file that does not exist is created by New-* and Import-* cmdlets only; the others report VaultNotFound.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
         public string? Vault { get; set; }
