@@ -38,6 +38,36 @@ namespace AzureSiteRecovery.DR.Core.Tests
         }
 
         [Fact]
+        public async Task A_manifest_the_vault_does_not_name_goes_after_the_grace_period_with_its_chunks()
+        {
+            // What a cycle that lost the race with Disable-VmProtection -RemoveData leaves: a manifest stored, its point never committed.
+            await vault.AddSiteAsync(Samples.VSphereSite("onprem"), "pw", none);
+            await vault.AddSiteAsync(Samples.VSphereSite("dr", SiteRole.Recovery), "pw", none);
+            await vault.AddPolicyAsync(Samples.Policy(), none);
+            await vault.AddGroupAsync(Samples.Group("erp", "onprem", "dr"), none);
+            using var store = ReplicationStore.OpenLocal(vault.Location, new ChunkStoreOptions { ChunkSize = TestDisks.ChunkSize });
+            var kept = await ProtectWithOnePointAsync(store, "vm-keep", TestDisks.Mixed(seed: 1));
+            var disk = TestDisks.Mixed(seed: 3);
+            var written = await store.Chunks.WriteDiskAsync("2000", new MemoryStream(disk), disk.Length, none);
+            var orphan = new RecoveryPointManifest("vm-removed", Guid.NewGuid().ToString("N"), DateTimeOffset.UtcNow, PointConsistency.CrashConsistent, new[] { written.Manifest });
+            await store.Chunks.WritePointAsync(orphan, none);
+
+            var young = await ChunkGarbageCollection.CollectAsync(vault, store, TimeSpan.FromHours(1), none);
+            Assert.Equal(0, young.ManifestsDeleted);
+            Assert.True(await store.Objects.ExistsAsync(orphan.ObjectKey, none));
+
+            var result = await ChunkGarbageCollection.CollectAsync(vault, store, TimeSpan.Zero, none);
+
+            Assert.Equal(1, result.ManifestsDeleted);
+            Assert.False(await store.Objects.ExistsAsync(orphan.ObjectKey, none));
+            var points = new System.Collections.Generic.List<(string VmId, string PointId)>();
+            await foreach (var point in store.Chunks.ListPointsAsync(null, none)) points.Add(point);
+            Assert.Equal(new[] { (kept.VmId, kept.PointId) }, points);
+            Assert.True(result.ChunksDeleted > 0);
+            Assert.True((await new PointVerifier(store.Chunks).VerifyAsync(kept, none)).IsIntact);
+        }
+
+        [Fact]
         public async Task A_collection_runs_at_most_once_per_interval_across_callers()
         {
             using var store = ReplicationStore.OpenLocal(vault.Location);

@@ -80,7 +80,7 @@ namespace AzureSiteRecovery.DR.Core.Tests
                 keyPath = vault.KeyPath;
             }
             File.Delete(keyPath);
-            VaultKey.OpenOrCreate(keyPath).Dispose();
+            VaultKey.OpenOrCreate(keyPath, () => false).Dispose();
 
             using var reopened = SqliteVault.Open(folder.VaultPath);
             var error = await Assert.ThrowsAsync<VaultException>(() => reopened.ReadSiteSecretAsync("onprem", none));

@@ -19,7 +19,7 @@ namespace AzureSiteRecovery.DR.Core.Tests
         [Fact]
         public void A_new_key_file_holds_32_bytes_readable_only_by_the_owner()
         {
-            using var key = VaultKey.OpenOrCreate(KeyPath);
+            using var key = VaultKey.OpenOrCreate(KeyPath, () => false);
 
             Assert.Equal(KeyPath, key.FilePath);
             if (!OperatingSystem.IsWindows())
@@ -32,7 +32,7 @@ namespace AzureSiteRecovery.DR.Core.Tests
         [Fact]
         public void Reopening_the_key_file_gives_the_same_key()
         {
-            using var created = VaultKey.OpenOrCreate(KeyPath);
+            using var created = VaultKey.OpenOrCreate(KeyPath, () => false);
             using var reopened = VaultKey.OpenExisting(KeyPath)!;
             using var sealer = created.CreateCipher("test");
             using var opener = reopened.CreateCipher("test");
@@ -52,7 +52,7 @@ namespace AzureSiteRecovery.DR.Core.Tests
         [Fact]
         public async Task Racing_creators_all_end_up_with_the_winners_key()
         {
-            var keys = await Concurrently.Run(16, _ => VaultKey.OpenOrCreate(KeyPath));
+            var keys = await Concurrently.Run(16, _ => VaultKey.OpenOrCreate(KeyPath, () => false));
             try
             {
                 var winner = VaultKey.OpenExisting(KeyPath)!;
@@ -68,7 +68,7 @@ namespace AzureSiteRecovery.DR.Core.Tests
         [Fact]
         public void A_damaged_key_file_is_refused()
         {
-            VaultKey.OpenOrCreate(KeyPath).Dispose();
+            VaultKey.OpenOrCreate(KeyPath, () => false).Dispose();
             File.WriteAllBytes(KeyPath, new byte[5]);
 
             var error = Assert.Throws<VaultException>(() => VaultKey.OpenExisting(KeyPath));
@@ -79,10 +79,10 @@ namespace AzureSiteRecovery.DR.Core.Tests
         public void A_key_file_writable_by_the_group_is_refused()
         {
             if (OperatingSystem.IsWindows()) return;
-            VaultKey.OpenOrCreate(KeyPath).Dispose();
+            VaultKey.OpenOrCreate(KeyPath, () => false).Dispose();
             File.SetUnixFileMode(KeyPath, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupWrite);
 
-            var error = Assert.Throws<VaultException>(() => VaultKey.OpenOrCreate(KeyPath));
+            var error = Assert.Throws<VaultException>(() => VaultKey.OpenOrCreate(KeyPath, () => false));
 
             Assert.Equal("VaultKeyFileInsecure", error.ErrorId);
             Assert.Contains("mode 620", error.Message);

@@ -7,7 +7,8 @@ BeforeAll {
     # start from a point 5 minutes older than the start; a VM named with markup checks the encoding.
     function New-TestDrillJob {
         param([string] $VaultPath, [string] $Operation = 'Drill', [string] $Target = 'erp', [switch] $FailValidation, [int] $AgeMinutes = 10)
-        Get-DRJob -Vault $VaultPath | Out-Null # loads the Core assembly and creates the vault
+        # Creates the vault (read-only commands do not) and loads the Core assembly.
+        if (-not (Test-Path $VaultPath)) { New-ReplicationPolicy -Vault $VaultPath -Name gold | Out-Null }
         $core = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'AzureSiteRecovery.DR.Core' } | Select-Object -First 1
         $stepType = $core.GetType('AzureSiteRecovery.DR.Core.Model.JobStep')
         $t0 = [DateTimeOffset]::FromUnixTimeSeconds([DateTimeOffset]::UtcNow.ToUnixTimeSeconds() - 60 * $AgeMinutes)
@@ -229,7 +230,7 @@ Describe 'Export-DrillReport' {
     }
 
     It 'reports a vault without drills' {
-        Get-DRJob | Out-Null
+        New-ReplicationPolicy -Vault $vault -Name gold | Out-Null
         Export-DrillReport -Path (Join-Path $dir 'drill.html') -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $err[0].FullyQualifiedErrorId | Should -Be 'DrillJobNotFound,AzureSiteRecovery.DR.Reports.ExportDrillReportCommand'
         $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'

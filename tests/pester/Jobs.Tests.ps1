@@ -49,6 +49,8 @@ Describe 'Jobs' {
     BeforeEach {
         $vault = New-TestVaultPath
         New-Item -ItemType Directory (Split-Path $vault) | Out-Null
+        # The vault exists (Get-* and Wait-* do not create one): an unknown job id, not an unknown vault.
+        New-ReplicationPolicy -Vault $vault -Name gold | Out-Null
         $PSDefaultParameterValues = @{ '*-DRJob:Vault' = $vault }
     }
     AfterEach { Remove-TestVault $vault }

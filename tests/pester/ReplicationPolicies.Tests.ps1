@@ -41,7 +41,7 @@ Describe 'Replication policies' {
         $err[0].FullyQualifiedErrorId | Should -Be 'InvalidReplicationPolicySetting,AzureSiteRecovery.DR.Policies.NewReplicationPolicyCommand'
         $err[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
         $err[0].Exception.Message | Should -Match $Setting
-        Get-ReplicationPolicy | Should -BeNullOrEmpty
+        Test-Path (Split-Path $vault) | Should -BeFalse -Because 'nothing is stored, not even a vault'
     }
 
     It 'rejects an interval longer than the RPO threshold' {
@@ -51,7 +51,7 @@ Describe 'Replication policies' {
 
     It 'validates with -WhatIf too and creates nothing' {
         New-ReplicationPolicy -Name ok -WhatIf
-        Get-ReplicationPolicy | Should -BeNullOrEmpty
+        Test-Path (Split-Path $vault) | Should -BeFalse -Because 'nothing is stored, not even a vault'
         New-ReplicationPolicy -Name bad -RpoThreshold -00:05:00 -WhatIf -ErrorVariable err -ErrorAction SilentlyContinue
         $err | Should -Not -BeNullOrEmpty
     }

@@ -67,6 +67,7 @@ Describe 'Sites' {
     }
 
     It 'reports a missing site by name with SiteNotFound' {
+        New-ReplicationPolicy -Name gold | Out-Null # the vault exists: the site is what is missing
         Get-DRSite -Name nope -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $err[0].FullyQualifiedErrorId | Should -Be 'SiteNotFound,AzureSiteRecovery.DR.Sites.GetDRSiteCommand'
         Get-DRSite -Name 'nope*' -ErrorVariable err2 | Should -BeNullOrEmpty
@@ -102,6 +103,7 @@ Describe 'Sites' {
     }
 
     It 'removes nothing and reports SiteNotFound for an unknown site' {
+        New-ReplicationPolicy -Name gold | Out-Null
         Remove-DRSite nope -ErrorVariable err -ErrorAction SilentlyContinue
         $err[0].FullyQualifiedErrorId | Should -Be 'SiteNotFound,AzureSiteRecovery.DR.Sites.RemoveDRSiteCommand'
     }
@@ -111,6 +113,15 @@ Describe 'Sites' {
         $table = Get-DRSite | Out-String
         $table | Should -Match 'Name\s+Kind\s+Role\s+UserName\s+Endpoint'
         $table | Should -Match 'onprem\s+VSphere\s+Protected'
+    }
+
+    It 'reports VaultNotFound, and creates nothing, for a read-only command given a -Vault that does not exist' {
+        $err = $null
+        try { Get-DRSite -Name onprem } catch { $err = $_ }
+        $err.FullyQualifiedErrorId | Should -Be 'VaultNotFound,AzureSiteRecovery.DR.Sites.GetDRSiteCommand'
+        $err.CategoryInfo.Category | Should -Be 'ObjectNotFound'
+        $err.Exception.Message | Should -BeLike "*'$vault'*"
+        Test-Path (Split-Path $vault) | Should -BeFalse
     }
 
     It 'uses AZSR_DR_VAULT when -Vault is not given' {

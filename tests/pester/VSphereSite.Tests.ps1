@@ -113,7 +113,7 @@ Describe 'A vSphere site with a wrong password' {
         $err[0].CategoryInfo.Category | Should -Be 'AuthenticationError'
         $err[0].Exception.Message | Should -Match 'admin@vsphere.local'
         $err[0].Exception.Message | Should -Not -Match 'wrong-one'
-        Get-DRSite -Vault $vault | Should -BeNullOrEmpty
+        Test-Path $vault | Should -BeFalse -Because 'nothing is stored, not even a vault'
     }
 
     It 'reports a password changed later through Test-DRSite, and works again after Set-DRSite' {

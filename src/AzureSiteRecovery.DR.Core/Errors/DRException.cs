@@ -41,7 +41,7 @@ namespace AzureSiteRecovery.DR.Core.Errors
     {
         public ObjectNotFoundException(string objectKind, string name, string? hint = null)
             : base(objectKind + "NotFound", FailureKind.NotFound, name,
-                $"{Describe(objectKind)} '{name}' was not found in the vault." + (hint is null ? "" : " " + hint))
+                $"{Describe(objectKind)} '{Model.NameRules.Printable(name)}' was not found in the vault." + (hint is null ? "" : " " + hint))
         {
             ObjectKind = objectKind;
         }
@@ -106,6 +106,11 @@ namespace AzureSiteRecovery.DR.Core.Errors
     {
         public VaultException(string errorId, string path, string message, Exception? inner = null)
             : base(errorId, FailureKind.InvalidData, path, message, inner)
+        {
+        }
+
+        public VaultException(string errorId, FailureKind kind, string path, string message, Exception? inner = null)
+            : base(errorId, kind, path, message, inner)
         {
         }
     }

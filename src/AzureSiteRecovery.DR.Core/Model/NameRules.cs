@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text;
 using System.Text.RegularExpressions;
 using AzureSiteRecovery.DR.Core.Errors;
 
@@ -14,8 +16,38 @@ namespace AzureSiteRecovery.DR.Core.Model
             if (string.IsNullOrEmpty(name) || name!.Length > MaxLength || !Allowed.IsMatch(name))
             {
                 throw new InvalidSettingException(kind, name ?? "", "Name",
-                    $"'{name}' is not a valid {kind} name: use 1 to {MaxLength} letters, digits, '.', '_' or '-', starting with a letter or digit.");
+                    $"'{Printable(name)}' is not a valid {kind} name: use 1 to {MaxLength} letters, digits, '.', '_' or '-', starting with a letter or digit.");
             }
+        }
+
+        /// <summary>Where <paramref name="text"/> holds a control, line-separator or formatting character; -1 when it holds none.</summary>
+        public static int IndexOfInvisible(string text)
+        {
+            for (var i = 0; i < text.Length; i++)
+            {
+                var category = CharUnicodeInfo.GetUnicodeCategory(text[i]);
+                if (category == UnicodeCategory.Control || category == UnicodeCategory.Format ||
+                    category == UnicodeCategory.LineSeparator || category == UnicodeCategory.ParagraphSeparator)
+                {
+                    return i;
+                }
+            }
+            return -1;
+        }
+
+        /// <summary>User text as a message may quote it: invisible characters as \uXXXX (no escape sequence reaches a console), at most 100 characters.</summary>
+        public static string Printable(string? text)
+        {
+            if (text is null) return "";
+            const int Shown = 100;
+            var builder = new StringBuilder();
+            foreach (var c in text.Length > Shown ? text.Substring(0, Shown) : text)
+            {
+                if (IndexOfInvisible(c.ToString()) == 0) builder.Append("\\u").Append(((int)c).ToString("X4", CultureInfo.InvariantCulture));
+                else builder.Append(c);
+            }
+            if (text.Length > Shown) builder.Append($"… ({text.Length:N0} characters)");
+            return builder.ToString();
         }
     }
 }

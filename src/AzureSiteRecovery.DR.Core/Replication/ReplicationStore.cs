@@ -1,7 +1,9 @@
 using System;
 using System.IO;
+using System.Linq;
 using AzureSiteRecovery.DR.Core.Secrets;
 using AzureSiteRecovery.DR.Core.Storage;
+using AzureSiteRecovery.DR.Core.Vault;
 
 namespace AzureSiteRecovery.DR.Core.Replication
 {
@@ -28,17 +30,21 @@ namespace AzureSiteRecovery.DR.Core.Replication
 
         public static string SpoolFolderFor(string vaultPath) => Path.ChangeExtension(vaultPath, ".spool");
 
-        /// <summary>Opens the local chunk store of the vault at <paramref name="vaultPath"/>, creating it and the vault key when missing.</summary>
+        /// <summary>Opens the local chunk store of the vault at <paramref name="vaultPath"/>, creating it, and the vault key when nothing sealed with one exists yet.</summary>
         public static ReplicationStore OpenLocal(string vaultPath, ChunkStoreOptions? options = null) =>
             Open(vaultPath, new LocalFolderStore(StoreFolderFor(vaultPath)), options);
 
         /// <summary>Opens the vault's chunk store on <paramref name="primary"/> (a local folder or Azure Blob storage), spooling beside the vault.</summary>
         public static ReplicationStore Open(string vaultPath, IObjectStore primary, ChunkStoreOptions? options = null)
         {
-            var key = VaultKey.OpenOrCreate(VaultKey.PathFor(vaultPath));
+            var key = VaultKey.OpenOrCreate(VaultKey.PathFor(vaultPath),
+                () => HasFiles(StoreFolderFor(vaultPath)) || HasFiles(SpoolFolderFor(vaultPath)) || SqliteVault.HoldsSealedData(vaultPath));
             var objects = new SpoolingObjectStore(primary, SpoolFolderFor(vaultPath));
             return new ReplicationStore(key, objects, new ChunkStore(objects, key.Material, options));
         }
+
+        private static bool HasFiles(string folder) =>
+            Directory.Exists(folder) && Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Any();
 
         public void Dispose()
         {

@@ -59,6 +59,9 @@ namespace AzureSiteRecovery.DR.Core.Secrets
 
         public static void Unlink(string path) => unlink(path);
 
+        /// <summary>Sets the permission bits of <paramref name="path"/>; false when the file system refuses (some network and FAT mounts have no modes).</summary>
+        public static bool TryChangeMode(string path, int mode) => chmod(path, mode) == 0;
+
         private static IOException Failure(string action, string path) =>
             new IOException($"Could not {action} '{path}' (errno {Marshal.GetLastWin32Error()}).");
 
@@ -79,5 +82,8 @@ namespace AzureSiteRecovery.DR.Core.Secrets
 
         [DllImport("libc", SetLastError = true)]
         private static extern int unlink(string path);
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int chmod(string path, int mode);
     }
 }

@@ -43,12 +43,29 @@ namespace AzureSiteRecovery.DR.Core.Secrets
         /// <summary>The key file that belongs to a vault file.</summary>
         public static string PathFor(string vaultPath) => vaultPath + FileSuffix;
 
-        /// <summary>Reads the key file, or creates it with a new random key. When two processes race to create it, both end up with the winner's key.</summary>
-        public static VaultKey OpenOrCreate(string keyPath)
+        /// <summary>
+        /// Reads the key file, or creates it with a new random key. When two processes race to create it, both end up with the winner's key.
+        /// A missing key is never replaced when <paramref name="sealedDataExists"/> says something was sealed with it: a new key would
+        /// not open that data, and would hide the loss (VaultKeyMissing).
+        /// </summary>
+        public static VaultKey OpenOrCreate(string keyPath, Func<bool> sealedDataExists)
         {
-            return OpenExisting(keyPath) ?? Create(keyPath) ?? OpenExisting(keyPath)
+            if (sealedDataExists is null) throw new ArgumentNullException(nameof(sealedDataExists));
+            var existing = OpenExisting(keyPath);
+            if (existing != null) return existing;
+            if (sealedDataExists())
+            {
+                throw Missing(keyPath);
+            }
+            return Create(keyPath) ?? OpenExisting(keyPath)
                 ?? throw new VaultException("VaultKeyUnreadable", keyPath, $"The vault key file '{keyPath}' was created by another process and then disappeared.");
         }
+
+        /// <summary>The error for a vault whose key file is gone while data sealed with it remains.</summary>
+        public static VaultException Missing(string keyPath) =>
+            new VaultException("VaultKeyMissing", keyPath,
+                $"The vault key file '{keyPath}' is missing, but the vault holds data sealed with it (site secrets, recovery points). " +
+                "Put the key file back from a backup; a new key would not open that data, so none is created.");
 
         /// <summary>Reads the key file; null when there is none.</summary>
         public static VaultKey? OpenExisting(string keyPath)
@@ -101,7 +118,7 @@ namespace AzureSiteRecovery.DR.Core.Secrets
                 random.GetBytes(key);
             }
             var directory = Path.GetDirectoryName(Path.GetFullPath(keyPath))!;
-            Directory.CreateDirectory(directory);
+            OwnerOnly.CreateFolder(directory);
             // Written in full under a private name first, so that a racing reader never sees half a key.
             var temporaryPath = Path.Combine(directory, "." + Path.GetFileName(keyPath) + "." + Guid.NewGuid().ToString("N") + ".tmp");
 

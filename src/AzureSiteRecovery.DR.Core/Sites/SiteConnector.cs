@@ -46,17 +46,10 @@ namespace AzureSiteRecovery.DR.Core.Sites
         /// <summary>Connects to a vSphere site that may not be stored yet (New-DRSite tests before it stores). Plain http only with AllowInsecureHttp.</summary>
         public static Task<VSphereClient> ConnectVSphereAsync(Site site, string password, CancellationToken cancellationToken)
         {
-            if (site.Server is null)
-            {
-                throw new InvalidSettingException("Site", site.Name, nameof(Site.Server), $"vSphere site '{site.Name}' has no Server URL; set it with Set-DRSite -Server.");
-            }
-            if (site.Server.Scheme == Uri.UriSchemeHttp && !site.AllowInsecureHttp)
-            {
-                // Refused before a byte is sent: the login would carry the password in clear.
-                throw new InsecureHttpRefusedException(site.Name, site.Server.ToString());
-            }
+            // A bad server URL (InvalidSiteSetting) or plain http without consent (InsecureHttpRefused) is found before a byte is sent.
+            site.Validate();
             return VSphereClient.ConnectAsync(
-                new VSphereEndpoint(site.Server, site.UserName ?? "", password, site.CertificateThumbprint, site.SkipCertificateCheck),
+                new VSphereEndpoint(site.Server!, site.UserName ?? "", password, site.CertificateThumbprint, site.SkipCertificateCheck),
                 site.Name,
                 cancellationToken);
         }

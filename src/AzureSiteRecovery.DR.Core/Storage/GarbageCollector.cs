@@ -26,6 +26,8 @@ namespace AzureSiteRecovery.DR.Core.Storage
         public int ChunksDeleted { get; }
         public long BytesDeleted { get; }
         public long BytesKept { get; }
+        /// <summary>Manifests deleted because the vault names no such point (a cycle that lost a race with Disable-VmProtection -RemoveData, or crashed before its commit).</summary>
+        public int ManifestsDeleted { get; internal set; }
     }
 
     /// <summary>
@@ -52,6 +54,34 @@ namespace AzureSiteRecovery.DR.Core.Storage
 
         public Task<GarbageCollectionResult> CollectAsync(IEnumerable<RecoveryPointManifest> livePoints, TimeSpan gracePeriod, CancellationToken cancellationToken) =>
             CollectAsync(livePoints, DateTimeOffset.UtcNow - gracePeriod, cancellationToken);
+
+        /// <summary>
+        /// Deletes point manifests that are not in <paramref name="livePoints"/> (the vault's points)
+        /// and were last modified before <paramref name="modifiedBefore"/>; returns how many. A cycle
+        /// writes its manifest before it records the point in the vault, so a young manifest is kept:
+        /// the grace period covers the cycle's commit, as it does for chunks.
+        /// </summary>
+        public async Task<int> CollectManifestsAsync(IEnumerable<(string VmId, string PointId)> livePoints, DateTimeOffset modifiedBefore, CancellationToken cancellationToken)
+        {
+            var live = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var (vmId, pointId) in livePoints)
+            {
+                live.Add(ObjectKeys.Point(vmId, pointId));
+            }
+
+            var orphans = new List<StoredObject>();
+            await foreach (var item in chunks.Store.ListAsync(ObjectKeys.PointPrefix, cancellationToken).ConfigureAwait(false))
+            {
+                if (!live.Contains(item.Key) && item.LastModified < modifiedBefore) orphans.Add(item);
+            }
+
+            var deleted = 0;
+            foreach (var item in orphans)
+            {
+                if (await chunks.Store.DeleteIfUnchangedAsync(item, cancellationToken).ConfigureAwait(false)) deleted++;
+            }
+            return deleted;
+        }
 
         /// <summary>Deletes chunks that no point in <paramref name="livePoints"/> names and that were last modified before <paramref name="modifiedBefore"/>.</summary>
         public async Task<GarbageCollectionResult> CollectAsync(IEnumerable<RecoveryPointManifest> livePoints, DateTimeOffset modifiedBefore, CancellationToken cancellationToken)

@@ -5,6 +5,7 @@ using System.IO;
 using System.Runtime.CompilerServices;
 using System.Threading;
 using System.Threading.Tasks;
+using AzureSiteRecovery.DR.Core.Secrets;
 
 namespace AzureSiteRecovery.DR.Core.Storage
 {
@@ -35,8 +36,8 @@ namespace AzureSiteRecovery.DR.Core.Storage
             trashFolder = Path.Combine(this.root, TrashFolderName);
             try
             {
-                Directory.CreateDirectory(temporaryFolder);
-                Directory.CreateDirectory(trashFolder);
+                OwnerOnly.CreateFolder(temporaryFolder);
+                OwnerOnly.CreateFolder(trashFolder);
             }
             catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
             {
@@ -83,6 +84,7 @@ namespace AzureSiteRecovery.DR.Core.Storage
                 {
                     using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, 4096))
                     {
+                        OwnerOnly.Restrict(temporary);
                         Write(file, content);
                         file.Flush(flushToDisk: true);
                     }
@@ -257,7 +259,7 @@ namespace AzureSiteRecovery.DR.Core.Storage
         {
             if (Directory.Exists(folder)) return;
             RequireRoot(null);
-            Directory.CreateDirectory(folder);
+            OwnerOnly.CreateFolder(folder);
             // The new folder's own entry must survive a crash too.
             for (var parent = Path.GetDirectoryName(folder); parent != null && parent.Length >= root.Length; parent = Path.GetDirectoryName(parent))
             {

@@ -8,6 +8,7 @@ using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Secrets;
+using AzureSiteRecovery.DR.Core.Storage;
 using Microsoft.Data.Sqlite;
 
 namespace AzureSiteRecovery.DR.Core.Vault
@@ -63,7 +64,21 @@ namespace AzureSiteRecovery.DR.Core.Vault
             // Relative paths are the cmdlets' to resolve against the PowerShell location, which is not the process's.
             if (!Path.IsPathRooted(path)) throw new ArgumentException($"The vault path '{path}' is relative; resolve it first.", nameof(path));
 
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            if (RegularFile.WhyNotRegular(path) is string what && what != "missing")
+            {
+                throw new VaultException("VaultUnreadable", path, $"The vault path '{path}' is {what}, not a vault file. Pass the path of a vault file (vault.db) to -Vault.");
+            }
+
+            try
+            {
+                // Owner only from the first instant; SQLite gives the -wal and -shm files the vault file's mode.
+                OwnerOnly.CreateFolder(Path.GetDirectoryName(Path.GetFullPath(path))!);
+                OwnerOnly.CreateEmptyFile(path);
+            }
+            catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)
+            {
+                throw new VaultException("VaultUnreadable", path, $"The vault file '{path}' cannot be created: {ex.Message} Pass another -Vault, or fix the folder's permissions.", ex);
+            }
             var connectionString = new SqliteConnectionStringBuilder
             {
                 DataSource = path,
@@ -89,7 +104,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
                 var reason = ex.SqliteErrorCode == SqliteCannotOpen
                     ? $"cannot be opened ({ex.Message})"
                     : "is not a vault: it is not a SQLite database, or it is damaged";
-                throw new VaultException("VaultUnreadable", path, $"The vault file '{path}' {reason}. Pass another -VaultPath, or restore the file from a backup.", ex);
+                throw new VaultException("VaultUnreadable", path, $"The vault file '{path}' {reason}. Pass another -Vault, or restore the file from a backup.", ex);
             }
             catch
             {
@@ -355,7 +370,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
 
         private void SaveSecret(SqliteTransaction transaction, string siteName, string secret)
         {
-            var cipher = SecretCipher(createKey: true)!;
+            var cipher = SecretCipher(transaction)!;
             var plaintext = Encoding.UTF8.GetBytes(secret);
             try
             {
@@ -373,7 +388,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
 
         private string OpenSecret(string siteName, byte[] keyId, byte[] sealedSecret)
         {
-            var cipher = SecretCipher(createKey: false)
+            var cipher = SecretCipher(null)
                 ?? throw new VaultException("VaultKeyMissing", KeyPath,
                     $"The vault key file '{KeyPath}' is missing, so the secret of site '{siteName}' cannot be read. Put the key file back from a backup, or set the secret again with Set-DRSite.");
             if (!keyId.SequenceEqual(key!.Id))
@@ -404,15 +419,32 @@ namespace AzureSiteRecovery.DR.Core.Vault
         // The site name is authenticated with its secret, so a secret copied onto another site's row does not open.
         private static ArraySegment<byte> SecretBinding(string siteName) => new ArraySegment<byte>(Encoding.UTF8.GetBytes(siteName));
 
-        /// <summary>The cipher for site secrets; null when the key file does not exist and <paramref name="createKey"/> is false.</summary>
-        private AuthenticatedCipher? SecretCipher(bool createKey)
+        /// <summary>The cipher for site secrets; null when the key file does not exist and no <paramref name="sealing"/> transaction may create it.</summary>
+        private AuthenticatedCipher? SecretCipher(SqliteTransaction? sealing)
         {
             if (secretCipher is null)
             {
-                key = createKey ? VaultKey.OpenOrCreate(KeyPath) : VaultKey.OpenExisting(KeyPath);
+                key = sealing != null ? VaultKey.OpenOrCreate(KeyPath, () => HoldsSealedData(connection, sealing)) : VaultKey.OpenExisting(KeyPath);
                 secretCipher = key?.CreateCipher(SecretPurpose);
             }
             return secretCipher;
+        }
+
+        /// <summary>Whether the vault at <paramref name="path"/> holds anything sealed with its key (site secrets, recovery points); false when it does not exist.</summary>
+        public static bool HoldsSealedData(string path)
+        {
+            if (!File.Exists(path)) return false;
+            using var readOnly = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+            readOnly.Open();
+            return HoldsSealedData(readOnly, null);
+        }
+
+        private static bool HoldsSealedData(SqliteConnection connection, SqliteTransaction? transaction)
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "SELECT EXISTS (SELECT 1 FROM site_secrets) OR EXISTS (SELECT 1 FROM recovery_points);";
+            return Convert.ToInt64(command.ExecuteScalar()) != 0;
         }
 
         // ---- Rows ----

@@ -55,6 +55,6 @@ namespace AzureSiteRecovery.DR.Core.Vault
 
         private static VaultException Unknown(string reason) =>
             new VaultException("VaultLocationUnknown", "",
-                $"The default vault location cannot be found ({reason}). Set {EnvironmentVariable} to the vault file, or pass -VaultPath.");
+                $"The default vault location cannot be found ({reason}). Set {EnvironmentVariable} to the vault file, or pass -Vault.");
     }
 }

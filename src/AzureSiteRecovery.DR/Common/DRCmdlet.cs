@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
@@ -19,7 +20,7 @@ namespace AzureSiteRecovery.DR.Common
         private IVault? vault;
         private ReplicationStore? store;
 
-        /// <summary>The vault file to use. Default: the AZSR_DR_VAULT environment variable, else the per-user vault ($HOME/.local/share/AzureSiteRecovery.DR/vault.db on Linux and macOS, %LOCALAPPDATA%\AzureSiteRecovery.DR\vault.db on Windows).</summary>
+        /// <summary>The vault file to use. Default: the AZSR_DR_VAULT environment variable, else the per-user vault ($HOME/.local/share/AzureSiteRecovery.DR/vault.db on Linux and macOS, %LOCALAPPDATA%\AzureSiteRecovery.DR\vault.db on Windows). A -Vault file that does not exist is created by New-* and Import-* cmdlets only; the others report VaultNotFound.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
         public string? Vault { get; set; }
@@ -41,12 +42,21 @@ namespace AzureSiteRecovery.DR.Common
             {
                 var explicitPath = Vault is null ? null : GetUnresolvedProviderPathFromPSPath(Vault);
                 var path = VaultLocation.Resolve(explicitPath);
+                // A mistyped -Vault must not become a new, empty vault: only New-* and Import-* create one.
+                if (explicitPath != null && !File.Exists(path) && !CreatesVault(MyInvocation.MyCommand))
+                {
+                    throw new VaultException("VaultNotFound", FailureKind.NotFound, path,
+                        $"The vault file '{path}' does not exist. Check the -Vault path; a new vault is created by New-DRSite, New-ReplicationPolicy or Import-RecoveryPlan.");
+                }
                 WriteVerbose($"Using the vault '{path}'.");
                 vault = SqliteVault.Open(path);
             }
 
             return vault;
         }
+
+        private static bool CreatesVault(CommandInfo? command) =>
+            command is CmdletInfo cmdlet && (cmdlet.Verb == VerbsCommon.New || cmdlet.Verb == VerbsData.Import);
 
         /// <summary>The vault's chunk store (beside the vault file), opened on first use.</summary>
         protected ReplicationStore OpenStore() => store ??= OpenStoreForCycle();
@@ -90,19 +100,30 @@ namespace AzureSiteRecovery.DR.Common
             }
         }
 
-        protected override void ProcessRecord()
+        protected override void ProcessRecord() => Terminating(ProcessItem);
+
+        /// <summary>
+        /// Runs <paramref name="work"/> (ProcessItem, or an EndProcessing's work) so that whatever
+        /// escapes it stops the cmdlet with an error id of ours, never a .NET type name.
+        /// </summary>
+        protected void Terminating(Action work)
         {
             try
             {
-                ProcessItem();
-            }
-            catch (VaultException ex)
-            {
-                ThrowTerminatingError(ToErrorRecord(ex, ex.Target));
+                work();
             }
             catch (OperationCanceledException) when (CancellationToken.IsCancellationRequested)
             {
                 // Ctrl+C: PowerShell is already stopping the pipeline.
+            }
+            catch (DRException ex)
+            {
+                ThrowTerminatingError(ToErrorRecord(ex, ex.Target));
+            }
+            catch (Exception ex) when (ex is not PipelineStoppedException && ex is not ActionPreferenceStopException && !UnexpectedErrors.HasOwnId(ex))
+            {
+                // PowerShell's stops carry their record; anything else is ours to name.
+                ThrowTerminatingError(UnexpectedErrors.ToErrorRecord(ex, null));
             }
         }
 

@@ -43,6 +43,12 @@ namespace AzureSiteRecovery.DR.Common
                 return new ScriptRunResult { Succeeded = false, Error = $"The script file '{request.Path}' does not exist.", Duration = clock.Elapsed };
             }
 
+            // Checked again here: the file may have been replaced (by a device, a FIFO...) since the plan was checked.
+            if (request.Path != null && PlanScriptPath.Problem(request.Path) is string problem)
+            {
+                return new ScriptRunResult { Succeeded = false, Error = $"The script cannot be run: {problem}.", Duration = clock.Elapsed };
+            }
+
             var run = new Run(request);
             using (var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
             {

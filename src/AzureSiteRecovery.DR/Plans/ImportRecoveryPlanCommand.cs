@@ -18,7 +18,11 @@ namespace AzureSiteRecovery.DR.Plans
     /// the vault's sites and VMs: run Test-RecoveryPlan for that. The vault also keeps the full
     /// path of the plan file's folder: a script 'path' relative to the plan is found there when a
     /// job runs it, so keep the scripts beside the plan (import it again after moving them). The module's Examples folder
-    /// holds a commented example, erp.plan.yaml.
+    /// holds a commented example, erp.plan.yaml. Limits keep a mistaken or hostile file harmless, each a RecoveryPlanInvalid
+    /// with its place: the plan file must be a regular file of at most 1 MB of text, lists and mappings nest at most 32
+    /// levels, at most 250,000 values once aliases (*name) are expanded, at most 1,000 groups, 10,000 VMs, 100 validations
+    /// per VM and 100 actions per group; durations and numbers use ASCII digits; names hold no control or invisible
+    /// characters; a script file the plan names must be a regular file (not a device, FIFO or folder) of at most 1 MB.
     /// </remarks>
     /// <example>
     /// <code>Import-RecoveryPlan -Path ./erp.plan.yaml</code>
@@ -71,23 +75,19 @@ namespace AzureSiteRecovery.DR.Plans
 
         private void Import(string file)
         {
-            string yaml;
+            WriteVerbose($"Parsing the recovery plan '{file}'.");
+            RecoveryPlan plan;
             try
             {
-                yaml = File.ReadAllText(file);
+                // The folder goes with the plan: its scripts' relative paths start there when a job runs them.
+                plan = RecoveryPlanFile.Read(file);
             }
-            catch (IOException ex)
+            catch (System.Exception ex) when (ex is IOException || ex is System.UnauthorizedAccessException)
             {
                 WriteError(new ErrorRecord(ex, "RecoveryPlanFileUnreadable", ErrorCategory.ReadError, file));
                 return;
             }
 
-            WriteVerbose($"Parsing the recovery plan '{file}'.");
-            // The folder goes with the plan: its scripts' relative paths start there when a job runs them.
-            var plan = RecoveryPlanParser.Parse(yaml, System.IO.Path.GetFileName(file)) with
-            {
-                SourceFolder = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(file)),
-            };
             var action = Force ? "Import, replacing a plan of the same name" : "Import";
             if (ShouldProcess($"recovery plan '{plan.Name}' from '{file}'", action))
             {

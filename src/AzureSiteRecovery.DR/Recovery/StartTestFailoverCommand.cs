@@ -70,7 +70,9 @@ namespace AzureSiteRecovery.DR.Recovery
             base.ProcessItem();
         }
 
-        protected override void EndProcessing()
+        protected override void EndProcessing() => Terminating(StartForCollectedVms);
+
+        private void StartForCollectedVms()
         {
             if (ParameterSetName == VmSet && vmIds.Count > 0)
             {

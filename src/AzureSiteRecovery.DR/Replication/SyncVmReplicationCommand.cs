@@ -77,7 +77,9 @@ namespace AzureSiteRecovery.DR.Replication
             });
         }
 
-        protected override void EndProcessing()
+        protected override void EndProcessing() => Terminating(SyncSelected);
+
+        private void SyncSelected()
         {
             var selected = vms.Where(vm => ShouldProcess($"VM '{vm.Name}' (group {vm.ProtectionGroup})", "Replicate")).ToList();
             if (selected.Count == 0)

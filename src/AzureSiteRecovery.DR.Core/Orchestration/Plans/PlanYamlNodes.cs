@@ -36,7 +36,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
         /// <summary>An empty value, "~" or "null" written without quotes.</summary>
         public bool IsNull => IsPlain && (Value.Length == 0 || Value == "~" || Value == "null" || Value == "Null" || Value == "NULL");
 
-        public override string Describe() => IsNull ? "empty" : $"'{Value}'";
+        public override string Describe() => IsNull ? "empty" : $"'{Model.NameRules.Printable(Value)}'";
     }
 
     internal sealed class PlanYamlSequence : PlanYamlNode
@@ -59,13 +59,29 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
         public override string Describe() => "a mapping";
     }
 
+    /// <summary>A plan that passes a limit of <see cref="PlanYamlReader"/>: too deep, too many nodes once aliases are expanded.</summary>
+    internal sealed class PlanYamlLimitException : YamlException
+    {
+        public PlanYamlLimitException(Mark start, Mark end, string message) : base(start, end, message)
+        {
+        }
+    }
+
     /// <summary>
     /// Reads one YAML document into <see cref="PlanYamlNode"/>s straight from YamlDotNet's event
     /// parser, keeping every node's position and duplicate keys (which YamlDotNet's own node model rejects without a position).
+    /// The event parser keeps its own stack, so depth and alias expansion are checked here, while
+    /// reading events, before a deep or exploding plan can overflow the stack or fill memory.
     /// </summary>
     internal static class PlanYamlReader
     {
-        /// <summary>The document's root; null for an empty text. Throws <see cref="YamlException"/> on YAML syntax errors.</summary>
+        /// <summary>How deeply lists and mappings may nest; a real plan needs about 8 levels.</summary>
+        public const int MaxDepth = 32;
+
+        /// <summary>How many nodes the document may hold with every alias expanded (what the schema walk visits).</summary>
+        public const int MaxNodes = 250_000;
+
+        /// <summary>The document's root; null for an empty text. Throws <see cref="YamlException"/> on YAML syntax errors and <see cref="PlanYamlLimitException"/> past a limit.</summary>
         public static PlanYamlNode? Read(string text)
         {
             var parser = new Parser(new StringReader(text));
@@ -76,8 +92,8 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
             }
 
             parser.Consume<DocumentStart>();
-            var anchors = new Dictionary<string, PlanYamlNode>(StringComparer.Ordinal);
-            var root = ReadNode(parser, anchors);
+            var state = new ReadState();
+            var (root, _) = ReadSized(parser, state, 1);
             parser.Consume<DocumentEnd>();
             if (!parser.TryConsume<StreamEnd>(out _))
             {
@@ -88,17 +104,46 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
             return root;
         }
 
-        private static PlanYamlNode ReadNode(IParser parser, Dictionary<string, PlanYamlNode> anchors)
+        /// <summary>The anchors seen so far, with how many nodes each stands for once expanded, and the running total.</summary>
+        private sealed class ReadState
+        {
+            public readonly Dictionary<string, (PlanYamlNode Node, long Size)> Anchors = new Dictionary<string, (PlanYamlNode, long)>(StringComparer.Ordinal);
+            public long Nodes;
+
+            public void Count(ParsingEvent at, long size)
+            {
+                Nodes += size;
+                if (Nodes > MaxNodes)
+                {
+                    throw new PlanYamlLimitException(at.Start, at.End,
+                        $"the plan holds more than {MaxNodes:N0} values once its aliases (*name) are expanded; a plan is a few hundred lines: split it, or write the values out instead of repeating aliases");
+                }
+            }
+        }
+
+        /// <summary>The next node and how many nodes it stands for with its aliases expanded.</summary>
+        private static (PlanYamlNode Node, long Size) ReadSized(IParser parser, ReadState state, int depth)
         {
             var current = parser.Current ?? throw new InvalidOperationException("The YAML parser ended inside a document.");
             if (parser.TryConsume<AnchorAlias>(out var alias))
             {
-                return anchors.TryGetValue(alias.Value.Value, out var anchored)
-                    ? anchored
-                    : throw new YamlException(alias.Start, alias.End, $"the alias '*{alias.Value.Value}' names no anchor defined before it");
+                if (!state.Anchors.TryGetValue(alias.Value.Value, out var anchored))
+                {
+                    throw new YamlException(alias.Start, alias.End, $"the alias '*{alias.Value.Value}' names no anchor defined before it");
+                }
+                state.Count(alias, anchored.Size);
+                return anchored;
+            }
+
+            if (depth > MaxDepth && (current is SequenceStart || current is MappingStart))
+            {
+                throw new PlanYamlLimitException(current.Start, current.End,
+                    $"lists and mappings nest more than {MaxDepth} levels deep here; a plan needs about 8");
             }
 
             PlanYamlNode node;
+            long size = 1;
+            state.Count(current, 1);
             var line = (int)current.Start.Line;
             var column = (int)current.Start.Column;
             if (parser.TryConsume<Scalar>(out var scalar))
@@ -110,7 +155,9 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                 var items = new List<PlanYamlNode>();
                 while (!parser.TryConsume<SequenceEnd>(out _))
                 {
-                    items.Add(ReadNode(parser, anchors));
+                    var (item, itemSize) = ReadSized(parser, state, depth + 1);
+                    items.Add(item);
+                    size += itemSize;
                 }
                 node = new PlanYamlSequence(items, line, column);
             }
@@ -119,8 +166,10 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                 var entries = new List<KeyValuePair<PlanYamlNode, PlanYamlNode>>();
                 while (!parser.TryConsume<MappingEnd>(out _))
                 {
-                    var key = ReadNode(parser, anchors);
-                    entries.Add(new KeyValuePair<PlanYamlNode, PlanYamlNode>(key, ReadNode(parser, anchors)));
+                    var (key, keySize) = ReadSized(parser, state, depth + 1);
+                    var (value, valueSize) = ReadSized(parser, state, depth + 1);
+                    entries.Add(new KeyValuePair<PlanYamlNode, PlanYamlNode>(key, value));
+                    size += keySize + valueSize;
                 }
                 node = new PlanYamlMapping(entries, line, column);
             }
@@ -131,10 +180,10 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
 
             if (current is NodeEvent { Anchor.IsEmpty: false } anchoredEvent)
             {
-                anchors[anchoredEvent.Anchor.Value] = node;
+                state.Anchors[anchoredEvent.Anchor.Value] = (node, size);
             }
 
-            return node;
+            return (node, size);
         }
     }
 }

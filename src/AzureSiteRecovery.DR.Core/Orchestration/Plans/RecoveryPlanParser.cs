@@ -19,6 +19,17 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
         /// <summary>More than this many mistakes are cut off: the first ones are enough to start fixing.</summary>
         public const int MaxReportedErrors = 25;
 
+        /// <summary>The largest plan text read, in characters; a real plan is a few KB.</summary>
+        public const int MaxPlanLength = 1024 * 1024;
+
+        /// <summary>Hard limits on lists, checked before an item is read (Test-RecoveryPlan has the tighter, friendlier ones).</summary>
+        public const int MaxGroups = 1000;
+        public const int MaxVms = 10_000;
+        public const int MaxValidationsPerVm = 100;
+        public const int MaxActionsPerGroup = 100;
+        public const int MaxNetworkMappings = 1000;
+        public const int MaxProtectionGroupsPerGroup = 1000;
+
         /// <summary>Parses <paramref name="yaml"/>; <paramref name="source"/> names it in messages (a file name, or the plan's name).</summary>
         public static RecoveryPlan Parse(string yaml, string source)
         {
@@ -26,10 +37,22 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
             if (string.IsNullOrEmpty(source)) throw new ArgumentException("A source name is required.", nameof(source));
 
             var reader = new SchemaReader(source);
+            if (yaml.Length > MaxPlanLength)
+            {
+                var (line, column) = PositionOf(yaml, MaxPlanLength);
+                reader.Fail(line, column, $"the plan is {yaml.Length:N0} characters long; at most {MaxPlanLength:N0} are read (a plan is a few KB): split it into several plans");
+                throw reader.ToException();
+            }
+
             PlanYamlNode? root;
             try
             {
                 root = PlanYamlReader.Read(yaml);
+            }
+            catch (PlanYamlLimitException ex)
+            {
+                reader.Fail((int)ex.Start.Line, (int)ex.Start.Column, SyntaxMessage(ex));
+                throw reader.ToException();
             }
             catch (YamlException ex)
             {
@@ -52,6 +75,21 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
             return plan! with { Yaml = yaml };
         }
 
+        /// <summary>The 1-based line and column of the character at <paramref name="offset"/>.</summary>
+        private static (int Line, int Column) PositionOf(string text, int offset)
+        {
+            int line = 1, lineStart = 0;
+            for (var i = 0; i < offset; i++)
+            {
+                if (text[i] == '\n')
+                {
+                    line++;
+                    lineStart = i + 1;
+                }
+            }
+            return (line, offset - lineStart + 1);
+        }
+
         // YamlDotNet prefixes its own "(Line: 3, Col: 5, Idx: ...) - (...)": the location is already in front.
         private static string SyntaxMessage(YamlException ex)
         {
@@ -65,6 +103,8 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
         {
             if (string.IsNullOrWhiteSpace(text)) return null;
             text = text.Trim();
+            // ASCII digits only: \d and TimeSpan accept other scripts' digits, which the number parsers then refuse.
+            if (text.Any(c => char.IsDigit(c) && (c < '0' || c > '9'))) return null;
             if (text.IndexOf(':') >= 0)
             {
                 return TimeSpan.TryParseExact(text, "c", CultureInfo.InvariantCulture, out var span) ? span : (TimeSpan?)null;
@@ -84,7 +124,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
         }
 
         private static readonly Regex Shorthand = new Regex(
-            @"^(?:(?<h>\d{1,6})h)?(?:(?<m>\d{1,7})m(?!s))?(?:(?<s>\d{1,9})s)?(?:(?<ms>\d{1,9})ms)?$", RegexOptions.CultureInvariant);
+            @"^(?:(?<h>[0-9]{1,6})h)?(?:(?<m>[0-9]{1,7})m(?!s))?(?:(?<s>[0-9]{1,9})s)?(?:(?<ms>[0-9]{1,9})ms)?$", RegexOptions.CultureInvariant);
 
         private const string DurationHint = "a duration such as 30s or 00:00:30";
 
@@ -104,6 +144,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
             private readonly string source;
             private readonly List<RecoveryPlanError> errors = new List<RecoveryPlanError>();
             private bool truncated;
+            private int vmsRead;
 
             public SchemaReader(string source) => this.source = source;
 
@@ -144,13 +185,13 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                 var description = OptionalText(keys, "description");
                 var protectedSite = RequiredName(keys, root, "protectedSite", "the plan", "Site");
                 var recoverySite = RequiredName(keys, root, "recoverySite", "the plan", "Site");
-                var mappings = ReadList(keys, "networkMappings", ReadNetworkMapping);
+                var mappings = ReadList(keys, "networkMappings", ReadNetworkMapping, MaxNetworkMappings);
                 CheckUnique(mappings, m => m.SourceNetwork, m => m.Location, "sourceNetwork", "network mapping");
                 if (!keys.ContainsKey("groups"))
                 {
                     Fail(root, "the plan needs 'groups': a list of groups, each with a name and vms or protectionGroups");
                 }
-                var groups = ReadList(keys, "groups", ReadGroup);
+                var groups = ReadList(keys, "groups", ReadGroup, MaxGroups);
                 if (keys.TryGetValue("groups", out var groupsNode) && groupsNode.Value is PlanYamlSequence { Items.Count: 0 })
                 {
                     Fail(groupsNode.Value, "'groups' must list at least one group");
@@ -182,20 +223,21 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                     WaitFor = OptionalStartCondition(keys) ?? VmStartCondition.Heartbeat,
                 };
                 var errorsBefore = errors.Count;
-                var vms = ReadList(keys, "vms", vm => ReadVm(vm, defaults));
-                var protectionGroups = ReadList(keys, "protectionGroups", item => ReadNameScalar(item, "a protectionGroups entry", "ProtectionGroup"));
+                var vms = ReadList(keys, "vms", vm => ReadVm(vm, defaults), MaxVms - vmsRead, $"at most {MaxVms:N0} VMs in the whole plan");
+                vmsRead += vms.Count;
+                var protectionGroups = ReadList(keys, "protectionGroups", item => ReadNameScalar(item, "a protectionGroups entry", "ProtectionGroup"), MaxProtectionGroupsPerGroup);
                 if (!keys.ContainsKey("vms") && !keys.ContainsKey("protectionGroups"))
                 {
-                    Fail(node, $"group '{name}' needs 'vms' (VM names) or 'protectionGroups' (whole protection groups), or both");
+                    Fail(node, $"group '{NameRules.Printable(name)}' needs 'vms' (VM names) or 'protectionGroups' (whole protection groups), or both");
                 }
                 else if (vms.Count == 0 && protectionGroups.Count == 0 && errors.Count == errorsBefore)
                 {
-                    Fail(node, $"group '{name}' has no VMs: list at least one in 'vms' or 'protectionGroups'");
+                    Fail(node, $"group '{NameRules.Printable(name)}' has no VMs: list at least one in 'vms' or 'protectionGroups'");
                 }
                 var duplicateGroups = protectionGroups.GroupBy(g => g, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1).Select(g => g.Key);
                 foreach (var duplicate in duplicateGroups)
                 {
-                    Fail(keys["protectionGroups"].Value, $"protection group '{duplicate}' is listed twice in group '{name}'");
+                    Fail(keys["protectionGroups"].Value, $"protection group '{duplicate}' is listed twice in group '{NameRules.Printable(name)}'");
                 }
 
                 return new RecoveryPlanGroup
@@ -204,8 +246,8 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                     Vms = vms,
                     ProtectionGroups = protectionGroups,
                     Defaults = defaults,
-                    PreActions = ReadList(keys, "preActions", ReadAction),
-                    PostActions = ReadList(keys, "postActions", ReadAction),
+                    PreActions = ReadList(keys, "preActions", ReadAction, MaxActionsPerGroup),
+                    PostActions = ReadList(keys, "postActions", ReadAction, MaxActionsPerGroup),
                     Location = At(node),
                 };
             }
@@ -233,7 +275,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                     BootDelay = OptionalDuration(keys, "bootDelay") ?? defaults.BootDelay,
                     StartTimeout = OptionalDuration(keys, "startTimeout") ?? defaults.StartTimeout,
                     WaitFor = OptionalStartCondition(keys) ?? defaults.WaitFor,
-                    Validations = ReadList(keys, "validations", ReadValidation),
+                    Validations = ReadList(keys, "validations", ReadValidation, MaxValidationsPerVm),
                     Location = At(node),
                 };
             }
@@ -370,7 +412,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                 {
                     return uri;
                 }
-                Fail(node, $"'url' must be an absolute http or https URL such as http://erp-web01/health, not '{text}'");
+                Fail(node, $"'url' must be an absolute http or https URL such as http://erp-web01/health, not '{NameRules.Printable(text)}'");
                 return null;
             }
 
@@ -430,14 +472,14 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                     {
                         var nearest = allowed.FirstOrDefault(a => string.Equals(a, key.Value, StringComparison.OrdinalIgnoreCase));
                         Fail(key, nearest is null
-                            ? $"unknown key '{key.Value}' in {Short(what)}; expected one of: {string.Join(", ", allowed)}"
-                            : $"unknown key '{key.Value}' in {Short(what)}; keys are case-sensitive: did you mean '{nearest}'?");
+                            ? $"unknown key '{NameRules.Printable(key.Value)}' in {Short(what)}; expected one of: {string.Join(", ", allowed)}"
+                            : $"unknown key '{NameRules.Printable(key.Value)}' in {Short(what)}; keys are case-sensitive: did you mean '{nearest}'?");
                         continue;
                     }
 
                     if (keys.TryGetValue(key.Value, out var first))
                     {
-                        Fail(key, $"duplicate key '{key.Value}' (first at line {first.Key.Line})");
+                        Fail(key, $"duplicate key '{NameRules.Printable(key.Value)}' (first at line {first.Key.Line})");
                         continue;
                     }
                     keys.Add(key.Value, entry);
@@ -451,7 +493,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                 return paren < 0 ? what : what.Substring(0, paren);
             }
 
-            private List<T> ReadList<T>(Dictionary<string, KeyValuePair<PlanYamlNode, PlanYamlNode>> keys, string key, Func<PlanYamlNode, T> readItem)
+            private List<T> ReadList<T>(Dictionary<string, KeyValuePair<PlanYamlNode, PlanYamlNode>> keys, string key, Func<PlanYamlNode, T> readItem, int max, string? limit = null)
             {
                 var items = new List<T>();
                 if (!keys.TryGetValue(key, out var entry) || entry.Value is PlanYamlScalar { IsNull: true })
@@ -461,6 +503,12 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                 if (entry.Value is not PlanYamlSequence sequence)
                 {
                     Fail(entry.Value, $"'{key}' must be a list (items starting with '- '), not {entry.Value.Describe()}");
+                    return items;
+                }
+                if (sequence.Items.Count > max)
+                {
+                    // Not read at all: a list this long is a mistake or an attack, and reading it is the cost.
+                    Fail(sequence, $"'{key}' lists {sequence.Items.Count:N0} items; {limit ?? $"at most {max:N0} are allowed"}");
                     return items;
                 }
                 items.AddRange(sequence.Items.Select(readItem));
@@ -481,6 +529,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
             {
                 var text = ReadText(node, what, $"a {kind} name");
                 if (text is null) return "";
+                if (HasInvisibleCharacters(node, what, text)) return text;
                 try
                 {
                     NameRules.Validate(kind, text);
@@ -490,7 +539,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                     // VM names are vSphere display names: anything but empty or overlong.
                     if (kind != "VM" || text.Length > 80)
                     {
-                        Fail(node, $"{what} must be 1 to {NameRules.MaxLength} letters, digits, '.', '_' or '-', starting with a letter or digit, not '{text}'");
+                        Fail(node, $"{what} must be 1 to {NameRules.MaxLength} letters, digits, '.', '_' or '-', starting with a letter or digit, not '{NameRules.Printable(text)}'");
                     }
                 }
                 return text;
@@ -503,7 +552,18 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                     Fail(owner, $"{what} needs '{key}'");
                     return "";
                 }
-                return ReadText(entry.Value, $"'{key}'", "a name") ?? "";
+                var text = ReadText(entry.Value, $"'{key}'", "a name") ?? "";
+                HasInvisibleCharacters(entry.Value, $"'{key}'", text);
+                return text;
+            }
+
+            /// <summary>Reports a name with control characters (NUL, newline, escape...) or invisible formatting: it would be shown, logged and tagged as something else.</summary>
+            private bool HasInvisibleCharacters(PlanYamlNode node, string what, string text)
+            {
+                var index = NameRules.IndexOfInvisible(text);
+                if (index < 0) return false;
+                Fail(node, $"{what} holds the invisible character U+{(int)text[index]:X4} at position {index + 1}; names are printable text on one line");
+                return true;
             }
 
             private string? OptionalText(Dictionary<string, KeyValuePair<PlanYamlNode, PlanYamlNode>> keys, string key) =>

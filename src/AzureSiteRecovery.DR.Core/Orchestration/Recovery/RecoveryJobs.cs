@@ -64,6 +64,12 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                     }
                     return WithPlan(TestFailover(operation, plan, checkResult.Vms, request), plan, request);
                 case JobOperation.StopTestFailover:
+                    if (jobId is null && request.TestJobId != null)
+                    {
+                        // An unknown id is the user's mistake, reported before a job is recorded for it.
+                        RecoverySiteOf(await services.Vault.FindJobAsync(request.TestJobId, cancellationToken).ConfigureAwait(false)
+                            ?? throw new ObjectNotFoundException("Job", request.TestJobId, "List the test failovers with Get-DRJob."));
+                    }
                     return StopTestFailover(request);
                 case JobOperation.Failover:
                 case JobOperation.CompleteFailover:
