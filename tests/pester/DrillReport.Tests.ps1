@@ -223,7 +223,7 @@ Describe 'Export-DrillReport' {
         New-TestDrillJob $vault | Out-Null
         Export-DrillReport -JobId nope -Path (Join-Path $dir 'drill.html') -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
 
-        $err[0].FullyQualifiedErrorId | Should -Be 'JobNotFound,AzureSiteRecovery.DR.Reports.ExportDrillReportCommand'
+        $err[0].FullyQualifiedErrorId | Should -Be 'DRJobNotFound,AzureSiteRecovery.DR.Reports.ExportDrillReportCommand'
         $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
         $err[0].Exception.Message | Should -Match "Job 'nope' was not found"
         Join-Path $dir 'drill.html' | Should -Not -Exist

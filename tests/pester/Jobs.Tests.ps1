@@ -104,7 +104,7 @@ Describe 'Jobs' {
 
         It 'reports an unknown job id' {
             Get-DRJob -JobId nope -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
-            $err[0].FullyQualifiedErrorId | Should -Be 'JobNotFound,AzureSiteRecovery.DR.Jobs.GetDRJobCommand'
+            $err[0].FullyQualifiedErrorId | Should -Be 'DRJobNotFound,AzureSiteRecovery.DR.Jobs.GetDRJobCommand'
             $err[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
         }
     }
@@ -128,7 +128,7 @@ Describe 'Jobs' {
             Set-TestJobState $vault $job.JobId -State Succeeded
             Stop-DRJob -JobId $job.JobId -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
             Stop-DRJob -JobId nope -Confirm:$false -ErrorVariable +err -ErrorAction SilentlyContinue
-            $err.FullyQualifiedErrorId | Should -Be @('JobAlreadyEnded,AzureSiteRecovery.DR.Jobs.StopDRJobCommand', 'JobNotFound,AzureSiteRecovery.DR.Jobs.StopDRJobCommand')
+            $err.FullyQualifiedErrorId | Should -Be @('JobAlreadyEnded,AzureSiteRecovery.DR.Jobs.StopDRJobCommand', 'DRJobNotFound,AzureSiteRecovery.DR.Jobs.StopDRJobCommand')
         }
     }
 
@@ -149,7 +149,7 @@ Describe 'Jobs' {
 
         It 'reports an unknown job id' {
             Wait-DRJob -JobId nope -ErrorVariable err -ErrorAction SilentlyContinue
-            $err[0].FullyQualifiedErrorId | Should -Be 'JobNotFound,AzureSiteRecovery.DR.Jobs.WaitDRJobCommand'
+            $err[0].FullyQualifiedErrorId | Should -Be 'DRJobNotFound,AzureSiteRecovery.DR.Jobs.WaitDRJobCommand'
         }
     }
 
@@ -169,7 +169,7 @@ Describe 'Jobs' {
             Set-TestJobState $vault $job.JobId -State Failed
             Resume-DRJob -JobId $job.JobId -Confirm:$false -ErrorVariable err -ErrorAction SilentlyContinue
             Resume-DRJob -JobId nope -Confirm:$false -ErrorVariable +err -ErrorAction SilentlyContinue
-            $err.FullyQualifiedErrorId | Should -Be @('JobNotResumable,AzureSiteRecovery.DR.Jobs.ResumeDRJobCommand', 'JobNotFound,AzureSiteRecovery.DR.Jobs.ResumeDRJobCommand')
+            $err.FullyQualifiedErrorId | Should -Be @('JobNotResumable,AzureSiteRecovery.DR.Jobs.ResumeDRJobCommand', 'DRJobNotFound,AzureSiteRecovery.DR.Jobs.ResumeDRJobCommand')
         }
 
         It 'changes nothing with -WhatIf' {

@@ -57,6 +57,7 @@ namespace AzureSiteRecovery.DR.Core.Errors
             "ProtectedVm" => "Protected VM",
             "RecoveryPoint" => "Recovery point",
             "RecoveryPlan" => "Recovery plan",
+            "DRJob" => "Job",
             _ => objectKind,
         };
     }

@@ -74,7 +74,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
         Task<DRJob?> FindJobAsync(string jobId, CancellationToken cancellationToken);
         /// <summary>The jobs with their steps, newest first; only those in <paramref name="state"/> when it is given.</summary>
         Task<IReadOnlyList<DRJob>> ListJobsAsync(JobState? state, CancellationToken cancellationToken);
-        /// <summary>Reads, changes and writes the job (not its steps) in one transaction; fails with JobNotFound.</summary>
+        /// <summary>Reads, changes and writes the job (not its steps) in one transaction; fails with DRJobNotFound.</summary>
         Task<DRJob> UpdateJobAsync(string jobId, Func<DRJob, DRJob> change, CancellationToken cancellationToken);
         /// <summary>Reads, changes and writes one step of the job in one transaction; returns the whole job.</summary>
         Task<DRJob> UpdateJobStepAsync(string jobId, int index, Func<JobStep, JobStep> change, CancellationToken cancellationToken);

@@ -68,7 +68,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
         public Task<DRJob> UpdateJobAsync(string jobId, Func<DRJob, DRJob> change, CancellationToken cancellationToken) =>
             WriteAsync(transaction =>
             {
-                var current = FindJob(transaction, jobId) ?? throw new ObjectNotFoundException("Job", jobId);
+                var current = FindJob(transaction, jobId) ?? throw new ObjectNotFoundException("DRJob", jobId);
                 var changed = change(current);
                 if (changed.JobId != current.JobId || changed.Operation != current.Operation || changed.Target != current.Target)
                 {
@@ -89,7 +89,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
         public Task<DRJob> UpdateJobStepAsync(string jobId, int index, Func<JobStep, JobStep> change, CancellationToken cancellationToken) =>
             WriteAsync(transaction =>
             {
-                var job = FindJob(transaction, jobId) ?? throw new ObjectNotFoundException("Job", jobId);
+                var job = FindJob(transaction, jobId) ?? throw new ObjectNotFoundException("DRJob", jobId);
                 var current = job.Steps.FirstOrDefault(s => s.Index == index)
                     ?? throw new ObjectNotFoundException("JobStep", $"{jobId}/{index}", $"Job '{jobId}' has {job.Steps.Count} step(s).");
                 var changed = change(current);

@@ -14,7 +14,7 @@ namespace AzureSiteRecovery.DR.Jobs
     /// every step) and the step running or waiting for the user (CurrentStep). A job whose
     /// process died while running it (on this machine) shows as Interrupted: Resume-DRJob
     /// continues it. Filter by -JobId (wildcards allowed), -State and -First. An id without
-    /// wildcards that matches nothing is reported (JobNotFound).
+    /// wildcards that matches nothing is reported (DRJobNotFound).
     /// </remarks>
     /// <example>
     /// <code>Get-DRJob -First 5</code>

@@ -60,7 +60,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Jobs
             Assert.Equal(JobStepState.Pending, job.Steps[0].State);
             await Assert.ThrowsAsync<InvalidSettingException>(() => vault.UpdateJobAsync("j1", j => j with { Target = "other" }, none));
             await Assert.ThrowsAsync<InvalidSettingException>(() => vault.UpdateJobStepAsync("j1", 0, s => s with { Name = "renamed" }, none));
-            Assert.Equal("JobNotFound", (await Assert.ThrowsAsync<ObjectNotFoundException>(() => vault.UpdateJobAsync("nope", j => j, none))).ErrorId);
+            Assert.Equal("DRJobNotFound", (await Assert.ThrowsAsync<ObjectNotFoundException>(() => vault.UpdateJobAsync("nope", j => j, none))).ErrorId);
             Assert.Equal("JobStepNotFound", (await Assert.ThrowsAsync<ObjectNotFoundException>(() => vault.UpdateJobStepAsync("j1", 5, s => s, none))).ErrorId);
             Assert.Equal("JobAlreadyExists", (await Assert.ThrowsAsync<ObjectAlreadyExistsException>(() => vault.AddJobAsync(Job("j1"), none))).ErrorId);
         }

@@ -22,12 +22,12 @@
         @{ Name = 'New-DRSite, a NUL in the name'; Command = 'New-DRSite -Vault $Vault -Name "vc`0x" -VSphere -Server https://vc03.example.test/sdk -Credential $Credential -Role Protected -SkipConnectionTest'; Expect = 'InvalidSiteSetting,AzureSiteRecovery.DR.Sites.NewDRSiteCommand'; Printable = $true }
         @{ Name = 'Get-DRSite, an escape sequence in the name'; Command = 'Get-DRSite -Vault $Vault -Name "on`eprem`a"'; Expect = 'SiteNotFound,AzureSiteRecovery.DR.Sites.GetDRSiteCommand'; Printable = $true }
         @{ Name = 'Get-DRSite, a bad wildcard pattern'; Command = 'Get-DRSite -Vault $Vault -Name "on[prem"'; Expect = 'InvalidWildcardPattern,AzureSiteRecovery.DR.Sites.GetDRSiteCommand' }
-        @{ Name = 'Stop-TestFailover, an unknown job'; Command = 'Stop-TestFailover -Vault $Vault -JobId 00000000000000000000000000000000 -Confirm:$false'; Expect = 'JobNotFound,AzureSiteRecovery.DR.Recovery.StopTestFailoverCommand' }
+        @{ Name = 'Stop-TestFailover, an unknown job'; Command = 'Stop-TestFailover -Vault $Vault -JobId 00000000000000000000000000000000 -Confirm:$false'; Expect = 'DRJobNotFound,AzureSiteRecovery.DR.Recovery.StopTestFailoverCommand' }
         @{ Name = 'Start-TestFailover, an unknown plan'; Command = 'Start-TestFailover -Vault $Vault -RecoveryPlan nope'; Expect = 'RecoveryPlanNotFound,AzureSiteRecovery.DR.Recovery.StartTestFailoverCommand' }
         @{ Name = 'Start-TestFailover, a plan whose VMs are not protected'; Command = 'Start-TestFailover -Vault $Vault -RecoveryPlan fuzz'; Expect = 'RecoveryPlanNotReady,AzureSiteRecovery.DR.Recovery.StartTestFailoverCommand' }
         @{ Name = 'Import-RecoveryPlan /dev/zero'; Command = 'Import-RecoveryPlan -Vault $Vault -Path /dev/zero'; Expect = 'RecoveryPlanInvalid,AzureSiteRecovery.DR.Plans.ImportRecoveryPlanCommand' }
         @{ Name = 'Import-RecoveryPlan a folder'; Command = 'Import-RecoveryPlan -Vault $Vault -Path (Split-Path $Vault)'; Expect = 'RecoveryPlanInvalid,AzureSiteRecovery.DR.Plans.ImportRecoveryPlanCommand' }
-        @{ Name = 'Resume-DRJob, an unknown job'; Command = 'Resume-DRJob -Vault $Vault -JobId nope -Confirm:$false'; Expect = 'JobNotFound,AzureSiteRecovery.DR.Jobs.ResumeDRJobCommand' }
-        @{ Name = 'Export-DrillReport, an unknown job'; Command = 'Export-DrillReport -Vault $Vault -JobId nope -Path (Join-Path (Split-Path $Vault) r.html)'; Expect = 'JobNotFound,AzureSiteRecovery.DR.Reports.ExportDrillReportCommand' }
+        @{ Name = 'Resume-DRJob, an unknown job'; Command = 'Resume-DRJob -Vault $Vault -JobId nope -Confirm:$false'; Expect = 'DRJobNotFound,AzureSiteRecovery.DR.Jobs.ResumeDRJobCommand' }
+        @{ Name = 'Export-DrillReport, an unknown job'; Command = 'Export-DrillReport -Vault $Vault -JobId nope -Path (Join-Path (Split-Path $Vault) r.html)'; Expect = 'DRJobNotFound,AzureSiteRecovery.DR.Reports.ExportDrillReportCommand' }
     )
 }

@@ -36,9 +36,9 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Jobs
         public static DRJob Observe(DRJob job) =>
             job.State == JobState.Running && ProcessOwner.IsGone(job.Owner) ? job with { State = JobState.Interrupted } : job;
 
-        /// <summary>The observed job; fails with JobNotFound.</summary>
+        /// <summary>The observed job; fails with DRJobNotFound.</summary>
         public async Task<DRJob> GetAsync(string jobId, CancellationToken cancellationToken) =>
-            Observe(await vault.FindJobAsync(jobId, cancellationToken).ConfigureAwait(false) ?? throw new ObjectNotFoundException("Job", jobId));
+            Observe(await vault.FindJobAsync(jobId, cancellationToken).ConfigureAwait(false) ?? throw new ObjectNotFoundException("DRJob", jobId));
 
         /// <summary>Records a new job for <paramref name="definition"/>, NotStarted with every step Pending.</summary>
         public Task<DRJob> CreateAsync(JobDefinition definition, CancellationToken cancellationToken) =>
@@ -148,7 +148,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Jobs
                 var snapshot = job;
                 var results = await Task.WhenAll(todo.Except(resumed).Select(k =>
                     RunStepAsync(snapshot, k, steps[k].Definition, cancellationToken, progress))).ConfigureAwait(false);
-                job = await vault.FindJobAsync(jobId, CancellationToken.None).ConfigureAwait(false) ?? throw new ObjectNotFoundException("Job", jobId);
+                job = await vault.FindJobAsync(jobId, CancellationToken.None).ConfigureAwait(false) ?? throw new ObjectNotFoundException("DRJob", jobId);
                 if (results.Any(r => r.Failure is OperationCanceledException) && cancellationToken.IsCancellationRequested)
                 {
                     cancelled = true;
@@ -192,7 +192,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Jobs
                 }
 
                 var (_, failure) = await RunStepAsync(job, i, steps[i].Definition, CancellationToken.None, progress).ConfigureAwait(false);
-                job = await vault.FindJobAsync(jobId, CancellationToken.None).ConfigureAwait(false) ?? throw new ObjectNotFoundException("Job", jobId);
+                job = await vault.FindJobAsync(jobId, CancellationToken.None).ConfigureAwait(false) ?? throw new ObjectNotFoundException("DRJob", jobId);
                 if (failure != null)
                 {
                     cleanupError ??= $"Cleanup step '{steps[i].Definition.Name}' failed: {failure.Message}";

@@ -68,7 +68,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                     {
                         // An unknown id is the user's mistake, reported before a job is recorded for it.
                         RecoverySiteOf(await services.Vault.FindJobAsync(request.TestJobId, cancellationToken).ConfigureAwait(false)
-                            ?? throw new ObjectNotFoundException("Job", request.TestJobId, "List the test failovers with Get-DRJob."));
+                            ?? throw new ObjectNotFoundException("DRJob", request.TestJobId, "List the test failovers with Get-DRJob."));
                     }
                     return StopTestFailover(request);
                 case JobOperation.Failover:
@@ -352,7 +352,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
             {
                 new JobStepDefinition($"Delete the VMs of test failover {testJobId}", async (context, ct) =>
                 {
-                    var test = await services.Vault.FindJobAsync(testJobId, ct).ConfigureAwait(false) ?? throw new ObjectNotFoundException("Job", testJobId);
+                    var test = await services.Vault.FindJobAsync(testJobId, ct).ConfigureAwait(false) ?? throw new ObjectNotFoundException("DRJob", testJobId);
                     var site = RecoverySiteOf(test);
                     var client = await run.SiteAsync(site, ct).ConfigureAwait(false);
                     var deleted = await VSphereVmRecovery.DeleteAsync(client, testJobId, ct).ConfigureAwait(false);
@@ -361,7 +361,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 }),
                 new JobStepDefinition("Delete what crashed test failovers left behind", async (context, ct) =>
                 {
-                    var test = await services.Vault.FindJobAsync(testJobId, ct).ConfigureAwait(false) ?? throw new ObjectNotFoundException("Job", testJobId);
+                    var test = await services.Vault.FindJobAsync(testJobId, ct).ConfigureAwait(false) ?? throw new ObjectNotFoundException("DRJob", testJobId);
                     var client = await run.SiteAsync(RecoverySiteOf(test), ct).ConfigureAwait(false);
                     var swept = await SweepAsync(client, ct).ConfigureAwait(false);
                     return StepOutcome.Done(swept.Count == 0 ? "Nothing left behind." : $"Deleted {swept.Count} VM(s) of test failovers whose process is gone: {string.Join(", ", swept)}.",
