@@ -54,7 +54,7 @@ Describe 'Sites' {
         New-DRSite -Name 'bad name!' -VSphere -Server https://vc01.example.test/sdk -Credential $cred -Role Protected -SkipConnectionTest -ErrorVariable err -ErrorAction SilentlyContinue
         $err[0].FullyQualifiedErrorId | Should -Be 'InvalidSiteSetting,AzureSiteRecovery.DR.Sites.NewDRSiteCommand'
         $err[0].Exception.Message | Should -Match 'letters, digits'
-        Get-DRSite | Should -BeNullOrEmpty
+        Test-Path $vault | Should -BeFalse -Because 'nothing was stored, so no vault was created'
     }
 
     It 'gets sites by wildcard, kind and role' {

@@ -51,7 +51,7 @@ namespace AzureSiteRecovery.DR.Jobs
         protected override void ProcessItem()
         {
             var vault = OpenVault();
-            var jobs = SelectByName(JobId, "Job", j => j.JobId,
+            var jobs = SelectByName(JobId, "DRJob", j => j.JobId,
                     async ct => (await vault.ListJobsAsync(null, ct).ConfigureAwait(false)).Select(JobRunner.Observe).ToList(),
                     async (id, ct) => await vault.FindJobAsync(id, ct).ConfigureAwait(false) is DRJob found ? JobRunner.Observe(found) : null)
                 .Where(j => State is null || State.Contains(j.State));
