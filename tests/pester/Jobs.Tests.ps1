@@ -23,19 +23,11 @@ BeforeAll {
 
     # Puts a job where a running process would have left it (SQL: records have no setters in PowerShell).
     function Set-TestJobState([string] $VaultPath, [string] $JobId, [string] $State, [string] $Owner, [int] $RunningStep = -1, [string] $StepState = 'Running', [long] $CreatedOffsetMs = 0) {
-        $sqlite = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'Microsoft.Data.Sqlite' } | Select-Object -First 1
-        $connection = [Activator]::CreateInstance($sqlite.GetType('Microsoft.Data.Sqlite.SqliteConnection'), @("Data Source=$VaultPath"))
-        try {
-            $connection.Open()
-            $now = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()
-            $command = $connection.CreateCommand()
-            $command.CommandText = "UPDATE jobs SET state = '$State', owner = $(if ($Owner) { "'$Owner'" } else { 'NULL' }), started_unix_ms = $now,
-                    created_unix_ms = created_unix_ms + $CreatedOffsetMs WHERE id = '$JobId';
-                UPDATE job_steps SET state = 'Succeeded', started_unix_ms = $now, ended_unix_ms = $now WHERE job_id = '$JobId' AND step_index < $RunningStep;
-                UPDATE job_steps SET state = '$StepState', started_unix_ms = $now, message = 'Post a test order.' WHERE job_id = '$JobId' AND step_index = $RunningStep;"
-            $command.ExecuteNonQuery() | Out-Null
-        }
-        finally { $connection.Dispose() }
+        $now = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()
+        Invoke-VaultSql $VaultPath "UPDATE jobs SET state = '$State', owner = $(if ($Owner) { "'$Owner'" } else { 'NULL' }), started_unix_ms = $now,
+                created_unix_ms = created_unix_ms + $CreatedOffsetMs WHERE id = '$JobId';
+            UPDATE job_steps SET state = 'Succeeded', started_unix_ms = $now, ended_unix_ms = $now WHERE job_id = '$JobId' AND step_index < $RunningStep;
+            UPDATE job_steps SET state = '$StepState', started_unix_ms = $now, message = 'Post a test order.' WHERE job_id = '$JobId' AND step_index = $RunningStep;" | Out-Null
     }
 
     function Get-DeadOwner {

@@ -6,20 +6,12 @@ BeforeAll {
 
     # Gives every protected VM of the vault a recovery point, as a finished replication cycle would.
     function Add-TestRecoveryPoint([string] $VaultPath, [string[]] $Name) {
-        $sqlite = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'Microsoft.Data.Sqlite' } | Select-Object -First 1
-        $connection = [Activator]::CreateInstance($sqlite.GetType('Microsoft.Data.Sqlite.SqliteConnection'), @("Data Source=$VaultPath"))
-        try {
-            $connection.Open()
-            foreach ($vm in $Name) {
-                $now = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()
-                $command = $connection.CreateCommand()
-                $command.CommandText = "INSERT INTO recovery_points (id, vm_id, time_unix_ms, consistency, size_bytes, changed_bytes, stored_bytes, chunk_count, manifest_key)
-                    SELECT 'rp-' || id, id, $now, 'CrashConsistent', 0, 0, 0, 0, 'manifests/' || id FROM protected_vms WHERE name = '$vm';
-                    UPDATE protected_vms SET state = 'Protected', last_point_id = 'rp-' || id, last_point_unix_ms = $now WHERE name = '$vm';"
-                $command.ExecuteNonQuery() | Out-Null
-            }
+        foreach ($vm in $Name) {
+            $now = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()
+            Invoke-VaultSql $VaultPath "INSERT INTO recovery_points (id, vm_id, time_unix_ms, consistency, size_bytes, changed_bytes, stored_bytes, chunk_count, manifest_key)
+                SELECT 'rp-' || id, id, $now, 'CrashConsistent', 0, 0, 0, 0, 'manifests/' || id FROM protected_vms WHERE name = '$vm';
+                UPDATE protected_vms SET state = 'Protected', last_point_id = 'rp-' || id, last_point_unix_ms = $now WHERE name = '$vm';" | Out-Null
         }
-        finally { $connection.Dispose() }
     }
 }
 

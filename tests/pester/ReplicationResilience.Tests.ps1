@@ -13,15 +13,7 @@ BeforeAll {
     }
     # Who holds the VM's replication lease in the vault (null when nobody), read with the module's SQLite.
     function Get-ReplicationLeaseOwner([string] $VaultPath, [string] $VmId) {
-        $sqlite = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'Microsoft.Data.Sqlite' } | Select-Object -First 1
-        $connection = [Activator]::CreateInstance($sqlite.GetType('Microsoft.Data.Sqlite.SqliteConnection'), @("Data Source=$VaultPath;Pooling=False"))
-        try {
-            $connection.Open()
-            $command = $connection.CreateCommand()
-            $command.CommandText = "SELECT owner FROM leases WHERE resource = 'replication/$VmId'"
-            $command.ExecuteScalar()
-        }
-        finally { $connection.Dispose() }
+        Invoke-VaultSql $VaultPath "SELECT owner FROM leases WHERE resource = 'replication/$VmId'" -Scalar
     }
     # Starts Sync-VmReplication in a new pwsh; returns the process (the real pwsh: dotnet running pwsh.dll, no wrapper) once the module is loaded and the cycle is about to start.
     function Start-SyncChild([string] $VaultPath, [string] $Folder, [string] $Round) {

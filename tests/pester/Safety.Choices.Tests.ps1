@@ -15,31 +15,13 @@ BeforeAll {
     }
     # Changes the YAML the vault holds for a plan behind the module's back (as another admin's import would).
     function Set-VaultPlanYaml([string] $VaultPath, [string] $Name, [string] $Yaml) {
-        $sqlite = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'Microsoft.Data.Sqlite' } | Select-Object -First 1
-        $connection = [Activator]::CreateInstance($sqlite.GetType('Microsoft.Data.Sqlite.SqliteConnection'), @("Data Source=$VaultPath"))
-        try {
-            $connection.Open()
-            $command = $connection.CreateCommand()
-            $command.CommandText = 'UPDATE recovery_plans SET yaml = $yaml WHERE name = $name'
-            [void]$command.Parameters.AddWithValue('$yaml', $Yaml)
-            [void]$command.Parameters.AddWithValue('$name', $Name)
-            if ($command.ExecuteNonQuery() -ne 1) { throw "No plan '$Name' in the vault." }
-        }
-        finally { $connection.Dispose() }
+        $changed = Invoke-VaultSql $VaultPath 'UPDATE recovery_plans SET yaml = $yaml WHERE name = $name' -Parameters @{ '$yaml' = $Yaml; '$name' = $Name }
+        if ($changed -ne 1) { throw "No plan '$Name' in the vault." }
     }
     # Changes the plan copy a job keeps, as a damaged vault file would.
     function Set-JobPlanYaml([string] $VaultPath, [string] $JobId, [string] $Yaml) {
-        $sqlite = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'Microsoft.Data.Sqlite' } | Select-Object -First 1
-        $connection = [Activator]::CreateInstance($sqlite.GetType('Microsoft.Data.Sqlite.SqliteConnection'), @("Data Source=$VaultPath"))
-        try {
-            $connection.Open()
-            $command = $connection.CreateCommand()
-            $command.CommandText = 'UPDATE jobs SET plan_yaml = $yaml WHERE id = $id'
-            [void]$command.Parameters.AddWithValue('$yaml', $Yaml)
-            [void]$command.Parameters.AddWithValue('$id', $JobId)
-            if ($command.ExecuteNonQuery() -ne 1) { throw "No job '$JobId' in the vault." }
-        }
-        finally { $connection.Dispose() }
+        $changed = Invoke-VaultSql $VaultPath 'UPDATE jobs SET plan_yaml = $yaml WHERE id = $id' -Parameters @{ '$yaml' = $Yaml; '$id' = $JobId }
+        if ($changed -ne 1) { throw "No job '$JobId' in the vault." }
     }
     # A port nothing listens on: bound by us, then released.
     function Get-FreePort {

@@ -81,14 +81,15 @@ function Add-TestProtectedVm {
 # Runs one SQL statement on the vault file through the module's own SQLite library (to play a changed
 # world, e.g. another instanceUuid recorded); returns the first column of the first row, or the rows changed.
 function Invoke-VaultSql {
-    param([Parameter(Mandatory)][string] $VaultPath, [Parameter(Mandatory)][string] $Sql, [switch] $Scalar)
+    param([Parameter(Mandatory)][string] $VaultPath, [Parameter(Mandatory)][string] $Sql, [switch] $Scalar, [hashtable] $Parameters = @{})
     $sqlite = [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'Microsoft.Data.Sqlite' } | Select-Object -First 1
     if (-not $sqlite) { throw 'Microsoft.Data.Sqlite is not loaded yet: use the vault through a cmdlet first.' }
-    $connection = [Activator]::CreateInstance($sqlite.GetType('Microsoft.Data.Sqlite.SqliteConnection'), @("Data Source=$VaultPath"))
+    $connection = [Activator]::CreateInstance($sqlite.GetType('Microsoft.Data.Sqlite.SqliteConnection'), @("Data Source=$VaultPath;Pooling=False"))
     try {
         $connection.Open()
         $command = $connection.CreateCommand()
         $command.CommandText = $Sql
+        foreach ($name in $Parameters.Keys) { [void]$command.Parameters.AddWithValue($name, $Parameters[$name]) }
         if ($Scalar) { $command.ExecuteScalar() } else { $command.ExecuteNonQuery() }
     }
     finally { $connection.Dispose() }

@@ -395,7 +395,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
             for (var i = 0; i < disks.Count; i++)
             {
                 if (differing[i].Count == 0) continue;
-                await VerifyDiskAsync(client, vm, VSphereClient.FlatExtentOf(targets[i].FileName), disks[i], pointId, cancellationToken).ConfigureAwait(false);
+                await VerifyDiskAsync(client, vm, VSphereClient.FlatExtentOf(targets[i].FileName), disks[i], run.Store.Chunks, pointId, cancellationToken).ConfigureAwait(false);
             }
 
             originalStarted.Value = true;
@@ -432,23 +432,19 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
             return differing;
         }
 
-        /// <summary>Re-reads a written disk and compares every chunk with the point: FailbackVerifyFailed at the first that differs, or when the file's length changed.</summary>
-        private static async Task VerifyDiskAsync(VSphereClient client, ProtectedVm vm, string flat, DiskManifest disk, string pointId, CancellationToken cancellationToken)
+        /// <summary>Re-reads a written disk and compares every chunk with the point: FailbackVerifyFailed at a chunk that differs, or when the file's length changed.</summary>
+        private static async Task VerifyDiskAsync(VSphereClient client, ProtectedVm vm, string flat, DiskManifest disk, ChunkStore chunks, string pointId, CancellationToken cancellationToken)
         {
             var length = await client.GetFileLengthAsync(flat, cancellationToken).ConfigureAwait(false);
             if (length is long actual && actual != disk.Capacity)
             {
                 throw VerifyFailed(vm, flat, disk, pointId, $"the file is {actual} bytes long, not {disk.Capacity}");
             }
-            var buffer = new byte[disk.ChunkSize];
-            for (var c = 0; c < disk.Chunks.Count; c++)
+            var differing = await DifferingChunksAsync(client, flat, disk, chunks, cancellationToken).ConfigureAwait(false);
+            if (differing.Count > 0)
             {
-                var chunkLength = disk.LengthOf(c);
-                await client.ReadDiskAsync(flat, disk.OffsetOf(c), buffer, chunkLength, cancellationToken).ConfigureAwait(false);
-                if (ChunkStore.HashOf(buffer, chunkLength) != disk.Chunks[c])
-                {
-                    throw VerifyFailed(vm, flat, disk, pointId, $"chunk {c} (offset {disk.OffsetOf(c)}, {chunkLength} bytes) differs");
-                }
+                var c = differing[0];
+                throw VerifyFailed(vm, flat, disk, pointId, $"chunk {c} (offset {disk.OffsetOf(c)}, {disk.LengthOf(c)} bytes) differs" + (differing.Count > 1 ? $", and {differing.Count - 1} more" : ""));
             }
         }
 
