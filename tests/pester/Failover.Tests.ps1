@@ -184,20 +184,29 @@ Describe 'Failover, commit, undo, reprotect and failback of a plan' {
 }
 
 # Failback in both server modes: a datastore that takes ranged writes (the lab's extension) and one
-# that, as vSphere's /folder interface, replaces the whole file on any PUT (-ranged-put=false).
-Describe 'Failback onto the original VMs, ranged PUT <RangedPut>' -ForEach @(@{ RangedPut = $true }, @{ RangedPut = $false }) {
+# that, as vSphere's /folder interface, replaces the whole file on any PUT (-ranged-put=false); and
+# the whole lifecycle on the plain simulator, every lab extension off on both sites (no ranged PUT,
+# no changed block tracking, no result paging, no guest: VMs are waited for until powered on).
+Describe 'Failback onto the original VMs, ranged PUT <RangedPut>, plain simulator <Plain>' -ForEach @(
+    @{ RangedPut = $true; Plain = $false }, @{ RangedPut = $false; Plain = $false }, @{ RangedPut = $false; Plain = $true }) {
     BeforeAll {
         $vms = 'DC0_H0_VM0', 'DC0_H0_VM1'
-        $lab = New-FailoverLab -Vms $vms -DiskMb 16 -GuestBoot 300ms -ProtectedArguments @("-ranged-put=$($RangedPut.ToString().ToLower())")
+        [string[]] $extensions = @()
+        if ($Plain) { $extensions = '-cbt=false', '-paging=false', '-guest=false' }
+        $lab = New-FailoverLab -Vms $vms -DiskMb 16 -GuestBoot 300ms -RecoveryArguments $extensions `
+            -ProtectedArguments (@("-ranged-put=$($RangedPut.ToString().ToLower())") + $extensions)
         $PSDefaultParameterValues = @{ '*:Vault' = $lab.Vault; '*:WarningAction' = 'SilentlyContinue'; '*:Confirm' = $false }
-        Import-TestPlan $lab erp @'
+        $waitFor = if ($Plain) { 'PowerOn' } else { 'Heartbeat' }
+        Import-TestPlan $lab erp @"
   - name: db
+    waitFor: $waitFor
     vms:
       - name: DC0_H0_VM0
   - name: app
+    waitFor: $waitFor
     vms:
       - name: DC0_H0_VM1
-'@
+"@
         $before = Get-RecoverySiteState $lab
     }
     AfterAll { Remove-FailoverLab $lab }
