@@ -36,6 +36,9 @@ param(
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
 
+# From bash, `-Only Replication,Recovery` reaches the script as one string: split it into its names.
+$Only = @($Only | ForEach-Object { $_ -split ',' } | ForEach-Object { $_.Trim() } | Where-Object { $_ })
+
 $root = $PSScriptRoot
 $moduleName = 'AzureSiteRecovery.DR'
 $version = (Import-PowerShellDataFile (Join-Path $root "$moduleName.psd1")).ModuleVersion

@@ -25,12 +25,23 @@ param(
     [double] $ReplicationChangePercent = 1,
     [int] $CloneDiskMiB = 256,
     [int] $CloneCount = 10,
-    [ValidateSet('ImportModule', 'GetGroups10k', 'GetDRVm10k', 'Replication', 'Recovery')]
-    [string[]] $Only = @('ImportModule', 'GetGroups10k', 'GetDRVm10k', 'Replication', 'Recovery')
+    # Names of the benchmarks to run; 'a,b' (one string, as bash passes a list) is split at the commas.
+    [string[]] $Only = @(),
+    # Print the benchmarks that would run, one per line, and run none.
+    [switch] $ListOnly
 )
 
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
+
+$known = @('ImportModule', 'GetGroups10k', 'GetDRVm10k', 'Replication', 'Recovery')
+$Only = @($Only | ForEach-Object { $_ -split ',' } | ForEach-Object { $_.Trim() } | Where-Object { $_ })
+if (-not $Only) { $Only = $known }
+$unknown = @($Only | Where-Object { $_ -notin $known })
+if ($unknown) {
+    throw "Unknown benchmark(s): $(($unknown | ForEach-Object { "'$_'" }) -join ', '). Known: $($known -join ', ')."
+}
+if ($ListOnly) { $Only; return }
 $PSStyle.OutputRendering = 'PlainText'
 $outFolder = Join-Path $PSScriptRoot '../../out/bench'
 New-Item -ItemType Directory -Force -Path $outFolder | Out-Null

@@ -39,9 +39,10 @@ namespace AzureSiteRecovery.DR.Core.Errors
     /// <summary>A named vault object (site, policy, group, ...) that does not exist.</summary>
     public sealed class ObjectNotFoundException : DRException
     {
-        public ObjectNotFoundException(string objectKind, string name, string? hint = null)
+        /// <summary>A <paramref name="objectKind"/> named <paramref name="name"/> is missing; <paramref name="hint"/> says how to fix it, <paramref name="where"/> where it was looked for ("on site 'onprem'"; "in the vault" when null).</summary>
+        public ObjectNotFoundException(string objectKind, string name, string? hint = null, string? where = null)
             : base(objectKind + "NotFound", FailureKind.NotFound, name,
-                $"{Describe(objectKind)} '{Model.NameRules.Printable(name)}' was not found in the vault." + (hint is null ? "" : " " + hint))
+                $"{Describe(objectKind)} '{Model.NameRules.Printable(name)}' was not found {where ?? "in the vault"}." + (hint is null ? "" : " " + hint))
         {
             ObjectKind = objectKind;
         }

@@ -111,6 +111,25 @@ namespace AzureSiteRecovery.DR.Core.Model
         /// <summary>The step running or waiting for the user; null when none is.</summary>
         public JobStep? CurrentStep => Steps.FirstOrDefault(s => s.State == JobStepState.Running || s.State == JobStepState.WaitingForUser);
 
+        /// <summary>
+        /// The steps counted by outcome, such as "2 ok, 1 failed, 5 skipped" (a count of zero is left out,
+        /// except "0 ok"); steps not yet run count as "pending", a running or waiting step as "running".
+        /// </summary>
+        public string StepSummary
+        {
+            get
+            {
+                int Count(params JobStepState[] states) => Steps.Count(s => states.Contains(s.State));
+                var parts = new List<string> { $"{Count(JobStepState.Succeeded)} ok" };
+                void Add(int count, string label) { if (count > 0) parts.Add($"{count} {label}"); }
+                Add(Count(JobStepState.Failed), "failed");
+                Add(Count(JobStepState.Skipped), "skipped");
+                Add(Count(JobStepState.Running, JobStepState.WaitingForUser), "running");
+                Add(Count(JobStepState.Pending), "pending");
+                return string.Join(", ", parts);
+            }
+        }
+
         /// <summary>Succeeded, Failed or Cancelled: nothing more will happen to the job.</summary>
         public static bool IsEnded(JobState state) => state == JobState.Succeeded || state == JobState.Failed || state == JobState.Cancelled;
 

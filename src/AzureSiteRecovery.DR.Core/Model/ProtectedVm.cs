@@ -41,6 +41,14 @@ namespace AzureSiteRecovery.DR.Core.Model
         public long CapacityBytes { get; init; }
         /// <summary>The CBT change id of the newest recovery point's snapshot; null until the first point, or when CBT is not used.</summary>
         public string? ChangeId { get; init; }
+
+        /// <summary>"label size file", such as "Hard disk 1 16 GiB [ds1] vm/vm.vmdk": what Format-List shows.</summary>
+        public override string ToString() => $"{Label} {SizeText(CapacityBytes)} {FileName}";
+
+        private static string SizeText(long bytes) =>
+            bytes >= 1L << 30 && bytes % (1L << 30) == 0 ? $"{bytes >> 30} GiB"
+            : bytes >= 1L << 30 ? $"{bytes / (double)(1L << 30):0.0} GiB"
+            : $"{bytes / (double)(1L << 20):0.#} MiB";
     }
 
     /// <summary>A VM under protection: what Get-ProtectedVm shows.</summary>

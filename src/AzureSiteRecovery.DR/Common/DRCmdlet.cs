@@ -133,16 +133,17 @@ namespace AzureSiteRecovery.DR.Common
         protected override void StopProcessing() => cancellation.Cancel();
 
         /// <summary>Reports a name given without wildcards that matched nothing, like Get-Item does.</summary>
-        protected void WriteNotFound(string objectKind, string name) =>
-            WriteError(ToErrorRecord(new ObjectNotFoundException(objectKind, name), name));
+        protected void WriteNotFound(string objectKind, string name, string? where = null) =>
+            WriteError(ToErrorRecord(new ObjectNotFoundException(objectKind, name, where: where), name));
 
         /// <summary>
         /// Items whose name matches one of the patterns (all items when none is given); a name
         /// without wildcards that matches nothing is reported. Exact names are looked up one by
-        /// one instead of listing everything.
+        /// one instead of listing everything. <paramref name="where"/> says where they were looked
+        /// for in a not-found error ("on site 'onprem'"; the vault by default).
         /// </summary>
         protected IEnumerable<T> SelectByName<T>(string[]? patterns, string objectKind, Func<T, string> nameOf,
-            Func<CancellationToken, Task<IReadOnlyList<T>>> listAll, Func<string, CancellationToken, Task<T?>>? findOne = null)
+            Func<CancellationToken, Task<IReadOnlyList<T>>> listAll, Func<string, CancellationToken, Task<T?>>? findOne = null, string? where = null)
             where T : class
         {
             if (findOne != null && patterns is { Length: > 0 } && !Array.Exists(patterns, WildcardPattern.ContainsWildcardCharacters))
@@ -152,7 +153,7 @@ namespace AzureSiteRecovery.DR.Common
                     var item = Await(ct => findOne(name, ct));
                     if (item is null)
                     {
-                        WriteNotFound(objectKind, name);
+                        WriteNotFound(objectKind, name, where);
                     }
                     else
                     {
@@ -198,7 +199,7 @@ namespace AzureSiteRecovery.DR.Common
             {
                 if (!matched[i] && !WildcardPattern.ContainsWildcardCharacters(patterns[i]))
                 {
-                    WriteNotFound(objectKind, patterns[i]);
+                    WriteNotFound(objectKind, patterns[i], where);
                 }
             }
         }

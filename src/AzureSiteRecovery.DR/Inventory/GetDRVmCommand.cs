@@ -48,7 +48,7 @@ namespace AzureSiteRecovery.DR.Inventory
             {
                 using var client = Await(ct => SiteConnector.ConnectVSphereAsync(OpenVault(), Site, ct));
                 WriteVerbose($"Connected to {client.About.FullName}; reading the inventory.");
-                foreach (var vm in SelectByName(Name, "Vm", v => v.Name, client.ListVmsAsync))
+                foreach (var vm in SelectByName(Name, "Vm", v => v.Name, client.ListVmsAsync, where: $"on site '{Site}'"))
                 {
                     if (IncludeTemplate || !vm.IsTemplate)
                     {

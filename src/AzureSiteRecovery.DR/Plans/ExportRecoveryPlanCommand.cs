@@ -9,7 +9,8 @@ namespace AzureSiteRecovery.DR.Plans
     /// <summary>Exports a recovery plan's YAML, as it was imported.</summary>
     /// <remarks>
     /// Writes the plan's YAML text, comments included, exactly as Import-RecoveryPlan read it: to a
-    /// file with -Path (a folder gets NAME.plan.yaml), or to the pipeline as one string. Edit the
+    /// file with -Path (a folder gets NAME.plan.yaml; the file written is returned as a FileInfo), or to the
+    /// pipeline as one string. Edit the
     /// file and import it again with -Force to change a plan.
     /// </remarks>
     /// <example>
@@ -25,7 +26,7 @@ namespace AzureSiteRecovery.DR.Plans
     /// <para>Shows the plan's YAML.</para>
     /// </example>
     [Cmdlet(VerbsData.Export, "RecoveryPlan", SupportsShouldProcess = true)]
-    [OutputType(typeof(string))]
+    [OutputType(typeof(FileInfo), typeof(string))]
     public sealed class ExportRecoveryPlanCommand : DRCmdlet
     {
         /// <summary>The name of the plan to export.</summary>
@@ -66,7 +67,10 @@ namespace AzureSiteRecovery.DR.Plans
                     catch (System.Exception ex) when (ex is IOException || ex is System.UnauthorizedAccessException)
                     {
                         WriteError(new ErrorRecord(ex, "RecoveryPlanFileUnwritable", ErrorCategory.WriteError, target));
+                        return;
                     }
+
+                    WriteObject(new FileInfo(target));
                 }
             });
         }

@@ -48,10 +48,7 @@ namespace AzureSiteRecovery.DR.Recovery
             if (AsJob)
             {
                 definition.Resources?.Dispose();
-                var background = new RecoveryBackgroundJob(MyInvocation.Line, $"{operation} {job.Target}", vault.Location, job.JobId, output);
-                JobRepository.Add(background);
-                background.Start();
-                WriteObject(background);
+                new RecoveryBackgroundJob(MyInvocation.Line, $"{operation} {job.Target}", vault.Location, job.JobId, output).StartFor(this);
                 return;
             }
 
@@ -67,12 +64,11 @@ namespace AzureSiteRecovery.DR.Recovery
     }
 
     /// <summary>A recovery job run by -AsJob: a PowerShell job whose output is the cmdlet's output; StopJob stops the DR job (its cleanup still runs).</summary>
-    internal sealed class RecoveryBackgroundJob : Job
+    internal sealed class RecoveryBackgroundJob : DRBackgroundJob
     {
         private readonly string vaultPath;
         private readonly string jobId;
         private readonly Func<DRJob, IVault, object> output;
-        private readonly CancellationTokenSource stop = new CancellationTokenSource();
 
         public RecoveryBackgroundJob(string command, string name, string vaultPath, string jobId, Func<DRJob, IVault, object> output)
             : base(command, name)
@@ -80,49 +76,31 @@ namespace AzureSiteRecovery.DR.Recovery
             this.vaultPath = vaultPath;
             this.jobId = jobId;
             this.output = output;
-            PSJobTypeName = "AzureSiteRecovery.DR";
         }
 
         /// <summary>The DR job this PowerShell job runs (Get-DRJob / Wait-DRJob follow it from anywhere).</summary>
         public string DRJobId => jobId;
 
         public override string StatusMessage => $"DR job {jobId}";
-        public override bool HasMoreData => Output.Count > 0 || Error.Count > 0;
-        public override string Location => Environment.MachineName;
 
-        public void Start()
+        protected override async Task<System.Management.Automation.JobState> RunAsync(CancellationToken cancellationToken)
         {
-            SetJobState(System.Management.Automation.JobState.Running);
-            Task.Run(async () =>
+            try
             {
-                try
-                {
-                    using var vault = SqliteVault.Open(vaultPath);
-                    var runner = new JobRunner(vault, new RecoveryJobs(RecoveryJobCmdlet.ServicesFor(vault)).Catalog());
-                    var ended = JobRunner.Observe(await runner.ResumeAsync(jobId, stop.Token).ConfigureAwait(false));
-                    Output.Add(PSObject.AsPSObject(output(ended, vault)));
-                    SetJobState(ended.State == Core.Model.JobState.Failed ? System.Management.Automation.JobState.Failed
-                        : ended.State == Core.Model.JobState.Cancelled ? System.Management.Automation.JobState.Stopped
-                        : System.Management.Automation.JobState.Completed);
-                }
-                catch (Exception ex)
-                {
-                    Error.Add(ex is Core.Errors.DRException dr ? DRCmdlet.ToErrorRecord(dr, jobId)
-                        : new ErrorRecord(ex, "RecoveryJobFailed", ErrorCategory.NotSpecified, jobId));
-                    SetJobState(System.Management.Automation.JobState.Failed);
-                }
-            });
-        }
-
-        public override void StopJob()
-        {
-            stop.Cancel();
-        }
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing) stop.Dispose();
-            base.Dispose(disposing);
+                using var vault = SqliteVault.Open(vaultPath);
+                var runner = new JobRunner(vault, new RecoveryJobs(RecoveryJobCmdlet.ServicesFor(vault)).Catalog());
+                var ended = JobRunner.Observe(await runner.ResumeAsync(jobId, cancellationToken).ConfigureAwait(false));
+                Output.Add(PSObject.AsPSObject(output(ended, vault)));
+                return ended.State == Core.Model.JobState.Failed ? System.Management.Automation.JobState.Failed
+                    : ended.State == Core.Model.JobState.Cancelled ? System.Management.Automation.JobState.Stopped
+                    : System.Management.Automation.JobState.Completed;
+            }
+            catch (Exception ex)
+            {
+                Error.Add(ex is Core.Errors.DRException dr ? DRCmdlet.ToErrorRecord(dr, jobId)
+                    : new ErrorRecord(ex, "RecoveryJobFailed", ErrorCategory.NotSpecified, jobId));
+                return System.Management.Automation.JobState.Failed;
+            }
         }
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Management.Automation;
 using AzureSiteRecovery.DR.Common;
 using AzureSiteRecovery.DR.Core.Model;
@@ -11,11 +12,17 @@ namespace AzureSiteRecovery.DR.Replication
     /// turned on, and the initial replication copies its disks into the chunk store (with
     /// progress; Ctrl+C stops it, and the next Sync-VmReplication starts over safely). With
     /// -NoWait the VM is only registered; the next Sync-VmReplication makes the first copy.
-    /// Protecting a VM twice fails with VmAlreadyProtected.
+    /// Protecting a VM twice fails with VmAlreadyProtected. With -AsJob the confirmation is asked
+    /// here, then the VMs are protected and copied in a PowerShell background job (Receive-Job
+    /// gets the protected VMs).
     /// </remarks>
     /// <example>
     /// <code>Get-DRVm -Site onprem -Name 'erp-*' | Enable-VmProtection -ProtectionGroup erp</code>
     /// <para>Protects the ERP VMs in the group 'erp' and replicates them once.</para>
+    /// </example>
+    /// <example>
+    /// <code>$job = Get-DRVm -Site onprem -Name 'erp-*' | Enable-VmProtection -ProtectionGroup erp -AsJob; $job | Receive-Job -Wait</code>
+    /// <para>Makes the first copies in the background; Receive-Job waits for them and returns the protected VMs.</para>
     /// </example>
     [Cmdlet(VerbsLifecycle.Enable, "VmProtection", SupportsShouldProcess = true)]
     [OutputType(typeof(ProtectedVm))]
@@ -37,11 +44,23 @@ namespace AzureSiteRecovery.DR.Replication
         [Parameter]
         public SwitchParameter NoWait { get; set; }
 
+        /// <summary>Protects and copies the VMs in a PowerShell background job and returns that job at once (Receive-Job gets the protected VMs).</summary>
+        [Parameter]
+        public SwitchParameter AsJob { get; set; }
+
+        private readonly List<object> jobInput = new List<object>();
+
         protected override void ProcessItem()
         {
             var vm = InputObject!;
             if (!ShouldProcess($"VM '{vm.Name}' ({vm.MoRef}, site {vm.Site})", $"Protect in group '{ProtectionGroup}'"))
             {
+                return;
+            }
+
+            if (AsJob)
+            {
+                jobInput.Add(vm);
                 return;
             }
 
@@ -57,6 +76,14 @@ namespace AzureSiteRecovery.DR.Replication
 
                 WriteObject(protectedVm);
             });
+        }
+
+        protected override void EndProcessing()
+        {
+            if (AsJob && jobInput.Count > 0)
+            {
+                CommandBackgroundJob.Start(this, jobInput, nameof(InputObject));
+            }
         }
     }
 }

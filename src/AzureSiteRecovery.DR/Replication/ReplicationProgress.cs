@@ -9,9 +9,17 @@ using AzureSiteRecovery.DR.Core.Replication;
 
 namespace AzureSiteRecovery.DR.Replication
 {
-    /// <summary>Runs replication cycles off the pipeline thread, with their progress, verbose lines and results written on it.</summary>
+    /// <summary>
+    /// Runs replication cycles off the pipeline thread, with their progress, verbose lines and results
+    /// written on it. Progress is one parent activity ("VM i of N", its percent the share of VMs done)
+    /// and one child activity per VM (its own activity id, the parent's as ParentActivityId); no
+    /// percent ever goes down.
+    /// </summary>
     internal static class ReplicationProgress
     {
+        /// <summary>The activity id of the parent record; VM i (from 1) has <see cref="ParentActivityId"/> + i.</summary>
+        public const int ParentActivityId = 1;
+
         public static CycleResult RunCycle(DRCmdlet cmdlet, VmReplicator replicator, ProtectedVm vm)
         {
             CycleResult? result = null;
@@ -25,49 +33,64 @@ namespace AzureSiteRecovery.DR.Replication
         {
             using var dispatcher = new PipelineDispatcher();
             var token = cmdlet.Cancellation;
-            dispatcher.Run(async () =>
+            var parent = new ParentProgress(cmdlet, vms.Count);
+            try
             {
-                using var slots = new SemaphoreSlim(Math.Max(1, parallelism));
-                var running = new List<Task>();
-                for (var i = 0; i < vms.Count; i++)
+                dispatcher.Run(async () =>
                 {
-                    var vm = vms[i];
-                    var activity = i + 1;
-                    await slots.WaitAsync(token).ConfigureAwait(false);
-                    running.Add(Task.Run(async () =>
+                    using var slots = new SemaphoreSlim(Math.Max(1, parallelism));
+                    var running = new List<Task>();
+                    for (var i = 0; i < vms.Count; i++)
                     {
-                        try
+                        var vm = vms[i];
+                        var activity = ParentActivityId + i + 1;
+                        await slots.WaitAsync(token).ConfigureAwait(false);
+                        dispatcher.Post(() => parent.Started(vm.Name));
+                        running.Add(Task.Run(async () =>
                         {
-                            var result = await replicator.RunCycleAsync(vm.VmId, token, CycleProgress(dispatcher, cmdlet, activity)).ConfigureAwait(false);
-                            dispatcher.Post(() =>
+                            try
                             {
-                                cmdlet.WriteProgressRecord(new ProgressRecord(activity, $"Replicating {vm.Name}", "Done") { RecordType = ProgressRecordType.Completed });
-                                completed(vm, result);
-                            });
-                        }
-                        catch (Exception ex)
-                        {
-                            dispatcher.Post(() =>
+                                var result = await replicator.RunCycleAsync(vm.VmId, token, CycleProgress(dispatcher, cmdlet, activity)).ConfigureAwait(false);
+                                dispatcher.Post(() =>
+                                {
+                                    cmdlet.WriteProgressRecord(Child(activity, vm.Name, "Done", ProgressRecordType.Completed));
+                                    parent.Ended();
+                                    completed(vm, result);
+                                });
+                            }
+                            catch (Exception ex)
                             {
-                                cmdlet.WriteProgressRecord(new ProgressRecord(activity, $"Replicating {vm.Name}", "Failed") { RecordType = ProgressRecordType.Completed });
-                                failed(vm, ex);
-                            });
-                        }
-                        finally
-                        {
-                            slots.Release();
-                        }
-                    }));
-                }
+                                dispatcher.Post(() =>
+                                {
+                                    cmdlet.WriteProgressRecord(Child(activity, vm.Name, "Failed", ProgressRecordType.Completed));
+                                    parent.Ended();
+                                    failed(vm, ex);
+                                });
+                            }
+                            finally
+                            {
+                                slots.Release();
+                            }
+                        }));
+                    }
 
-                await Task.WhenAll(running).ConfigureAwait(false);
-                return true;
-            });
+                    await Task.WhenAll(running).ConfigureAwait(false);
+                    return true;
+                });
+            }
+            finally
+            {
+                parent.Complete();
+            }
         }
+
+        private static ProgressRecord Child(int activityId, string vmName, string status, ProgressRecordType type = ProgressRecordType.Processing) =>
+            new ProgressRecord(activityId, $"Replicating {vmName}", status) { ParentActivityId = ParentActivityId, RecordType = type };
 
         private static IProgress<CycleProgress> CycleProgress(PipelineDispatcher dispatcher, DRCmdlet cmdlet, int activityId)
         {
             var lastStep = "";
+            var percent = -1;
             return new DispatchedProgress<CycleProgress>(dispatcher, value =>
             {
                 if (value.Step != lastStep)
@@ -76,14 +99,64 @@ namespace AzureSiteRecovery.DR.Replication
                     lastStep = value.Step;
                 }
 
-                var record = new ProgressRecord(activityId, $"Replicating {value.VmName}", value.Step);
+                var record = Child(activityId, value.VmName, value.Step);
                 if (value.BytesTotal > 0)
                 {
-                    record.PercentComplete = (int)Math.Min(100, value.BytesDone * 100 / value.BytesTotal);
+                    percent = Math.Max(percent, (int)Math.Min(100, value.BytesDone * 100 / value.BytesTotal));
                 }
 
+                record.PercentComplete = percent;
                 cmdlet.WriteProgressRecord(record);
             });
+        }
+
+        /// <summary>The parent record: "VM i of N: name" as each VM starts, its percent the VMs ended; written on the pipeline thread only.</summary>
+        private sealed class ParentProgress
+        {
+            private readonly DRCmdlet cmdlet;
+            private readonly int count;
+            private int started;
+            private int ended;
+            private string current = "";
+
+            public ParentProgress(DRCmdlet cmdlet, int count)
+            {
+                this.cmdlet = cmdlet;
+                this.count = count;
+            }
+
+            public void Started(string vmName)
+            {
+                started++;
+                current = vmName;
+                Write();
+            }
+
+            public void Ended()
+            {
+                ended++;
+                Write();
+            }
+
+            public void Complete()
+            {
+                try
+                {
+                    cmdlet.WriteProgressRecord(new ProgressRecord(ParentActivityId, Activity, $"{ended} of {count} done") { PercentComplete = 100, RecordType = ProgressRecordType.Completed });
+                }
+                catch (PipelineStoppedException)
+                {
+                    // Ctrl+C: the pipeline takes no more records, and the stop is what the caller sees.
+                }
+            }
+
+            private string Activity => count == 1 ? "Replicating 1 VM" : $"Replicating {count} VMs";
+
+            private void Write() =>
+                cmdlet.WriteProgressRecord(new ProgressRecord(ParentActivityId, Activity, $"VM {started} of {count}: {current}")
+                {
+                    PercentComplete = count == 0 ? 100 : ended * 100 / count,
+                });
         }
     }
 }
