@@ -6,7 +6,11 @@
     The class <summary> is the synopsis, <remarks> the description, each <example> (<code> and
     <para>) an example, and each parameter property's <summary> its description. Parameter sets,
     positions, pipeline input and types come from Get-Command on the imported module, so the help
-    always matches the code. Runs in a child pwsh so the build never holds the module loaded.
+    always matches the code. A parameter's default value is the sentence "Default: X." (or
+    "Default X.") of its summary, else the value a new instance of the cmdlet holds (New-DRSite
+    -Role: Both), else False for a switch and None. -WhatIf and -Confirm are listed where the
+    cmdlet supports ShouldProcess; nullable types show as their underlying type. Runs in a child
+    pwsh so the build never holds the module loaded.
 #>
 [CmdletBinding()]
 param(
@@ -23,7 +27,12 @@ $docs = [xml](Get-Content $DocumentationPath -Raw)
 $members = @{}
 foreach ($member in $docs.doc.members.member) { $members[$member.name] = $member }
 
-$commonParameters = [System.Management.Automation.Cmdlet]::CommonParameters + [System.Management.Automation.Cmdlet]::OptionalCommonParameters
+# -WhatIf and -Confirm are documented like the cmdlet's own parameters (Get-Help shows them in SYNTAX); the rest are <CommonParameters>.
+$commonParameters = [System.Management.Automation.Cmdlet]::CommonParameters + @([System.Management.Automation.Cmdlet]::OptionalCommonParameters | Where-Object { $_ -notin 'WhatIf', 'Confirm' })
+$shouldProcessDocs = @{
+    WhatIf  = 'Shows what the cmdlet would do, without doing it.'
+    Confirm = 'Asks for confirmation before each change. -Confirm:$false never asks (for runbooks).'
+}
 
 # Doc comment text as one paragraph per <para> (or per blank-line block), whitespace folded.
 function Get-Paragraphs([System.Xml.XmlNode] $node) {
@@ -45,6 +54,7 @@ function Write-Paragraphs([System.Xml.XmlWriter] $writer, [string[]] $paragraphs
 }
 
 function Get-ParameterDoc($command, [string] $parameterName) {
+    if ($shouldProcessDocs.ContainsKey($parameterName)) { return $shouldProcessDocs[$parameterName] }
     $property = $command.ImplementingType.GetProperty($parameterName)
     $doc = $members["P:$($property.DeclaringType.FullName).$parameterName"]
     $text = @(Get-Paragraphs $(if ($doc) { $doc.SelectSingleNode('summary') }))
@@ -52,8 +62,29 @@ function Get-ParameterDoc($command, [string] $parameterName) {
     $text
 }
 
+# The type a user gives: int for Nullable<int>, and the element type's underlying type inside an array.
+function Get-ShownType([type] $type) {
+    if ($type.IsArray) { return (Get-ShownType $type.GetElementType()).MakeArrayType() }
+    $underlying = [Nullable]::GetUnderlyingType($type)
+    if ($underlying) { $underlying } else { $type }
+}
+
+# The default value help shows: the summary's "Default: X." sentence, else what a new cmdlet instance holds.
+function Get-DefaultValue($command, $parameter) {
+    if ($parameter.ParameterType -eq [System.Management.Automation.SwitchParameter]) { return 'False' }
+    if ($shouldProcessDocs.ContainsKey($parameter.Name)) { return 'None' }
+    $doc = (Get-ParameterDoc $command $parameter.Name) -join ' '
+    if ($doc -match '(?:^|\s)Default:?\s+(.+?)\.(?:\s|$)') { return $Matches[1] }
+    $instance = [Activator]::CreateInstance($command.ImplementingType)
+    $value = $command.ImplementingType.GetProperty($parameter.Name).GetValue($instance)
+    if ($null -eq $value -or "$value" -eq '' -or ($value -is [Array] -and $value.Count -eq 0)) { return 'None' }
+    if ($value -is [Array]) { return $value -join ', ' }
+    "$value"
+}
+
 function Write-Parameter([System.Xml.XmlWriter] $writer, $command, $parameter, $setParameter, [switch] $InSyntax) {
     $isSwitch = $parameter.ParameterType -eq [System.Management.Automation.SwitchParameter]
+    $shownType = Get-ShownType $parameter.ParameterType
     $pipeline = @(
         if ($setParameter.ValueFromPipeline) { 'ByValue' }
         if ($setParameter.ValueFromPipelineByPropertyName) { 'ByPropertyName' }
@@ -70,13 +101,13 @@ function Write-Parameter([System.Xml.XmlWriter] $writer, $command, $parameter, $
     if (-not $isSwitch) {
         $writer.WriteStartElement('command', 'parameterValue', $ns.command)
         $writer.WriteAttributeString('required', 'true')
-        $writer.WriteString($parameter.ParameterType.Name)
+        $writer.WriteString($shownType.Name)
         $writer.WriteEndElement()
     }
     $writer.WriteStartElement('dev', 'type', $ns.dev)
-    $writer.WriteElementString('maml', 'name', $ns.maml, $parameter.ParameterType.FullName)
+    $writer.WriteElementString('maml', 'name', $ns.maml, $shownType.FullName)
     $writer.WriteEndElement()
-    if (-not $InSyntax) { $writer.WriteElementString('dev', 'defaultValue', $ns.dev, 'None') }
+    if (-not $InSyntax) { $writer.WriteElementString('dev', 'defaultValue', $ns.dev, (Get-DefaultValue $command $parameter)) }
     $writer.WriteEndElement()
 }
 
@@ -133,7 +164,7 @@ try {
         $writer.WriteEndElement()
 
         $inputTypes = @($command.Parameters.Values | Where-Object { $_.Attributes | Where-Object { $_ -is [Parameter] -and ($_.ValueFromPipeline -or $_.ValueFromPipelineByPropertyName) } } |
-            ForEach-Object { $_.ParameterType.FullName } | Sort-Object -Unique)
+            ForEach-Object { (Get-ShownType $_.ParameterType).FullName } | Sort-Object -Unique)
         $writer.WriteStartElement('command', 'inputTypes', $ns.command)
         foreach ($type in $inputTypes) {
             $writer.WriteStartElement('command', 'inputType', $ns.command)
