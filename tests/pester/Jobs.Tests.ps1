@@ -69,8 +69,8 @@ Describe 'Jobs' {
             Set-TestJobState $vault $job.JobId -State WaitingForUser -RunningStep 1 -StepState WaitingForUser
 
             $table = Get-DRJob | Out-String -Width 200
-            $table | Should -Match 'JobId\s+Operation\s+Target\s+State\s+Started\s+Duration\s+Steps\s+CurrentStep'
-            $table | Should -Match "$($job.JobId)\s+TestFailover\s+erp\s+WaitingForUser\s+\S+ \S+\s+\d\d:\d\d:\d\d\s+1/4\s+check the app"
+            $table | Should -Match 'JobId\s+State\s+Started\s+Duration\s+Operation\s+Steps\s+Target\s+CurrentStep'
+            $table | Should -Match "$($job.JobId)\s+WaitingForUser\s+\S+ \S+\s+\d\d:\d\d:\d\d\s+TestFailover\s+1 ok, 1 running, 2 pending\s+erp\s+check the app"
 
             $steps = (Get-DRJob).Steps | Out-String -Width 200
             $steps | Should -Match '0\s+web\s+web01\s+boot web\s+Succeeded'

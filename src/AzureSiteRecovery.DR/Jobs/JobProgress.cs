@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using System.Management.Automation;
 using System.Threading;
@@ -37,10 +38,48 @@ namespace AzureSiteRecovery.DR.Jobs
             return record;
         }
 
+        /// <summary>
+        /// Child records of the job's record (<paramref name="activityId"/>), one per VM its steps work on
+        /// (activity id <paramref name="activityId"/> + 1 + the VM's place in the job): "VM i of N" and the
+        /// VM's own step, its percent the share of its steps ended; a VM whose steps have all ended is
+        /// Completed. Only VMs whose record changed since <paramref name="written"/> are returned.
+        /// </summary>
+        internal static IEnumerable<ProgressRecord> VmRecords(DRJob job, int activityId, IDictionary<string, string> written)
+        {
+            var vms = job.Steps.Where(s => s.Vm != null).Select(s => s.Vm!).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+            for (var i = 0; i < vms.Count; i++)
+            {
+                var steps = job.Steps.Where(s => string.Equals(s.Vm, vms[i], StringComparison.OrdinalIgnoreCase)).ToList();
+                var ended = steps.Count(s => s.State != JobStepState.Pending && s.State != JobStepState.Running && s.State != JobStepState.WaitingForUser);
+                var current = steps.FirstOrDefault(s => s.State == JobStepState.Running || s.State == JobStepState.WaitingForUser);
+                var done = ended == steps.Count || DRJob.IsEnded(job.State);
+                if (!done && current is null && ended == 0)
+                {
+                    continue; // not reached yet
+                }
+
+                var status = done ? "Done" : current is null ? $"VM {i + 1} of {vms.Count}" : $"VM {i + 1} of {vms.Count}: {current.Name}";
+                var signature = $"{ended}|{status}";
+                if (written.TryGetValue(vms[i], out var last) && (last == signature || last == "Done"))
+                {
+                    continue;
+                }
+
+                written[vms[i]] = done ? "Done" : signature;
+                yield return new ProgressRecord(activityId + 1 + i, $"{vms[i]}", status)
+                {
+                    ParentActivityId = activityId,
+                    PercentComplete = Math.Min(100, ended * 100 / steps.Count),
+                    RecordType = done ? ProgressRecordType.Completed : ProgressRecordType.Processing,
+                };
+            }
+        }
+
         /// <summary>Runs <paramref name="work"/> on the thread pool; its progress reports become progress records written on the pipeline thread.</summary>
         public static DRJob Run(DRCmdlet cmdlet, int activityId, Func<IProgress<DRJob>, CancellationToken, Task<DRJob>> work)
         {
             using var dispatcher = new PipelineDispatcher();
+            var vmsWritten = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             string? lastStep = null;
             var progress = new DispatchedProgress<DRJob>(dispatcher, job =>
             {
@@ -51,7 +90,21 @@ namespace AzureSiteRecovery.DR.Jobs
                 }
 
                 lastStep = step;
-                cmdlet.WriteProgressRecord(Record(job, activityId));
+                var parent = Record(job, activityId);
+                if (parent.RecordType != ProgressRecordType.Completed)
+                {
+                    cmdlet.WriteProgressRecord(parent);
+                }
+
+                foreach (var child in VmRecords(job, activityId, vmsWritten))
+                {
+                    cmdlet.WriteProgressRecord(child);
+                }
+
+                if (parent.RecordType == ProgressRecordType.Completed)
+                {
+                    cmdlet.WriteProgressRecord(parent);
+                }
             });
             return dispatcher.Run(() => work(progress, cmdlet.Cancellation));
         }
