@@ -145,6 +145,23 @@ Describe 'Views, progress and jobs of a protected group' {
         $parent[-1].RecordType | Should -Be 'Completed'
     }
 
+    It 'Invoke-DRDrill shows the job as parent and a child per VM (VM i of N), never going backwards' {
+        $vault = $lab.Vault
+        $run = Get-ProgressOf ([scriptblock]::Create("Invoke-DRDrill -Vault '$vault' -RecoveryPlan erp"))
+        $parent = @($run.Progress | Where-Object ParentActivityId -eq -1)
+        @($parent.ActivityId | Sort-Object -Unique) | Should -Be @(1)
+        $parent[0].Activity | Should -Match '^Drill of erp'
+        $children = @($run.Progress | Where-Object ParentActivityId -ne -1)
+        @($children | ForEach-Object ParentActivityId | Sort-Object -Unique) | Should -Be @(1)
+        $byVm = @($children | Group-Object Activity | Sort-Object Name)
+        @($byVm.Name) | Should -Be @('DC0_H0_VM0', 'DC0_H0_VM1')
+        @($byVm | ForEach-Object { @($_.Group.ActivityId | Sort-Object -Unique).Count }) | Should -Be @(1, 1)
+        @($byVm | ForEach-Object { $_.Group[0].ActivityId } | Sort-Object -Unique).Count | Should -Be 2
+        ($children | Where-Object StatusDescription -match '^VM 2 of 2') | Should -Not -BeNullOrEmpty
+        $byVm | ForEach-Object { $_.Group[-1].RecordType | Should -Be 'Completed' }
+        Assert-NeverBackwards $run.Progress
+    }
+
     It 'Export-RecoveryPoint reports progress and returns the images as FileInfo with their sizes' {
         $vault = $lab.Vault
         $folder = Join-Path (Split-Path $vault) 'export-progress'
