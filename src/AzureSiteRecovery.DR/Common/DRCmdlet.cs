@@ -142,7 +142,8 @@ namespace AzureSiteRecovery.DR.Common
         /// one instead of listing everything.
         /// </summary>
         protected IEnumerable<T> SelectByName<T>(string[]? patterns, string objectKind, Func<T, string> nameOf,
-            Func<CancellationToken, Task<IReadOnlyList<T>>> listAll, Func<string, CancellationToken, Task<T?>>? findOne = null)
+            Func<CancellationToken, Task<IReadOnlyList<T>>> listAll, Func<string, CancellationToken, Task<T?>>? findOne = null,
+            Func<string, DRException>? notFound = null)
             where T : class
         {
             if (findOne != null && patterns is { Length: > 0 } && !Array.Exists(patterns, WildcardPattern.ContainsWildcardCharacters))
@@ -198,6 +199,12 @@ namespace AzureSiteRecovery.DR.Common
             {
                 if (!matched[i] && !WildcardPattern.ContainsWildcardCharacters(patterns[i]))
                 {
+                    if (notFound != null)
+                    {
+                        WriteError(ToErrorRecord(notFound(patterns[i]), patterns[i]));
+                        continue;
+                    }
+
                     WriteNotFound(objectKind, patterns[i]);
                 }
             }
