@@ -31,15 +31,15 @@ namespace AzureSiteRecovery.DR.Replication
         private const string VmSet = "Vm";
         private const string GroupSet = "ProtectionGroup";
 
-        /// <summary>The protected VM: its name (wildcards allowed) or its id (VmId, from Get-ProtectedVm through the pipeline).</summary>
-        [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = VmSet)]
+        /// <summary>The protected VM: its name (wildcards allowed) or its id (VmId, from Get-ProtectedVm through the pipeline). Every protected VM when neither -Vm nor -ProtectionGroup is given.</summary>
+        [Parameter(Position = 0, ValueFromPipelineByPropertyName = true, ParameterSetName = VmSet)]
         [Alias("VmId")]
         [ValidateNotNullOrEmpty]
         [ArgumentCompleter(typeof(ProtectedVmNameCompleter))]
-        public string[] Vm { get; set; } = System.Array.Empty<string>();
+        public string[]? Vm { get; set; }
 
         /// <summary>The points of every VM of this protection group: a group name, or the group from Get-ProtectionGroup through the pipeline.</summary>
-        [Parameter(Mandatory = true, ValueFromPipeline = true, ParameterSetName = GroupSet)]
+        [Parameter(ValueFromPipeline = true, ParameterSetName = GroupSet)]
         [ValidateNotNullOrEmpty]
         [NameTransformation]
         [ArgumentCompleter(typeof(ProtectionGroupNameCompleter))]
@@ -61,6 +61,17 @@ namespace AzureSiteRecovery.DR.Replication
                         WritePoints(vm);
                     }
                 });
+                return;
+            }
+
+            if (Vm is null)
+            {
+                // Neither a VM nor a group: the points of every protected VM.
+                foreach (var vm in Await(ct => OpenVault().ListProtectedVmsAsync(null, ct)))
+                {
+                    WritePoints(vm);
+                }
+
                 return;
             }
 
