@@ -100,6 +100,17 @@ Describe 'Documented pipelines and names against a vcsim' {
         @(Get-RecoveryPoint DC0_H0_VM0).Count | Should -Be ($before + 1)
     }
 
+    It 'Get-ProtectionGroup erp | Sync-VmReplication -AsJob returns a job whose output is the cycles' {
+        $before = @(Get-ProtectionGroup erp | Get-RecoveryPoint).Count
+        $job = Get-ProtectionGroup erp | Sync-VmReplication -AsJob
+        $job | Should -BeOfType 'System.Management.Automation.Job'
+        $job | Wait-Job -Timeout 120 | Out-Null
+        $job.State | Should -Be 'Completed'
+        $results = @($job | Receive-Job)
+        $results.Vm.Name | Sort-Object | Should -Be @('DC0_H0_VM0', 'DC0_H0_VM1')
+        @(Get-ProtectionGroup erp | Get-RecoveryPoint).Count | Should -Be ($before + 2)
+    }
+
     It 'Get-ProtectionGroup | Remove-ProtectionGroup -WhatIf removes nothing' {
         Get-ProtectionGroup | Remove-ProtectionGroup -WhatIf
         (Get-ProtectionGroup erp).Name | Should -Be 'erp'

@@ -36,6 +36,10 @@ namespace AzureSiteRecovery.DR.Replication
     /// <para>Replicates the VMs of every group whose replication interval has passed (a scheduled runbook's one line).</para>
     /// </example>
     /// <example>
+    /// <code>$job = Sync-VmReplication -ProtectionGroup erp -AsJob; $job | Wait-Job | Receive-Job</code>
+    /// <para>Replicates the group in a background job and collects its CycleResults.</para>
+    /// </example>
+    /// <example>
     /// <code>Sync-VmReplication -ProtectionGroup erp -Continuous</code>
     /// <para>Keeps replicating the group at its policy's interval until Ctrl+C.</para>
     /// </example>
@@ -70,6 +74,10 @@ namespace AzureSiteRecovery.DR.Replication
         /// <summary>Keeps cycling each VM at its policy's replication interval until stopped.</summary>
         [Parameter]
         public SwitchParameter Continuous { get; set; }
+
+        /// <summary>Runs the cycles in a PowerShell background job and returns that job at once (Receive-Job gets the CycleResults; Stop-Job stops a -Continuous one).</summary>
+        [Parameter]
+        public SwitchParameter AsJob { get; set; }
 
         protected override void ProcessItem()
         {
@@ -125,6 +133,16 @@ namespace AzureSiteRecovery.DR.Replication
                 return;
             }
 
+            if (AsJob)
+            {
+                var job = new ReplicationBackgroundJob(MyInvocation.Line, $"Sync-VmReplication ({selected.Count} VM(s))", OpenVault().Location,
+                    selected.Select(vm => vm.VmId).ToList(), ThrottleLimit, Continuous);
+                JobRepository.Add(job);
+                job.Start();
+                WriteObject(job);
+                return;
+            }
+
             var replicator = new VmReplicator(OpenVault(), OpenStoreForCycle);
             do
             {
@@ -166,12 +184,6 @@ namespace AzureSiteRecovery.DR.Replication
             }
         }
 
-        private bool IsDue(ProtectedVm vm)
-        {
-            var group = Await(ct => OpenVault().FindGroupAsync(vm.ProtectionGroup, ct));
-            var policy = group is null ? null : Await(ct => OpenVault().FindPolicyAsync(group.Policy, ct));
-            var interval = policy?.ReplicationInterval ?? ReplicationPolicy.DefaultReplicationInterval;
-            return vm.LastCycleTime is null || DateTimeOffset.UtcNow - vm.LastCycleTime >= interval;
-        }
+        private bool IsDue(ProtectedVm vm) => Await(ct => ReplicationSchedule.IsDueAsync(OpenVault(), vm, ct));
     }
 }
