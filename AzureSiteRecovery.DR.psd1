@@ -15,7 +15,7 @@
     TypesToProcess       = @('AzureSiteRecovery.DR.Types.ps1xml')
     FunctionsToExport    = @()
     CmdletsToExport      = @(
-        'New-DRSite', 'Get-DRSite', 'Set-DRSite', 'Remove-DRSite', 'Test-DRSite', 'Get-DRVm',
+        'New-DRSite', 'Get-DRSite', 'Set-DRSite', 'Remove-DRSite', 'Test-DRSite', 'Get-DRVm', 'Get-DRNetwork', 'Get-DRDatastore',
         'New-ReplicationPolicy', 'Get-ReplicationPolicy', 'Set-ReplicationPolicy', 'Remove-ReplicationPolicy',
         'New-ProtectionGroup', 'Get-ProtectionGroup', 'Set-ProtectionGroup', 'Remove-ProtectionGroup',
         'Enable-VmProtection', 'Disable-VmProtection', 'Get-ProtectedVm', 'Sync-VmReplication',

@@ -58,6 +58,8 @@ namespace AzureSiteRecovery.DR.Core.Errors
             "ProtectedVm" => "Protected VM",
             "RecoveryPoint" => "Recovery point",
             "RecoveryPlan" => "Recovery plan",
+            "SiteNetwork" => "Network",
+            "SiteDatastore" => "Datastore",
             "DRJob" => "Job",
             _ => objectKind,
         };

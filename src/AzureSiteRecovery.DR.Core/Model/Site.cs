@@ -88,7 +88,7 @@ namespace AzureSiteRecovery.DR.Core.Model
             {
                 if (Server is null || !Server.IsAbsoluteUri || (Server.Scheme != Uri.UriSchemeHttps && Server.Scheme != Uri.UriSchemeHttp))
                 {
-                    throw Invalid(nameof(Server), $"vSphere site '{Name}' needs Server, the absolute http or https URL of the vCenter or ESXi host (e.g. https://vcenter.example.com/sdk); '{Server}' was given.");
+                    throw Invalid(nameof(Server), $"vSphere site '{Name}' needs Server, the absolute http or https URL of the vCenter or ESXi host (e.g. https://vcenter.example.com/sdk), or a bare host name or host:port (vcenter.example.com, meaning https://vcenter.example.com/sdk); '{Server}' was given.");
                 }
                 Require(nameof(UserName), UserName, "the vCenter user name");
                 if (Server.Scheme == Uri.UriSchemeHttp && !AllowInsecureHttp)

@@ -26,7 +26,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
             WriteAsync(transaction =>
             {
                 var group = FindGroup(transaction, vm.ProtectionGroup)
-                    ?? throw new ObjectNotFoundException("ProtectionGroup", vm.ProtectionGroup, "Create it with New-ProtectionGroup.");
+                    ?? throw new ObjectNotFoundException("ProtectionGroup", vm.ProtectionGroup);
                 if (!string.Equals(group.ProtectedSite, vm.Site, StringComparison.OrdinalIgnoreCase))
                 {
                     throw new InvalidSettingException("ProtectedVm", vm.Name, nameof(ProtectedVm.Site),

@@ -36,6 +36,7 @@ namespace AzureSiteRecovery.DR.Jobs
         [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
         [SupportsWildcards]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(DRJobIdCompleter))]
         public string[]? JobId { get; set; }
 
         /// <summary>Only jobs in one of these states (Interrupted: a Running job whose process is gone).</summary>

@@ -30,6 +30,7 @@ namespace AzureSiteRecovery.DR.Jobs
         /// <summary>The id of the job to continue (from Get-DRJob through the pipeline).</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(DRJobIdCompleter))]
         public string JobId { get; set; } = "";
 
         protected override void ProcessItem()

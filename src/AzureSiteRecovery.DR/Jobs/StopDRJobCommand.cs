@@ -25,6 +25,7 @@ namespace AzureSiteRecovery.DR.Jobs
         /// <summary>The id of the job to stop (from Get-DRJob through the pipeline).</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(DRJobIdCompleter))]
         public string JobId { get; set; } = "";
 
         /// <summary>Returns the job after the stop was requested.</summary>

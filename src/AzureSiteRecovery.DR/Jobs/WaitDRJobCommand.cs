@@ -36,6 +36,7 @@ namespace AzureSiteRecovery.DR.Jobs
         /// <summary>Ids of the jobs to wait for (from Get-DRJob or a cmdlet that starts a job, through the pipeline).</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(DRJobIdCompleter))]
         public string[] JobId { get; set; } = Array.Empty<string>();
 
         /// <summary>How long to wait for each job at most, such as (New-TimeSpan -Minutes 30) or '00:30:00'. Default: no limit.</summary>

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Orchestration.Recovery;
+using AzureSiteRecovery.DR.Jobs;
 
 namespace AzureSiteRecovery.DR.Recovery
 {
@@ -24,6 +25,7 @@ namespace AzureSiteRecovery.DR.Recovery
         /// <summary>The id of the test failover job to clean up (Start-TestFailover or Get-DRJob output binds by its JobId).</summary>
         [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(DRJobIdCompleter))]
         public string JobId { get; set; } = "";
 
         /// <summary>What the test showed (pass/fail notes); kept with the clean-up job and shown in its first step's message.</summary>

@@ -21,11 +21,12 @@ namespace AzureSiteRecovery.DR.Replication
     /// </example>
     [Cmdlet(VerbsCommon.Get, "ProtectedVm")]
     [OutputType(typeof(ProtectedVm))]
-    public sealed class GetProtectedVmCommand : DRCmdlet
+    public sealed class GetProtectedVmCommand : ProtectedVmCmdlet
     {
         /// <summary>Names of the VMs to get; wildcards are allowed. All protected VMs when omitted.</summary>
         [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(ProtectedVmNameCompleter))]
         public string[]? Name { get; set; }
 
         /// <summary>Only the VMs of this protection group.</summary>
@@ -38,6 +39,12 @@ namespace AzureSiteRecovery.DR.Replication
         protected override void ProcessItem()
         {
             var vault = OpenVault();
+            if (ProtectionGroup != null)
+            {
+                // An unknown group is ProtectionGroupNotFound here too, not an empty list.
+                RequireGroup(ProtectionGroup);
+            }
+
             foreach (var vm in SelectByName<ProtectedVm>(Name, "ProtectedVm", v => v.Name, ct => vault.ListProtectedVmsAsync(ProtectionGroup, ct)))
             {
                 WriteObject(vm);

@@ -12,7 +12,10 @@ namespace AzureSiteRecovery.DR.Replication
 {
     /// <summary>Runs a replication cycle for protected VMs: a new recovery point each.</summary>
     /// <remarks>
-    /// For each VM piped in (from Get-ProtectedVm) or in -ProtectionGroup: snapshot (quiesced when
+    /// For each VM piped in (from Get-ProtectedVm) or named by -Vm, or of -ProtectionGroup (a name,
+    /// or the group from Get-ProtectionGroup through the pipeline), or, with neither, every VM of
+    /// every group that is due (its policy's replication interval has passed since its last
+    /// cycle): snapshot (quiesced when
     /// an app-consistent point is due by the policy), the areas changed since the last point
     /// (changed block tracking; a full read compared chunk by chunk when CBT cannot answer),
     /// chunks stored, the point committed, the snapshot removed. Several VMs replicate at once
@@ -25,28 +28,43 @@ namespace AzureSiteRecovery.DR.Replication
     /// <para>Replicates every VM of the group 'erp' once.</para>
     /// </example>
     /// <example>
+    /// <code>Get-ProtectionGroup erp | Sync-VmReplication</code>
+    /// <para>The same, with the group from the pipeline.</para>
+    /// </example>
+    /// <example>
+    /// <code>Sync-VmReplication</code>
+    /// <para>Replicates the VMs of every group whose replication interval has passed (a scheduled runbook's one line).</para>
+    /// </example>
+    /// <example>
+    /// <code>$job = Sync-VmReplication -ProtectionGroup erp -AsJob; $job | Wait-Job | Receive-Job</code>
+    /// <para>Replicates the group in a background job and collects its CycleResults.</para>
+    /// </example>
+    /// <example>
     /// <code>Sync-VmReplication -ProtectionGroup erp -Continuous</code>
     /// <para>Keeps replicating the group at its policy's interval until Ctrl+C.</para>
     /// </example>
     [Cmdlet(VerbsData.Sync, "VmReplication", DefaultParameterSetName = GroupSet, SupportsShouldProcess = true)]
     [OutputType(typeof(CycleResult))]
-    public sealed class SyncVmReplicationCommand : DRCmdlet
+    public sealed class SyncVmReplicationCommand : ProtectedVmCmdlet
     {
         private const string GroupSet = "ProtectionGroup";
         private const string VmSet = "Vm";
         private readonly List<ProtectedVm> vms = new List<ProtectedVm>();
+        private bool onlyDue;
 
-        /// <summary>Replicates every VM of this protection group.</summary>
-        [Parameter(Mandatory = true, Position = 0, ParameterSetName = GroupSet)]
+        /// <summary>Replicates every VM of this protection group: a group name, or the group from Get-ProtectionGroup through the pipeline. Without it (and without -Vm), every group's VMs that are due.</summary>
+        [Parameter(Position = 0, ValueFromPipeline = true, ParameterSetName = GroupSet)]
         [ValidateNotNullOrEmpty]
         [NameTransformation]
         [ArgumentCompleter(typeof(ProtectionGroupNameCompleter))]
-        public string ProtectionGroup { get; set; } = "";
+        public string? ProtectionGroup { get; set; }
 
-        /// <summary>The id of a protected VM to replicate (from Get-ProtectedVm through the pipeline).</summary>
+        /// <summary>A protected VM to replicate: its id (VmId, from Get-ProtectedVm through the pipeline) or its name (wildcards allowed).</summary>
         [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true, ParameterSetName = VmSet)]
+        [Alias("VmId")]
         [ValidateNotNullOrEmpty]
-        public string VmId { get; set; } = "";
+        [ArgumentCompleter(typeof(ProtectedVmNameCompleter))]
+        public string[] Vm { get; set; } = Array.Empty<string>();
 
         /// <summary>How many VMs replicate at once. Default 4.</summary>
         [Parameter]
@@ -57,33 +75,68 @@ namespace AzureSiteRecovery.DR.Replication
         [Parameter]
         public SwitchParameter Continuous { get; set; }
 
+        /// <summary>Runs the cycles in a PowerShell background job and returns that job at once (Receive-Job gets the CycleResults; Stop-Job stops a -Continuous one).</summary>
+        [Parameter]
+        public SwitchParameter AsJob { get; set; }
+
         protected override void ProcessItem()
         {
             if (ParameterSetName == VmSet)
             {
-                ForItem(VmId, () => vms.Add(Await(ct => OpenVault().FindProtectedVmAsync(VmId, ct)) ?? throw new ObjectNotFoundException("ProtectedVm", VmId)));
+                foreach (var name in Vm)
+                {
+                    ForItem(name, () => vms.AddRange(ResolveProtectedVms(name).Where(vm => vms.All(v => v.VmId != vm.VmId))));
+                }
+
                 return;
             }
 
-            ForItem(ProtectionGroup, () =>
+            if (ProtectionGroup is null)
             {
-                var group = Await(ct => OpenVault().FindGroupAsync(ProtectionGroup, ct)) ?? throw new ObjectNotFoundException("ProtectionGroup", ProtectionGroup);
-                var members = Await(ct => OpenVault().ListProtectedVmsAsync(group.Name, ct));
-                foreach (var failedOver in members.Where(v => !v.IsReplicating))
+                // No group and no VM: every replicating VM whose interval has passed (decided in SyncSelected, as -Continuous does).
+                onlyDue = true;
+                AddReplicating(Await(ct => OpenVault().ListProtectedVmsAsync(null, ct)));
+                return;
+            }
+
+            ForItem(ProtectionGroup, () => AddReplicating(Await(ct => OpenVault().ListProtectedVmsAsync(RequireGroup(ProtectionGroup).Name, ct))));
+        }
+
+        private void AddReplicating(IEnumerable<ProtectedVm> members)
+        {
+            foreach (var vm in members)
+            {
+                if (!vm.IsReplicating)
                 {
-                    WriteVerbose($"VM '{failedOver.Name}' is failed over ({failedOver.State}); it is not replicated until Undo-Failover or Invoke-Reprotect.");
+                    WriteVerbose($"VM '{vm.Name}' is failed over ({vm.State}); it is not replicated until Undo-Failover or Invoke-Reprotect.");
                 }
-                vms.AddRange(members.Where(v => v.IsReplicating));
-            });
+                else if (vms.All(v => v.VmId != vm.VmId))
+                {
+                    vms.Add(vm);
+                }
+            }
         }
 
         protected override void EndProcessing() => Terminating(SyncSelected);
 
         private void SyncSelected()
         {
-            var selected = vms.Where(vm => ShouldProcess($"VM '{vm.Name}' (group {vm.ProtectionGroup})", "Replicate")).ToList();
+            var candidates = onlyDue && !Continuous ? vms.Where(IsDue).ToList() : vms;
+            if (onlyDue && candidates.Count == 0)
+            {
+                WriteVerbose("No protected VM is due: each replicated within its policy's replication interval.");
+            }
+
+            var selected = candidates.Where(vm => ShouldProcess($"VM '{vm.Name}' (group {vm.ProtectionGroup})", "Replicate")).ToList();
             if (selected.Count == 0)
             {
+                return;
+            }
+
+            if (AsJob)
+            {
+                new ReplicationBackgroundJob(MyInvocation.Line, $"Sync-VmReplication ({selected.Count} VM(s))", OpenVault().Location,
+                    selected.Select(vm => vm.VmId).ToList(), ThrottleLimit, Continuous).StartFor(this);
                 return;
             }
 
@@ -91,7 +144,7 @@ namespace AzureSiteRecovery.DR.Replication
             do
             {
                 // A VM failed over meanwhile (by another process) waits quietly until it is reprotected or the failover undone.
-                var due = Continuous ? selected.Where(vm => vm.IsReplicating && IsDue(vm)).ToList() : selected;
+                var due = Continuous || onlyDue ? selected.Where(vm => vm.IsReplicating && IsDue(vm)).ToList() : selected;
                 if (due.Count > 0)
                 {
                     ReplicationProgress.RunCycles(this, replicator, due, ThrottleLimit,
@@ -128,12 +181,6 @@ namespace AzureSiteRecovery.DR.Replication
             }
         }
 
-        private bool IsDue(ProtectedVm vm)
-        {
-            var group = Await(ct => OpenVault().FindGroupAsync(vm.ProtectionGroup, ct));
-            var policy = group is null ? null : Await(ct => OpenVault().FindPolicyAsync(group.Policy, ct));
-            var interval = policy?.ReplicationInterval ?? ReplicationPolicy.DefaultReplicationInterval;
-            return vm.LastCycleTime is null || DateTimeOffset.UtcNow - vm.LastCycleTime >= interval;
-        }
+        private bool IsDue(ProtectedVm vm) => Await(ct => ReplicationSchedule.IsDueAsync(OpenVault(), vm, ct));
     }
 }

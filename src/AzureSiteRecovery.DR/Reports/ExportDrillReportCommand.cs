@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using AzureSiteRecovery.DR.Common;
+using AzureSiteRecovery.DR.Jobs;
 using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Orchestration.Jobs;
@@ -52,6 +53,7 @@ namespace AzureSiteRecovery.DR.Reports
         /// <summary>The id of the job to report on (from Get-DRJob or a drill's report through the pipeline). Default: the newest drill or test failover.</summary>
         [Parameter(Position = 1, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(DRJobIdCompleter))]
         public string? JobId { get; set; }
 
         /// <summary>The format to write, whatever the extension of -Path: Html, Json or JUnit.</summary>

@@ -48,9 +48,10 @@ namespace AzureSiteRecovery.DR.Sites
         [Parameter(Mandatory = true, ParameterSetName = AzureSet)]
         public SwitchParameter Azure { get; set; }
 
-        /// <summary>The vSphere SDK URL, such as https://vc01.contoso.local/sdk.</summary>
+        /// <summary>The vSphere SDK URL, such as https://vc01.contoso.local/sdk; a bare host name or host:port (vc01.contoso.local) means https://vc01.contoso.local/sdk.</summary>
         [Parameter(Mandatory = true, ParameterSetName = VSphereSet)]
         [ValidateNotNull]
+        [SiteServerTransformation]
         public Uri? Server { get; set; }
 
         /// <summary>The vSphere user name and password. The password is stored encrypted.</summary>

@@ -49,9 +49,10 @@ namespace AzureSiteRecovery.DR.Sites
         [Parameter]
         public string? Description { get; set; }
 
-        /// <summary>A new vSphere SDK URL.</summary>
+        /// <summary>A new vSphere SDK URL; a bare host name or host:port (vc01.contoso.local) means https://vc01.contoso.local/sdk.</summary>
         [Parameter]
         [ValidateNotNull]
+        [SiteServerTransformation]
         public Uri? Server { get; set; }
 
         /// <summary>A new vSphere user name and password.</summary>

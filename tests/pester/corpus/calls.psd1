@@ -18,7 +18,7 @@
         @{ Name = 'Get-DRSite, -Vault /dev/null'; Command = 'Get-DRSite -Vault /dev/null'; Expect = 'VaultUnreadable,AzureSiteRecovery.DR.Sites.GetDRSiteCommand' }
         @{ Name = 'New-ReplicationPolicy, -Vault /dev/zero'; Command = 'New-ReplicationPolicy -Vault /dev/zero -Name silver'; Expect = 'VaultUnreadable,AzureSiteRecovery.DR.Policies.NewReplicationPolicyCommand' }
         @{ Name = 'Get-DRSite, -Vault a text file'; Command = 'Get-DRSite -Vault "$Vault.key"'; Expect = 'VaultUnreadable,AzureSiteRecovery.DR.Sites.GetDRSiteCommand' }
-        @{ Name = 'New-DRSite -Server without a scheme'; Command = 'New-DRSite -Vault $Vault -Name vc -VSphere -Server vc01.example.test -Credential $Credential -Role Protected'; Expect = 'InvalidSiteSetting,AzureSiteRecovery.DR.Sites.NewDRSiteCommand' }
+        @{ Name = 'New-DRSite -Server with a path but no scheme'; Command = 'New-DRSite -Vault $Vault -Name vc -VSphere -Server vc01.example.test/sdk -Credential $Credential -Role Protected'; Expect = 'InvalidSiteSetting,AzureSiteRecovery.DR.Sites.NewDRSiteCommand' }
         @{ Name = 'New-DRSite, a NUL in the name'; Command = 'New-DRSite -Vault $Vault -Name "vc`0x" -VSphere -Server https://vc03.example.test/sdk -Credential $Credential -Role Protected -SkipConnectionTest'; Expect = 'InvalidSiteSetting,AzureSiteRecovery.DR.Sites.NewDRSiteCommand'; Printable = $true }
         @{ Name = 'Get-DRSite, an escape sequence in the name'; Command = 'Get-DRSite -Vault $Vault -Name "on`eprem`a"'; Expect = 'SiteNotFound,AzureSiteRecovery.DR.Sites.GetDRSiteCommand'; Printable = $true }
         @{ Name = 'Get-DRSite, a bad wildcard pattern'; Command = 'Get-DRSite -Vault $Vault -Name "on[prem"'; Expect = 'InvalidWildcardPattern,AzureSiteRecovery.DR.Sites.GetDRSiteCommand' }

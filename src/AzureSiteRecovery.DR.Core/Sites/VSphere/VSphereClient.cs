@@ -284,6 +284,10 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
         public async Task<IReadOnlyCollection<string>> ListNetworkNamesAsync(CancellationToken ct) =>
             (await lookup.ReadNetworksAsync(ct).ConfigureAwait(false)).Keys.ToList();
 
+        /// <summary>The site's networks with their kind (standard or distributed port group), by name.</summary>
+        public async Task<IReadOnlyList<(string Name, string? SwitchUuid)>> ListNetworksAsync(CancellationToken ct) =>
+            (await lookup.ReadNetworksAsync(ct).ConfigureAwait(false)).Values.Select(n => (n.Name, n.SwitchUuid)).ToList();
+
         /// <summary>The site's datastores with their datacenter and free space.</summary>
         public Task<IReadOnlyList<DatastoreInfo>> ListDatastoresAsync(CancellationToken ct) => lookup.ListDatastoresAsync(ct);
 
