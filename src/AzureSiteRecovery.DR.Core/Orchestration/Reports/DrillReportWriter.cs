@@ -437,7 +437,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Reports
                 return sign + seconds.ToString("0.0", CultureInfo.InvariantCulture) + " s";
             }
 
-            var whole = (long)Math.Floor(value.TotalSeconds);
+            var whole = (long)Math.Floor(seconds);
             var text = whole < 3600 ? $"{whole / 60}m {whole % 60:00}s"
                 : whole < 86400 ? $"{whole / 3600}h {whole % 3600 / 60:00}m"
                 : $"{whole / 86400}d {whole % 86400 / 3600:00}h";
