@@ -115,6 +115,9 @@ groups:
             var web = plan.Groups[2];
             Assert.Equal(new[] { "erp-web" }, web.ProtectionGroups);
             Assert.Equal(TimeSpan.FromSeconds(10), web.Defaults.BootDelay);
+            Assert.Equal(TimeSpan.FromMinutes(30), plan.RtoTarget);
+            Assert.Equal(TimeSpan.FromMinutes(20), web.RtoTarget);
+            Assert.Null(db.RtoTarget);
             var lb = web.Vms.Single();
             Assert.Equal(VmStartCondition.IpAddress, lb.WaitFor);
             Assert.Equal(TimeSpan.FromSeconds(10), lb.BootDelay);
