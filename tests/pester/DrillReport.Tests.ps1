@@ -275,13 +275,14 @@ Describe 'The drill report in a browser' {
 
         function Invoke-Chromium([string[]] $Arguments) {
             $profileDir = Join-Path ([IO.Path]::GetTempPath()) ("chromium-" + [guid]::NewGuid().ToString('n'))
+            $errors = "$profileDir.err"
             try {
                 $output = & bash $chromiumScript run --headless --no-sandbox --disable-gpu --hide-scrollbars --no-first-run `
-                    "--user-data-dir=$profileDir" --window-size=1280,900 @Arguments 2>$null
-                if ($LASTEXITCODE -ne 0) { throw "chromium exited with $LASTEXITCODE" }
+                    "--user-data-dir=$profileDir" --window-size=1280,900 @Arguments 2>$errors
+                if ($LASTEXITCODE -ne 0) { throw "chromium (tests/lab/chromium/chromium.sh) exited with ${LASTEXITCODE}: $(Get-Content -Raw $errors)" }
                 $output -join "`n"
             }
-            finally { Remove-Item -Recurse -Force $profileDir -ErrorAction SilentlyContinue }
+            finally { Remove-Item -Recurse -Force $profileDir, $errors -ErrorAction SilentlyContinue }
         }
 
         # The WCAG 2 contrast ratio of two CSS colours as getComputedStyle gives them (rgb(...) / rgba(...)).
