@@ -33,12 +33,14 @@ BeforeAll {
             $step.Details = $map
             $steps.Add($step)
         }
+        # Targets as a drill records them: the policy's RPO threshold (15 min) and the plan's RTO targets (group 5 min, plan 10 min).
         $recovered = {
             param([string] $Vm, [double] $Up, [string] $Ip)
             @{ vmId = "id-$Vm"; recoveryPointId = "rp-$Vm"; recoveryPointTime = $t0.AddMinutes(-5).ToString('o'); consistency = 'CrashConsistent'
-                recoveredSite = 'dr'; recoveredMoRef = 'vm-42'; recoveredName = "$Vm-drill"; ipAddress = $Ip; upAt = $t0.AddSeconds($Up).ToString('o') }
+                recoveredSite = 'dr'; recoveredMoRef = 'vm-42'; recoveredName = "$Vm-drill"; ipAddress = $Ip; upAt = $t0.AddSeconds($Up).ToString('o')
+                rpoThreshold = '00:15:00'; rtoTarget = '00:05:00' }
         }
-        & $add 'Choose recovery points' prepare $null $null 0 5
+        & $add 'Choose recovery points' prepare $null $null 0 5 -Details @{ planRtoTarget = '00:10:00' }
         & $add 'Recover db01' recoverVm db db01 5 120 -Details (& $recovered db01 120 '10.0.0.11')
         if ($FailValidation) {
             & $add 'Validate db01: tcp 1433' validate db db01 120 180 -State Failed -ErrorText 'db01 did not answer on TCP 1433 within 60s.' -Details @{ validation = 'tcp 1433' }
@@ -90,7 +92,8 @@ Describe 'Export-DrillReport' {
         $html | Should -Not -Match '<script'
         $html | Should -Not -Match '(src|href)\s*='
         $html | Should -Not -Match 'https?://'
-        $html | Should -Match '<td class="num">00:02:00</td><td class="num">00:05:00</td>'
+        $html | Should -Match '<td class="num">2m 00s<div class="target pass">target 5m 00s: met</div></td><td class="num">5m 00s<div class="target pass">target 15m 00s: met</div></td>'
+        $html | Should -Match '<dt>Targets</dt><dd>met: RTO 3m 20s \(target 10m 00s, met\); 2 of 2 VM\(s\) up within their RTO target; 2 of 2 VM\(s\) within their policy&#39;s RPO threshold</dd>'
         (Get-ChildItem (Join-Path $dir 'reports') -Force).Name | Should -Be 'drill.html'
     }
 
@@ -108,6 +111,14 @@ Describe 'Export-DrillReport' {
         $json.vms[0].rtoSeconds | Should -Be 120
         $json.vms[0].rpoSeconds | Should -Be 300
         $json.vms[0].rto | Should -Be '00:02:00'
+        $json.vms[0].rtoTargetSeconds | Should -Be 300
+        $json.vms[0].rtoMet | Should -BeTrue
+        $json.vms[0].rpoTargetSeconds | Should -Be 900
+        $json.vms[0].rpoMet | Should -BeTrue
+        $json.rtoTargetSeconds | Should -Be 600
+        $json.rtoSeconds | Should -Be 200
+        $json.rtoMet | Should -BeTrue
+        $json.rpoMet | Should -BeTrue
         $json.vms[0].consistency | Should -Be 'CrashConsistent'
         $json.vms[1].ipAddress | Should -Be '10.0.0.12'
         $json.steps.Count | Should -Be 6
@@ -135,7 +146,13 @@ Describe 'Export-DrillReport' {
 
         $report.Passed | Should -BeFalse
         $report.Vms[0].Validations[0].Error | Should -Be 'db01 did not answer on TCP 1433 within 60s.'
-        Get-Content (Join-Path $dir 'drill.html') -Raw | Should -Match '<span class="verdict">FAILED</span>'
+        $html = Get-Content (Join-Path $dir 'drill.html') -Raw
+        $html | Should -Match '<span class="verdict">FAILED</span>'
+        # web01 never came up (its recovery was skipped): the plan's RTO target is not met.
+        $report.RtoMet | Should -BeFalse
+        $report.Vms[0].RtoMet | Should -BeTrue
+        $html | Should -Match '<td class="num">not up</td>'
+        $html | Should -Match '<dt>Targets</dt><dd>NOT MET: RTO 2m 00s \(target 10m 00s, not met\); 1 of 1 VM\(s\) up within their RTO target'
     }
 
     It 'returns the report with -PassThru, in a table a user can read' {
@@ -244,5 +261,125 @@ Describe 'Export-DrillReport' {
         $result.ExitCode | Should -Be 0
         $result.Output | Should -Be @('drill.html', 'DrillReportFormatUnknown,AzureSiteRecovery.DR.Reports.ExportDrillReportCommand')
         Get-Content $path -Raw | Should -Match ([regex]::Escape($job.JobId))
+    }
+}
+
+# The page as a person sees it: rendered by headless Chromium (tests/lab/chromium/chromium.sh installs
+# the Debian package when missing). Screenshots stay in out/test-results/drill-report/ to look at.
+Describe 'The drill report in a browser' {
+    BeforeAll {
+        $repo = Resolve-Path (Join-Path $PSScriptRoot '../..')
+        $chromiumScript = Join-Path $repo 'tests/lab/chromium/chromium.sh'
+        $shots = Join-Path $repo 'out/test-results/drill-report'
+        New-Item -ItemType Directory -Force $shots | Out-Null
+
+        function Invoke-Chromium([string[]] $Arguments) {
+            $profileDir = Join-Path ([IO.Path]::GetTempPath()) ("chromium-" + [guid]::NewGuid().ToString('n'))
+            $errors = "$profileDir.err"
+            try {
+                $output = & bash $chromiumScript run --headless --no-sandbox --disable-gpu --hide-scrollbars --no-first-run `
+                    "--user-data-dir=$profileDir" --window-size=1280,900 @Arguments 2>$errors
+                if ($LASTEXITCODE -ne 0) { throw "chromium (tests/lab/chromium/chromium.sh) exited with ${LASTEXITCODE}: $(Get-Content -Raw $errors)" }
+                $output -join "`n"
+            }
+            finally { Remove-Item -Recurse -Force $profileDir, $errors -ErrorAction SilentlyContinue }
+        }
+
+        # The WCAG 2 contrast ratio of two CSS colours as getComputedStyle gives them (rgb(...) / rgba(...)).
+        function Get-ContrastRatio([string] $Foreground, [string] $Background) {
+            $luminance = {
+                param([string] $Css)
+                if ($Css -notmatch 'rgba?\((\d+),\s*(\d+),\s*(\d+)') { throw "Not an rgb colour: '$Css'" }
+                $channels = 1..3 | ForEach-Object {
+                    $c = [double]$Matches[$_] / 255
+                    if ($c -le 0.03928) { $c / 12.92 } else { [math]::Pow(($c + 0.055) / 1.055, 2.4) }
+                }
+                0.2126 * $channels[0] + 0.7152 * $channels[1] + 0.0722 * $channels[2]
+            }
+            $l1 = & $luminance $Foreground
+            $l2 = & $luminance $Background
+            ([math]::Max($l1, $l2) + 0.05) / ([math]::Min($l1, $l2) + 0.05)
+        }
+
+        # Chromium's own reading of the page: the computed colours of the header and of each of its text
+        # elements (background: the nearest ancestor's that is not transparent), and every word of a
+        # table cell that the layout broke across two lines. A copy of the report gets the probe script;
+        # the report itself has none.
+        function Get-RenderedReport([string] $HtmlPath) {
+            $probe = @'
+<script>
+(() => {
+  const background = e => { for (; e; e = e.parentElement) { const c = getComputedStyle(e).backgroundColor; if (!/rgba\(\d+, \d+, \d+, 0\)|transparent/.test(c)) return c; } return 'rgb(255, 255, 255)'; };
+  const header = document.querySelector('header');
+  const texts = [header, ...header.querySelectorAll('h1, h1 .verdict, dt, dd')].map(e => ({
+    tag: e.tagName.toLowerCase() + (e.className ? '.' + e.className : ''), text: e.textContent.trim().slice(0, 80),
+    color: getComputedStyle(e).color, background: background(e) }));
+  const broken = [];
+  for (const cell of document.querySelectorAll('td, th')) {
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node; (node = walker.nextNode());) {
+      for (const m of node.data.matchAll(/\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, m.index); range.setEnd(node, m.index + m[0].length);
+        const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+        if (lines.size > 1) broken.push(m[0]);
+      }
+    }
+  }
+  const pre = document.createElement('pre');
+  pre.id = 'probe';
+  pre.textContent = JSON.stringify({ texts, broken });
+  document.body.appendChild(pre);
+})();
+</script>
+'@
+            $copy = Join-Path ([IO.Path]::GetTempPath()) ("probe-" + [guid]::NewGuid().ToString('n') + '.html')
+            try {
+                (Get-Content $HtmlPath -Raw).Replace('</body>', "$probe</body>") | Set-Content -NoNewline $copy
+                $dom = Invoke-Chromium @('--dump-dom', "file://$copy")
+            }
+            finally { Remove-Item $copy -ErrorAction SilentlyContinue }
+            if ($dom -notmatch '<pre id="probe">(.*?)</pre>') { throw "The probe wrote nothing; Chromium's DOM: $dom" }
+            [System.Net.WebUtility]::HtmlDecode($Matches[1]) | ConvertFrom-Json
+        }
+    }
+    BeforeEach {
+        $vault = New-TestVaultPath
+        $dir = Split-Path $vault
+        New-Item -ItemType Directory $dir | Out-Null
+        $PSDefaultParameterValues = @{ '*-DrillReport:Vault' = $vault; '*-DRJob:Vault' = $vault }
+    }
+    AfterEach { Remove-TestVault $vault }
+
+    It 'renders a <Name> drill with header text readable on its background (WCAG contrast >= 4.5) and no word broken in a table' -TestCases @(
+        @{ Name = 'passed'; Fail = $false; Verdict = 'PASSED'; Background = 'rgb(26, 127, 55)' }
+        @{ Name = 'failed'; Fail = $true; Verdict = 'FAILED'; Background = 'rgb(207, 34, 46)' }
+    ) {
+        param($Name, $Fail, $Verdict, $Background)
+        $job = New-TestDrillJob $vault -FailValidation:$Fail
+        $html = (Export-DrillReport -JobId $job.JobId -Path (Join-Path $dir "$Name.html")).FullName
+
+        $png = Join-Path $shots "$Name.png"
+        Remove-Item $png -ErrorAction SilentlyContinue
+        Invoke-Chromium @("--screenshot=$png", "file://$html") | Out-Null
+        $png | Should -Exist
+        $bytes = [IO.File]::ReadAllBytes($png)
+        [Text.Encoding]::ASCII.GetString($bytes, 1, 3) | Should -Be 'PNG'
+        # IHDR: width and height, big-endian, at bytes 16 and 20.
+        [Net.IPAddress]::NetworkToHostOrder([BitConverter]::ToInt32($bytes, 16)) | Should -Be 1280
+        [Net.IPAddress]::NetworkToHostOrder([BitConverter]::ToInt32($bytes, 20)) | Should -Be 900
+
+        $page = Get-RenderedReport $html
+        $header = $page.texts[0]
+        $header.background | Should -Be $Background
+        $header.text | Should -Match "^$Verdict"
+        $header.text | Should -Match $job.JobId
+        ($page.texts | Where-Object tag -eq 'dt').text | Should -Contain 'Targets'
+        $page.texts.Count | Should -BeGreaterThan 10
+        foreach ($text in $page.texts) {
+            $ratio = Get-ContrastRatio $text.color $text.background
+            $ratio | Should -BeGreaterOrEqual 4.5 -Because "header text '$($text.text)' ($($text.tag)) is $($text.color) on $($text.background)"
+        }
+        $page.broken | Should -BeNullOrEmpty -Because 'table columns are as wide as their longest word'
     }
 }

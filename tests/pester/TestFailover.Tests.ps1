@@ -287,6 +287,47 @@ Describe 'Recovery plan groups, validations and manual steps' {
         Assert-NothingLeft $lab $before 'the drill cleans up'
     }
 
+    It 'runs a group''s validations on every VM of its protection group, and a VM''s own, and reports the targets' {
+        $listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
+        $listener.Start()
+        $second = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0)
+        $second.Start()
+        try {
+            $open = $listener.LocalEndpoint.Port
+            $own = $second.LocalEndpoint.Port
+            # The lab's protection group erp holds all four VMs; DC0_H0_VM0 is also named, to add its own check.
+            Import-TestPlan $lab grouped @"
+  - name: all
+    protectionGroups: [erp]
+    rtoTarget: 10m
+    validations:
+      - tcpPort: { port: $open, timeout: 3s }
+    vms:
+      - name: DC0_H0_VM0
+        validations:
+          - tcpPort: { port: $own, timeout: 3s }
+"@
+            $report = Invoke-DRDrill -RecoveryPlan grouped
+        }
+        finally { $listener.Stop(); $second.Stop() }
+        $report.Passed | Should -BeTrue -Because $report.Error
+        $validations = @($report.Steps | Where-Object Kind -eq 'validate')
+        ($validations.Name | Sort-Object) | Should -Be (@(
+            "Validate DC0_C0_RP0_VM0: tcp $open", "Validate DC0_C0_RP0_VM1: tcp $open", "Validate DC0_H0_VM0: tcp $open",
+            "Validate DC0_H0_VM0: tcp $own", "Validate DC0_H0_VM1: tcp $open") | Sort-Object)
+        $validations.State | Should -Be (@('Succeeded') * 5)
+        @($report.Vms).Count | Should -Be 4
+        # Targets: the group's rtoTarget and the policy's RPO threshold (gold: 15 minutes), met.
+        $report.Vms.RtoTarget | Should -Be (@([TimeSpan]::FromMinutes(10)) * 4)
+        $report.Vms.RpoTarget | Should -Be (@([TimeSpan]::FromMinutes(15)) * 4)
+        $report.Vms.RtoMet | Should -Be (@($true) * 4)
+        $report.RpoMet | Should -BeTrue
+        $html = Get-Content -Raw ($report | Export-DrillReport -Path (Join-Path $work 'grouped.html')).FullName
+        $html | Should -Match '<div class="target pass">target 10m 00s: met</div>'
+        $html | Should -Match '<dt>Targets</dt><dd>met: RTO \d+\.\d s \(the plan states no rtoTarget\); 4 of 4 VM\(s\) up within their RTO target; 4 of 4 VM\(s\) within their policy&#39;s RPO threshold</dd>'
+        Assert-NothingLeft $lab $before 'the drill cleans up'
+    }
+
     It 'pauses at a manual step and goes on after Resume-DRJob' {
         Import-TestPlan $lab manual @'
   - name: db

@@ -165,6 +165,11 @@ namespace AzureSiteRecovery.DR.Core.Model
         public const string ErrorId = "errorId";
         /// <summary>A validation's kind and target (such as "tcp 1433").</summary>
         public const string Validation = "validation";
+        /// <summary>A recovered VM's targets ("c" TimeSpan text): its policy's RPO threshold, and the RTO its plan group (or plan) states.</summary>
+        public const string RpoThreshold = "rpoThreshold";
+        public const string RtoTarget = "rtoTarget";
+        /// <summary>The plan's own RTO target, on the prepare step.</summary>
+        public const string PlanRtoTarget = "planRtoTarget";
     }
 
     /// <summary>The values of <see cref="JobStepDetail.Kind"/>: how reports read a recovery job's steps.</summary>

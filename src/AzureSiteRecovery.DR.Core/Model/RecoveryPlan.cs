@@ -18,6 +18,8 @@ namespace AzureSiteRecovery.DR.Core.Model
         /// <summary>Started one after another, in this order.</summary>
         public IReadOnlyList<RecoveryPlanGroup> Groups { get; init; } = Array.Empty<RecoveryPlanGroup>();
         public IReadOnlyList<NetworkMapping> NetworkMappings { get; init; } = Array.Empty<NetworkMapping>();
+        /// <summary>How long after the job starts every VM of the plan should be up (rtoTarget); null when the plan states none.</summary>
+        public TimeSpan? RtoTarget { get; init; }
         /// <summary>The plan's source text; Export-RecoveryPlan returns it unchanged.</summary>
         public string Yaml { get; init; } = "";
         /// <summary>The full path of the folder the plan file was imported from: relative script paths start there. Null for plans not read from a file, or imported before the vault kept it.</summary>
@@ -45,6 +47,10 @@ namespace AzureSiteRecovery.DR.Core.Model
         public RecoveryPlanVmDefaults Defaults { get; init; } = new RecoveryPlanVmDefaults();
         public IReadOnlyList<PlanAction> PreActions { get; init; } = Array.Empty<PlanAction>();
         public IReadOnlyList<PlanAction> PostActions { get; init; } = Array.Empty<PlanAction>();
+        /// <summary>Checks run on every VM of the group (named or through a protection group), after the VM's own.</summary>
+        public IReadOnlyList<VmValidation> Validations { get; init; } = Array.Empty<VmValidation>();
+        /// <summary>How long after the job starts each VM of this group should be up; null: the plan's target.</summary>
+        public TimeSpan? RtoTarget { get; init; }
         public PlanLocation? Location { get; init; }
 
         public override string ToString() => Name;

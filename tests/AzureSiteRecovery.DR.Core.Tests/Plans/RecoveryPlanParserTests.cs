@@ -40,6 +40,47 @@ groups:
             Assert.Throws<RecoveryPlanException>(() => RecoveryPlanParser.Parse(yaml, "erp.yaml"));
 
         [Fact]
+        public void Rto_targets_and_group_validations_are_read_at_plan_and_group_level()
+        {
+            var plan = RecoveryPlanParser.Parse(@"name: erp
+protectedSite: onprem
+recoverySite: dr
+rtoTarget: 30m
+groups:
+  - name: db
+    rtoTarget: 10m
+    protectionGroups: [erp-db]
+    validations:
+      - tcpPort: 1433
+      - httpGet: { port: 80, path: /health }
+  - name: web
+    vms: [erp-web01]
+", "erp.yaml");
+
+            Assert.Equal(TimeSpan.FromMinutes(30), plan.RtoTarget);
+            Assert.Equal((TimeSpan?)TimeSpan.FromMinutes(10), plan.Groups[0].RtoTarget);
+            Assert.Null(plan.Groups[1].RtoTarget);
+            Assert.Equal(new[] { "tcp 1433", "http :80/health → 200" }, plan.Groups[0].Validations.Select(v => v.ToString()));
+            Assert.Equal(new PlanLocation("erp.yaml", 10, 9), plan.Groups[0].Validations[0].Location);
+            Assert.Empty(plan.Groups[1].Validations);
+        }
+
+        [Theory]
+        [InlineData("rtoTarget: 0s\n", 4, 12, "'rtoTarget' must be longer than zero")]
+        [InlineData("rtoTarget: soon\n", 4, 12, "'rtoTarget'")]
+        [InlineData("groups:\n  - name: db\n    vms: [a]\n    rtoTarget: -5m\n", 7, 16, "'rtoTarget'")]
+        [InlineData("groups:\n  - name: db\n    vms: [a]\n    validations:\n      - tcpPort: 70000\n", 8, 18, "port")]
+        [InlineData("groups:\n  - name: db\n    vms: [a]\n    validations:\n      - ping: 1\n", 8, 9, "tcpPort")]
+        public void Rto_target_and_group_validation_mistakes_name_their_line_and_column(string yaml, int line, int column, string expected)
+        {
+            var text = "name: erp\nprotectedSite: onprem\nrecoverySite: dr\n" + yaml;
+            if (!yaml.Contains("groups:")) text += "groups:\n  - name: db\n    vms: [a]\n";
+            var error = Fails(text).Errors.First();
+            Assert.Equal(("erp.yaml", line, column), (error.Location.File, error.Location.Line, error.Location.Column));
+            Assert.Contains(expected, error.Message);
+        }
+
+        [Fact]
         public void The_example_plan_parses_into_three_groups_in_order()
         {
             var yaml = ExamplePlan();
@@ -74,6 +115,9 @@ groups:
             var web = plan.Groups[2];
             Assert.Equal(new[] { "erp-web" }, web.ProtectionGroups);
             Assert.Equal(TimeSpan.FromSeconds(10), web.Defaults.BootDelay);
+            Assert.Equal(TimeSpan.FromMinutes(30), plan.RtoTarget);
+            Assert.Equal(TimeSpan.FromMinutes(20), web.RtoTarget);
+            Assert.Null(db.RtoTarget);
             var lb = web.Vms.Single();
             Assert.Equal(VmStartCondition.IpAddress, lb.WaitFor);
             Assert.Equal(TimeSpan.FromSeconds(10), lb.BootDelay);

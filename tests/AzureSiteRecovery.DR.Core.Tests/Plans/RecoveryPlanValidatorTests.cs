@@ -69,8 +69,51 @@ namespace AzureSiteRecovery.DR.Core.Tests.Plans
                 ("NoRecoveryPoint", "erp-db02", "erp:10:21"),
                 ("VmNotProtected", "erp-nope", "erp:10:31"),
                 ("ProtectionGroupNotFound", null, "erp:11:5"),
-                ("VmInTwoGroups", "erp-web01", "erp:11:5"),
             }, errors.OrderBy(e => e.Item3).ThenBy(e => e.Check));
+        }
+
+        [Fact]
+        public async Task A_vm_named_beside_its_protection_group_adds_its_validations_and_group_validations_apply_to_every_vm()
+        {
+            var result = await ValidateAsync(@"  - name: web
+    protectionGroups: [erp-web]
+    startTimeout: 2m
+    rtoTarget: 5m
+    validations:
+      - tcpPort: 443
+    vms:
+      - name: erp-web01
+        validations:
+          - tcpPort: 8443
+");
+
+            Assert.True(result.Passed, string.Join("; ", result.Findings.Select(f => f.Message)));
+            Assert.Equal(new[] { "erp-web01", "erp-web02" }, result.Vms.Select(v => v.Vm.Name).OrderBy(n => n));
+            var web01 = result.Vms.Single(v => v.Vm.Name == "erp-web01");
+            var web02 = result.Vms.Single(v => v.Vm.Name == "erp-web02");
+            Assert.Equal(new[] { "tcp 8443", "tcp 443" }, web01.Settings.Validations.Select(v => v.ToString()));
+            Assert.Equal(new[] { "tcp 443" }, web02.Settings.Validations.Select(v => v.ToString()));
+            Assert.Equal((TimeSpan.FromMinutes(2), TimeSpan.FromMinutes(2)), (web01.Settings.StartTimeout, web02.Settings.StartTimeout));
+            Assert.Equal(TimeSpan.FromMinutes(5), web01.Group.RtoTarget);
+        }
+
+        [Fact]
+        public async Task A_vm_named_in_one_group_and_brought_by_another_groups_protection_group_is_still_in_two_groups()
+        {
+            var result = await ValidateAsync("  - name: db\n    vms: [erp-web01]\n  - name: web\n    protectionGroups: [erp-web]\n");
+
+            var finding = Assert.Single(result.Findings, f => f.Severity == FindingSeverity.Error);
+            Assert.Equal(("VmInTwoGroups", "erp-web01", "erp:11:5"), (finding.Check, finding.Vm, finding.Location?.ToString()));
+        }
+
+        [Fact]
+        public async Task A_group_validation_timeout_out_of_bounds_is_an_error()
+        {
+            var result = await ValidateAsync("  - name: web\n    protectionGroups: [erp-web]\n    validations:\n      - tcpPort: { port: 443, timeout: 2h }\n");
+
+            var finding = Assert.Single(result.Findings, f => f.Severity == FindingSeverity.Error);
+            Assert.Equal(("LimitExceeded", "erp:12:9"), (finding.Check, finding.Location?.ToString()));
+            Assert.Contains("group 'web' (tcp 443)", finding.Message);
         }
 
         [Fact]

@@ -38,9 +38,10 @@ namespace AzureSiteRecovery.DR.Core.Tests.Reports
         }
 
         /// <summary>A VM's recovery: point taken <paramref name="pointAge"/> seconds before the job, up at <paramref name="up"/>.</summary>
-        public DrillJobs Recover(string group, string vm, double start, double up, double pointAge = 300, JobStepState state = JobStepState.Succeeded, string? error = null)
+        public DrillJobs Recover(string group, string vm, double start, double up, double pointAge = 300, JobStepState state = JobStepState.Succeeded, string? error = null,
+            IDictionary<string, string>? details = null)
         {
-            var details = new Dictionary<string, string>
+            details = new Dictionary<string, string>(details ?? new Dictionary<string, string>())
             {
                 [JobStepDetail.VmId] = "vm-id-" + vm,
                 [JobStepDetail.RecoveryPointId] = "rp-" + vm,

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
@@ -96,10 +97,76 @@ namespace AzureSiteRecovery.DR.Core.Tests.Reports
                 Assert.Contains(name, html);
             }
             Assert.Contains("did not answer on TCP 1433 within 60s.", html);
-            Assert.Contains("<td class=\"num\">00:02:00</td><td class=\"num\">00:05:00</td>", html);
+            Assert.Contains("<td class=\"num\">2m 00s</td><td class=\"num\">5m 00s</td>", html);
             Assert.Matches("class=\"bar group fail\" style=\"left:[0-9.]+%;width:[0-9.]+%\"", html);
-            Assert.Contains("<span>+00:03:20</span>", html); // the timeline ends with the job, not when the report was made
+            Assert.Contains("<span>+3m 20s</span>", html); // the timeline ends with the job, not when the report was made
             Assert.Contains("<span class=\"verdict\">PASSED</span>", Render(Passing(), DrillReportFormat.Html));
+        }
+
+        [Theory]
+        [InlineData(0.4, "0.4 s")]
+        [InlineData(0.04, "0.0 s")]
+        [InlineData(12, "12.0 s")]
+        [InlineData(59.94, "59.9 s")]
+        [InlineData(59.96, "1m 00s")]
+        [InlineData(252, "4m 12s")]
+        [InlineData(3599, "59m 59s")]
+        [InlineData(3900, "1h 05m")]
+        [InlineData(93600, "1d 02h")]
+        [InlineData(-3, "-3.0 s")]
+        public void Durations_read_as_seconds_with_one_decimal_then_minutes_and_hours(double seconds, string expected) =>
+            Assert.Equal(expected, DrillReportWriter.Duration(TimeSpan.FromSeconds(seconds)));
+
+        [Fact]
+        public void Targets_show_met_or_not_per_vm_and_for_the_plan_in_html_junit_and_json()
+        {
+            // db01 up after 120 s (group target 150 s: met), point 300 s old (threshold 600 s: met);
+            // db02 up after 200 s (not met), point 900 s old (not met); the plan's 180 s target: not met.
+            var rto = new Dictionary<string, string> { [JobStepDetail.RpoThreshold] = "00:10:00", [JobStepDetail.RtoTarget] = "00:02:30" };
+            var job = new DrillJobs()
+                .Add("Choose recovery points", JobStepKind.Prepare, null, null, 0, 5, details: new Dictionary<string, string> { [JobStepDetail.PlanRtoTarget] = "00:03:00" })
+                .Recover("db", "db01", 5, 120, details: rto)
+                .Recover("db", "db02", 5, 200, pointAge: 900, details: rto)
+                .Add("Delete the test VMs", JobStepKind.Cleanup, null, null, 200, 210)
+                .Job(JobState.Succeeded, 210);
+            var report = DrillReport.FromJob(job, DrillJobs.At(300));
+
+            Assert.Equal((true, true, TimeSpan.FromMinutes(10)), (report.Vms[0].RtoMet, report.Vms[0].RpoMet, report.Vms[0].RpoTarget));
+            Assert.Equal((false, false), (report.Vms[1].RtoMet, report.Vms[1].RpoMet));
+            Assert.Equal((TimeSpan.FromSeconds(200), TimeSpan.FromMinutes(3), false, false), (report.Rto, report.RtoTarget, report.RtoMet, report.RpoMet));
+
+            var html = Render(report, DrillReportFormat.Html);
+            Assert.Contains("<td class=\"num\">2m 00s<div class=\"target pass\">target 2m 30s: met</div></td><td class=\"num\">5m 00s<div class=\"target pass\">target 10m 00s: met</div></td>", html);
+            Assert.Contains("<td class=\"num\">3m 20s<div class=\"target fail\">target 2m 30s: NOT MET</div></td><td class=\"num\">15m 00s<div class=\"target fail\">target 10m 00s: NOT MET</div></td>", html);
+            Assert.Contains("<dt>Targets</dt><dd>NOT MET: RTO 3m 20s (target 3m 00s, not met); 1 of 2 VM(s) up within their RTO target; 1 of 2 VM(s) within their policy&#39;s RPO threshold</dd>", html);
+
+            var junit = Render(report, DrillReportFormat.JUnit);
+            Assert.Contains("RTO 3m 20s (target 2m 30s, not met), RPO 15m 00s (target 10m 00s, not met)", junit);
+
+            using var json = JsonDocument.Parse(Render(report, DrillReportFormat.Json));
+            var db02 = json.RootElement.GetProperty("vms")[1];
+            Assert.Equal((150.0, false, 600.0, false), (db02.GetProperty("rtoTargetSeconds").GetDouble(), db02.GetProperty("rtoMet").GetBoolean(),
+                db02.GetProperty("rpoTargetSeconds").GetDouble(), db02.GetProperty("rpoMet").GetBoolean()));
+            Assert.Equal((180.0, 200.0, false), (json.RootElement.GetProperty("rtoTargetSeconds").GetDouble(), json.RootElement.GetProperty("rtoSeconds").GetDouble(),
+                json.RootElement.GetProperty("rtoMet").GetBoolean()));
+        }
+
+        [Fact]
+        public void Without_targets_nothing_is_claimed_met()
+        {
+            var report = DrillReport.FromJob(DrillJobs.PassingDrill(), DrillJobs.At(400));
+            Assert.Equal((null, null, null), (report.RtoTarget, report.RtoMet, report.RpoMet));
+            Assert.Contains("<dt>Targets</dt><dd>RTO 5m 10s (the plan states no rtoTarget); no RPO threshold recorded</dd>", Render(report, DrillReportFormat.Html));
+        }
+
+        [Fact]
+        public void Header_text_is_white_on_the_verdict_colour_and_table_cells_never_break_words_in_the_middle()
+        {
+            var html = Render(Failing(), DrillReportFormat.Html);
+            Assert.Contains("header.pass, header.fail, header.open { color: #fff; }", html);
+            Assert.DoesNotContain("break-all", html);
+            Assert.DoesNotContain("word-break", html);
+            Assert.Matches("<td class=\"nowrap fail\">Failed</td>", html);
         }
 
         [Fact]
@@ -158,7 +225,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Reports
             Assert.Equal("60", (string)db.Elements("testcase").ElementAt(2).Attribute("time")!);
             Assert.Equal("115", (string)db.Elements("testcase").First().Attribute("time")!);
             Assert.Equal("db01 (10.0.0.11) did not answer on TCP 1433 within 60s.", (string)db.Descendants("failure").Single().Attribute("message")!);
-            Assert.Contains("RTO 00:02:00, RPO 00:05:00", (string)db.Elements("testcase").First().Element("system-out")!);
+            Assert.Contains("RTO 2m 00s, RPO 5m 00s", (string)db.Elements("testcase").First().Element("system-out")!);
             Assert.NotNull(suites[2].Element("testcase")!.Element("skipped"));
             Assert.Equal("1", (string)suites[1].Attribute("failures")!);
         }

@@ -56,6 +56,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
             {
                 foreach (var action in group.PreActions) Check((action as ScriptAction)?.Path, action.Location);
                 foreach (var action in group.PostActions) Check((action as ScriptAction)?.Path, action.Location);
+                foreach (var validation in group.Validations) Check((validation as ScriptValidation)?.Path, validation.Location);
                 foreach (var vm in group.Vms)
                 {
                     foreach (var validation in vm.Validations) Check((validation as ScriptValidation)?.Path, validation.Location);

@@ -128,8 +128,8 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
 
         private const string DurationHint = "a duration such as 30s or 00:00:30";
 
-        private static readonly string[] PlanKeys = { "name", "description", "protectedSite", "recoverySite", "networkMappings", "groups" };
-        private static readonly string[] GroupKeys = { "name", "vms", "protectionGroups", "bootDelay", "startTimeout", "waitFor", "preActions", "postActions" };
+        private static readonly string[] PlanKeys = { "name", "description", "protectedSite", "recoverySite", "networkMappings", "groups", "rtoTarget" };
+        private static readonly string[] GroupKeys = { "name", "vms", "protectionGroups", "bootDelay", "startTimeout", "waitFor", "preActions", "postActions", "validations", "rtoTarget" };
         private static readonly string[] VmKeys = { "name", "bootDelay", "startTimeout", "waitFor", "validations" };
         private static readonly string[] MappingKeys = { "sourceNetwork", "recoveryNetwork", "testNetwork" };
         private static readonly string[] ActionKinds = { "script", "manual", "wait" };
@@ -198,6 +198,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                 }
                 CheckUnique(groups, g => g.Name, g => g.Location, "group name", "group");
                 CheckVmsUnique(groups);
+                var rtoTarget = OptionalRtoTarget(keys);
 
                 return new RecoveryPlan
                 {
@@ -207,6 +208,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                     RecoverySite = recoverySite,
                     Groups = groups,
                     NetworkMappings = mappings,
+                    RtoTarget = rtoTarget,
                 };
             }
 
@@ -248,8 +250,22 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                     Defaults = defaults,
                     PreActions = ReadList(keys, "preActions", ReadAction, MaxActionsPerGroup),
                     PostActions = ReadList(keys, "postActions", ReadAction, MaxActionsPerGroup),
+                    Validations = ReadList(keys, "validations", ReadValidation, MaxValidationsPerVm),
+                    RtoTarget = OptionalRtoTarget(keys),
                     Location = At(node),
                 };
+            }
+
+            /// <summary>rtoTarget: a duration longer than zero (how long after the job starts the VMs should be up).</summary>
+            private TimeSpan? OptionalRtoTarget(Dictionary<string, KeyValuePair<PlanYamlNode, PlanYamlNode>> keys)
+            {
+                var target = OptionalDuration(keys, "rtoTarget");
+                if (target is TimeSpan value && value <= TimeSpan.Zero)
+                {
+                    Fail(keys["rtoTarget"].Value, "'rtoTarget' must be longer than zero: how long after the job starts the VMs should be up, such as 15m");
+                    return null;
+                }
+                return target;
             }
 
             private RecoveryPlanVm ReadVm(PlanYamlNode node, RecoveryPlanVmDefaults defaults)

@@ -149,6 +149,10 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
 
             foreach (var group in plan.Groups)
             {
+                // A VM named in vms: takes its settings from that entry even when one of the group's
+                // protection groups brings it in too (so it can add validations); the group's own
+                // validations run on every VM of the group, after the VM's.
+                var named = new HashSet<string>(StringComparer.Ordinal);
                 foreach (var vm in group.Vms)
                 {
                     var matches = onSite[vm.Name].ToList();
@@ -169,7 +173,8 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                     else
                     {
                         CheckRecoverySite(plan, matches[0], groupsByName, group, vm.Location, report);
-                        planned.Add(new PlannedVm(matches[0], group, vm.Location) { Settings = vm });
+                        planned.Add(new PlannedVm(matches[0], group, vm.Location) { Settings = vm with { Validations = vm.Validations.Concat(group.Validations).ToList() } });
+                        named.Add(matches[0].VmId);
                     }
                 }
 
@@ -196,7 +201,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                         report(FindingSeverity.Warning, "ProtectionGroupEmpty",
                             $"Protection group '{protectionGroup.Name}' has no protected VMs: group '{group.Name}' recovers nothing from it.", group.Location, group.Name);
                     }
-                    planned.AddRange(members.Select(m => new PlannedVm(m, group, group.Location)
+                    planned.AddRange(members.Where(m => !named.Contains(m.VmId)).Select(m => new PlannedVm(m, group, group.Location)
                     {
                         Settings = new RecoveryPlanVm
                         {
@@ -204,6 +209,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                             BootDelay = group.Defaults.BootDelay,
                             StartTimeout = group.Defaults.StartTimeout,
                             WaitFor = group.Defaults.WaitFor,
+                            Validations = group.Validations,
                             Location = group.Location,
                         },
                     }));
@@ -233,7 +239,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                 foreach (var again in twice.Skip(1))
                 {
                     report(FindingSeverity.Error, "VmInTwoGroups", again.Group.Name == first.Group.Name
-                            ? $"VM '{again.Vm.Name}' is in group '{again.Group.Name}' twice (by name and through a protection group, or through two protection groups)."
+                            ? $"VM '{again.Vm.Name}' is in group '{again.Group.Name}' twice (through two protection groups)."
                             : $"VM '{again.Vm.Name}' is in group '{first.Group.Name}' and in group '{again.Group.Name}'; a VM is recovered once, in one group.",
                         again.Location, again.Group.Name, again.Vm.Name);
                 }
@@ -340,6 +346,12 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                         Range($"A validation of VM '{vm.Name}' ({validation}) has a timeout that", validation.Timeout, TimeSpan.FromSeconds(1), MaxValidationTimeout,
                             validation.Location, group.Name, vm.Name);
                     }
+                }
+
+                foreach (var validation in group.Validations)
+                {
+                    Range($"A validation of group '{group.Name}' ({validation}) has a timeout that", validation.Timeout, TimeSpan.FromSeconds(1), MaxValidationTimeout,
+                        validation.Location, group.Name);
                 }
 
                 foreach (var action in group.PreActions.Concat(group.PostActions))

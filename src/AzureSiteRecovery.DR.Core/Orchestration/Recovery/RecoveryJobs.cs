@@ -235,7 +235,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
 
             // Checked again here: a resumed job, or a point expired since the job was recorded.
             await request.Points.RequireKnownAsync(services.Vault, vms.Select(v => v.Vm).ToList(), cancellationToken).ConfigureAwait(false);
-            var details = new StepDetails { [JobStepDetail.Kind] = JobStepKind.Prepare };
+            var details = new StepDetails { [JobStepDetail.Kind] = JobStepKind.Prepare, [JobStepDetail.PlanRtoTarget] = TargetText(plan.RtoTarget) };
             foreach (var planned in vms)
             {
                 var vm = await services.Vault.FindProtectedVmAsync(planned.Vm.VmId, cancellationToken).ConfigureAwait(false) ?? planned.Vm;
@@ -260,6 +260,8 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
             }
             return StepOutcome.Done($"{vms.Count} VM(s) in {plan.Groups.Count} group(s), {request.Points}.", details);
         }
+
+        private static string? TargetText(TimeSpan? target) => target?.ToString("c", CultureInfo.InvariantCulture);
 
         private async Task<StepOutcome> RecoverAsync(RecoveryRun run, RecoveryPlan plan, PlannedVm member, JobStepContext context, string kind, CancellationToken cancellationToken)
         {
@@ -299,6 +301,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 var moRef = details[JobStepDetail.RecoveredMoRef];
                 await services.Vault.UpdateProtectedVmAsync(vm.VmId, v => v with { RecoveredSite = plan.RecoverySite, RecoveredMoRef = moRef }, CancellationToken.None).ConfigureAwait(false);
             }
+            details[JobStepDetail.RtoTarget] = TargetText(member.Group.RtoTarget ?? plan.RtoTarget);
             var what = kind == RecoveryTags.TestKind ? "test VM" : "VM";
             var ip = details[JobStepDetail.IpAddress];
             return StepOutcome.Done($"Up as {what} {details[JobStepDetail.RecoveredName]} from the point of {point.Time:u}" + (ip is null ? "." : $", IP {ip}."), details);

@@ -153,6 +153,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 [JobStepDetail.UpAt] = DateTimeOffset.UtcNow.ToString("o", CultureInfo.InvariantCulture),
                 [JobStepDetail.BytesWritten] = bytesWritten.ToString(CultureInfo.InvariantCulture),
                 [JobStepDetail.ChunksWritten] = chunksWritten.ToString(CultureInfo.InvariantCulture),
+                [JobStepDetail.RpoThreshold] = vm.RpoThreshold > TimeSpan.Zero ? vm.RpoThreshold.ToString("c", CultureInfo.InvariantCulture) : null,
             };
 
         /// <summary>The VMs job <paramref name="jobId"/> made on the site (for one protected VM, or all of them).</summary>

@@ -39,6 +39,17 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Reports
         /// <summary>Every step of the job, cleanup last.</summary>
         public IReadOnlyList<DrillReportStep> Steps { get; init; } = Array.Empty<DrillReportStep>();
 
+        /// <summary>The plan's RTO target (rtoTarget in the plan), as the job recorded it; null when the plan states none.</summary>
+        public TimeSpan? RtoTarget { get; init; }
+        public double? RtoTargetSeconds => RtoTarget?.TotalSeconds;
+        /// <summary>The plan's RTO: from the job's start until its last VM was up; null when no VM came up.</summary>
+        public TimeSpan? Rto => Vms.Select(v => v.Rto).Where(r => r != null).DefaultIfEmpty(null).Max();
+        public double? RtoSeconds => Rto?.TotalSeconds;
+        /// <summary>Every VM came up within its RTO target and the plan within its own; null when no target was stated.</summary>
+        public bool? RtoMet => Combine(Vms.Select(v => v.RtoMet).Append(TargetMet(Rto, RtoTarget, Vms.Count > 0 && Vms.All(v => v.Rto != null))));
+        /// <summary>Every VM's recovery point was within its replication policy's RPO threshold; null when no threshold was recorded.</summary>
+        public bool? RpoMet => Combine(Vms.Select(v => v.RpoMet));
+
         public int FailedVmCount => Vms.Count(v => !v.Passed);
         public int FailedStepCount => Steps.Count(s => s.State == JobStepState.Failed);
 
@@ -50,6 +61,17 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Reports
                 $"The drill of recovery plan '{Plan}' (job {JobId}) {(State == JobState.Cancelled ? "was stopped" : "failed")}: " +
                 $"{Error?.TrimEnd('.') ?? (CleanupPassed ? $"{FailedVmCount} VM(s) did not pass" : "its cleanup failed")}. " +
                 $"The report returned says which step and VM; Export-DrillReport writes it, Get-DRJob -JobId {JobId} shows every step.");
+
+        /// <summary>Whether a measured time is within its target: null without a target; false when the time is missing but the work ended (<paramref name="complete"/> false).</summary>
+        internal static bool? TargetMet(TimeSpan? measured, TimeSpan? target, bool complete) =>
+            target is TimeSpan limit ? (measured is TimeSpan value && complete ? value <= limit : false) : (bool?)null;
+
+        /// <summary>False when any is false, true when some are true and none false, null when all are null.</summary>
+        internal static bool? Combine(IEnumerable<bool?> results)
+        {
+            var known = results.Where(r => r != null).Select(r => r!.Value).ToList();
+            return known.Count == 0 ? null : known.All(r => r);
+        }
 
         /// <summary>The report of <paramref name="job"/> as it is now.</summary>
         public static DrillReport FromJob(DRJob job) => FromJob(job, DateTimeOffset.UtcNow);
@@ -101,6 +123,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Reports
                 Groups = groups,
                 Vms = vms,
                 Steps = steps,
+                RtoTarget = job.Steps.Select(s => DrillReportVm.Target(s.Details, JobStepDetail.PlanRtoTarget)).FirstOrDefault(t => t != null),
             };
         }
 
@@ -161,6 +184,16 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Reports
         /// <summary>When the VM was up, less the job's start.</summary>
         public TimeSpan? Rto { get; init; }
         public double? RtoSeconds => Rto?.TotalSeconds;
+        /// <summary>Its replication policy's RPO threshold when it was recovered.</summary>
+        public TimeSpan? RpoTarget { get; init; }
+        public double? RpoTargetSeconds => RpoTarget?.TotalSeconds;
+        /// <summary>The RPO was within <see cref="RpoTarget"/>; null without a target.</summary>
+        public bool? RpoMet => DrillReport.TargetMet(Rpo, RpoTarget, Rpo != null);
+        /// <summary>The RTO its plan group (or the plan) states.</summary>
+        public TimeSpan? RtoTarget { get; init; }
+        public double? RtoTargetSeconds => RtoTarget?.TotalSeconds;
+        /// <summary>It was up within <see cref="RtoTarget"/>; false when it never came up; null without a target.</summary>
+        public bool? RtoMet => DrillReport.TargetMet(Rto, RtoTarget, Rto != null);
         public DateTimeOffset? UpAt { get; init; }
         public string? IpAddress { get; init; }
         public long? BytesWritten { get; init; }
@@ -175,6 +208,10 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Reports
         public IReadOnlyList<DrillReportValidation> Validations { get; init; } = Array.Empty<DrillReportValidation>();
 
         public override string ToString() => Name;
+
+        internal static TimeSpan? Target(IReadOnlyDictionary<string, string>? details, string key) =>
+            details != null && details.TryGetValue(key, out var text) &&
+            TimeSpan.TryParseExact(text, "c", CultureInfo.InvariantCulture, out var value) ? value : (TimeSpan?)null;
 
         internal static DrillReportVm FromSteps(string name, IReadOnlyList<DrillReportStep> steps, IReadOnlyDictionary<int, JobStep> jobSteps, DateTimeOffset? jobStarted)
         {
@@ -211,6 +248,8 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Reports
                 Rpo = DrillReport.Span(pointTime, jobStarted),
                 Rto = DrillReport.Span(jobStarted, upAt),
                 UpAt = upAt,
+                RpoTarget = Target(details, JobStepDetail.RpoThreshold),
+                RtoTarget = Target(details, JobStepDetail.RtoTarget),
                 IpAddress = Text(JobStepDetail.IpAddress),
                 BytesWritten = Number(JobStepDetail.BytesWritten),
                 ChunksWritten = Number(JobStepDetail.ChunksWritten),

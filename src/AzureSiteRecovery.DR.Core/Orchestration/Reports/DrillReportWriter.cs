@@ -251,6 +251,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Reports
             Term(w, "Duration", Duration(report.Duration));
             Term(w, "VMs", $"{report.Vms.Count - report.FailedVmCount} of {report.Vms.Count} passed");
             Term(w, "Cleanup", report.CleanupPassed ? "passed" : "FAILED or not run");
+            Term(w, "Targets", TargetSummary(report));
             if (!string.IsNullOrEmpty(report.Error))
             {
                 Term(w, "Error", report.Error);
@@ -264,12 +265,13 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Reports
             }
             else
             {
-                w.Raw("<table>\n<thead><tr><th>Group</th><th>VM</th><th>Recovered as</th><th class=\"num\">RTO</th><th class=\"num\">RPO</th><th>Recovery point</th><th>IP address</th><th>Validations</th><th>Result</th></tr></thead>\n<tbody>\n");
+                w.Raw("<table>\n<thead><tr><th>Group</th><th>VM</th><th>Recovered as</th><th class=\"num\">RTO (target)</th><th class=\"num\">RPO (target)</th><th>Recovery point</th><th>IP address</th><th>Validations</th><th>Result</th></tr></thead>\n<tbody>\n");
                 foreach (var vm in report.Vms)
                 {
                     w.Raw("<tr><td>").Text(vm.Group).Raw("</td><td>").Text(vm.Name).Raw("</td><td>").Text(vm.RecoveredName)
                         .Raw(vm.RecoveredMoRef is null ? "" : " <span class=\"dim\">").Text(vm.RecoveredMoRef).Raw(vm.RecoveredMoRef is null ? "" : "</span>")
-                        .Raw("</td><td class=\"num\">").Text(Duration(vm.Rto)).Raw("</td><td class=\"num\">").Text(Duration(vm.Rpo))
+                        .Raw("</td><td class=\"num\">").Text(Duration(vm.Rto) ?? "not up").Raw(TargetCell(vm.RtoTarget, vm.RtoMet))
+                        .Raw("</td><td class=\"num\">").Text(Duration(vm.Rpo)).Raw(TargetCell(vm.RpoTarget, vm.RpoMet))
                         .Raw("</td><td>").Text(Time(vm.RecoveryPointTime)).Raw(vm.Consistency is null ? "" : " <span class=\"dim\">").Text(vm.Consistency?.ToString())
                         .Raw(vm.Consistency is null ? "" : "</span>").Raw("</td><td>").Text(vm.IpAddress).Raw("</td><td>");
                     foreach (var validation in vm.Validations)
@@ -295,13 +297,13 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Reports
 
             WriteTimeline(report, w);
 
-            w.Raw("<section>\n<h2>Steps</h2>\n<table>\n<thead><tr><th class=\"num\">#</th><th>Group</th><th>VM</th><th>Step</th><th>Kind</th><th>Started</th><th class=\"num\">Duration</th><th>Result</th><th>Error or message</th></tr></thead>\n<tbody>\n");
+            w.Raw("<section>\n<h2>Steps</h2>\n<table>\n<thead><tr><th class=\"num\">#</th><th>Group</th><th>VM</th><th>Step</th><th>Kind</th><th class=\"nowrap\">Started</th><th class=\"num\">Duration</th><th>Result</th><th>Error or message</th></tr></thead>\n<tbody>\n");
             foreach (var step in report.Steps)
             {
                 w.Raw("<tr><td class=\"num\">").Text(step.Index.ToString(CultureInfo.InvariantCulture)).Raw(step.IsFinally ? "*" : "")
                     .Raw("</td><td>").Text(step.Group).Raw("</td><td>").Text(step.Vm).Raw("</td><td>").Text(step.Name)
-                    .Raw("</td><td>").Text(step.Kind).Raw("</td><td>").Text(Time(step.Started)).Raw("</td><td class=\"num\">").Text(Duration(step.Duration))
-                    .Raw("</td><td class=\"").Raw(StepClass(step.State)).Raw("\">").Text(step.State.ToString()).Raw("</td><td>");
+                    .Raw("</td><td class=\"nowrap\">").Text(step.Kind).Raw("</td><td class=\"nowrap\">").Text(Time(step.Started)).Raw("</td><td class=\"num\">").Text(Duration(step.Duration))
+                    .Raw("</td><td class=\"nowrap ").Raw(StepClass(step.State)).Raw("\">").Text(step.State.ToString()).Raw("</td><td>");
                 if (!string.IsNullOrEmpty(step.Error))
                 {
                     w.Raw("<div class=\"error\">").Text(step.Error).Raw("</div>");
@@ -397,7 +399,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Reports
             }
             if (step.Kind == JobStepKind.RecoverVm && report.Vms.FirstOrDefault(v => v.Name == step.Vm) is DrillReportVm vm)
             {
-                lines.Add($"RTO {Duration(vm.Rto)}, RPO {Duration(vm.Rpo)}, recovery point {vm.RecoveryPointId ?? "-"} ({Time(vm.RecoveryPointTime)}), IP {vm.IpAddress ?? "-"}");
+                lines.Add($"RTO {Duration(vm.Rto) ?? "-"}{TargetText(vm.RtoTarget, vm.RtoMet)}, RPO {Duration(vm.Rpo) ?? "-"}{TargetText(vm.RpoTarget, vm.RpoMet)}, recovery point {vm.RecoveryPointId ?? "-"} ({Time(vm.RecoveryPointTime)}), IP {vm.IpAddress ?? "-"}");
             }
             return lines.Count == 0 ? null : string.Join("\n", lines);
         }
@@ -416,7 +418,11 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Reports
         private static string? Time(DateTimeOffset? time) =>
             time?.UtcDateTime.ToString("yyyy-MM-dd HH:mm:ss 'UTC'", CultureInfo.InvariantCulture);
 
-        private static string? Duration(TimeSpan? duration)
+        /// <summary>
+        /// A duration as a person reads it: seconds with one decimal under a minute ("0.4 s", "12.0 s"),
+        /// then minutes and seconds ("4m 12s"), hours and minutes ("1h 05m"), days and hours ("2d 03h").
+        /// </summary>
+        internal static string? Duration(TimeSpan? duration)
         {
             if (duration is not TimeSpan value)
             {
@@ -425,10 +431,43 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Reports
 
             var sign = value < TimeSpan.Zero ? "-" : "";
             value = value.Duration();
-            var text = value.Days > 0
-                ? value.ToString(@"d\.hh\:mm\:ss", CultureInfo.InvariantCulture)
-                : value.ToString(@"hh\:mm\:ss", CultureInfo.InvariantCulture);
+            var seconds = Math.Round(value.TotalSeconds, 1, MidpointRounding.AwayFromZero);
+            if (seconds < 60)
+            {
+                return sign + seconds.ToString("0.0", CultureInfo.InvariantCulture) + " s";
+            }
+
+            var whole = (long)Math.Floor(seconds);
+            var text = whole < 3600 ? $"{whole / 60}m {whole % 60:00}s"
+                : whole < 86400 ? $"{whole / 3600}h {whole % 3600 / 60:00}m"
+                : $"{whole / 86400}d {whole % 86400 / 3600:00}h";
             return sign + text;
+        }
+
+        /// <summary>" (target 5m 00s, met)" after a measured time; empty without a target.</summary>
+        private static string TargetText(TimeSpan? target, bool? met) =>
+            target is null ? "" : $" (target {Duration(target)}, {(met == true ? "met" : "not met")})";
+
+        private static string TargetCell(TimeSpan? target, bool? met) =>
+            target is null ? "" : $"<div class=\"target {(met == true ? "pass" : "fail")}\">{WebUtility.HtmlEncode($"target {Duration(target)}: {(met == true ? "met" : "NOT MET")}")}</div>";
+
+        /// <summary>The header's line on targets: the plan's RTO against its target, and how many VMs met their RPO and RTO targets.</summary>
+        private static string TargetSummary(DrillReport report)
+        {
+            var parts = new List<string>();
+            var rto = $"RTO {Duration(report.Rto) ?? "-"}";
+            var planMet = DrillReport.TargetMet(report.Rto, report.RtoTarget, report.Vms.Count > 0 && report.Vms.All(v => v.Rto != null));
+            parts.Add(report.RtoTarget is null ? rto + " (the plan states no rtoTarget)" : rto + TargetText(report.RtoTarget, planMet));
+            var rtoVms = report.Vms.Where(v => v.RtoTarget != null).ToList();
+            if (rtoVms.Count > 0)
+            {
+                parts.Add($"{rtoVms.Count(v => v.RtoMet == true)} of {rtoVms.Count} VM(s) up within their RTO target");
+            }
+            var rpoVms = report.Vms.Where(v => v.RpoTarget != null).ToList();
+            parts.Add(rpoVms.Count == 0 ? "no RPO threshold recorded"
+                : $"{rpoVms.Count(v => v.RpoMet == true)} of {rpoVms.Count} VM(s) within their policy's RPO threshold");
+            var met = DrillReport.Combine(new[] { report.RtoMet, report.RpoMet });
+            return (met is null ? "" : met.Value ? "met: " : "NOT MET: ") + string.Join("; ", parts);
         }
 
         /// <summary>Text without the characters XML 1.0 cannot hold (control characters, lone surrogates); each becomes U+FFFD.</summary>
@@ -486,7 +525,9 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Reports
         }
 
         private const string Css = @"body { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; margin: 0; color: #1f2328; background: #fff; }
-header { padding: 16px 24px; color: #fff; }
+header { padding: 16px 24px; }
+/* White text on the verdict's colour: these selectors outrank the text colours .pass/.fail/.open below. */
+header.pass, header.fail, header.open { color: #fff; }
 header.pass { background: #1a7f37; }
 header.fail { background: #cf222e; }
 header.open { background: #9a6700; }
@@ -494,13 +535,15 @@ h1 { margin: 0 0 8px; font-size: 1.5em; }
 h1 .verdict { padding: 2px 8px; border: 2px solid #fff; border-radius: 4px; margin-right: 8px; }
 dl { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0; }
 dt { font-weight: 600; }
-dd { margin: 0; white-space: pre-wrap; word-break: break-word; }
+dd { margin: 0; white-space: pre-wrap; overflow-wrap: break-word; }
 main { padding: 0 24px 24px; }
 h2 { margin-top: 24px; font-size: 1.2em; border-bottom: 1px solid #d0d7de; padding-bottom: 4px; }
 table { border-collapse: collapse; width: 100%; font-size: 0.9em; }
 th, td { text-align: left; vertical-align: top; padding: 4px 8px; border-bottom: 1px solid #d0d7de; }
 th { background: #f6f8fa; }
-td { white-space: pre-wrap; word-break: break-word; }
+/* Columns take their content's width: text wraps at spaces, a word breaks only when it alone is wider than the page. */
+td { white-space: pre-wrap; overflow-wrap: break-word; }
+.nowrap { white-space: nowrap; }
 .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .pass { color: #1a7f37; }
 .fail, .error { color: #cf222e; }
