@@ -103,6 +103,18 @@ namespace AzureSiteRecovery.DR.Core.Tests.Reports
             Assert.Contains("<span class=\"verdict\">PASSED</span>", Render(Passing(), DrillReportFormat.Html));
         }
 
+        [Fact]
+        public void A_plan_whose_vm_never_came_up_says_so_instead_of_a_met_looking_rto()
+        {
+            var job = new DrillJobs()
+                .Add("Choose recovery points", JobStepKind.Prepare, null, null, 0, 5, details: new Dictionary<string, string> { [JobStepDetail.PlanRtoTarget] = "00:10:00" })
+                .Recover("db", "db01", 5, 120)
+                .Recover("web", "web01", 0, 0, state: JobStepState.Skipped)
+                .Job(JobState.Failed, 130);
+            var html = Render(DrillReport.FromJob(job, DrillJobs.At(300)), DrillReportFormat.Html);
+            Assert.Contains("<dt>Targets</dt><dd>NOT MET: RTO not reached: 1 of 2 VM(s) not up (target 10m 00s, not met)", html);
+        }
+
         [Theory]
         [InlineData(0.4, "0.4 s")]
         [InlineData(0.04, "0.0 s")]

@@ -456,8 +456,11 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Reports
         {
             var parts = new List<string>();
             var rto = $"RTO {Duration(report.Rto) ?? "-"}";
-            var planMet = DrillReport.TargetMet(report.Rto, report.RtoTarget, report.Vms.Count > 0 && report.Vms.All(v => v.Rto != null));
-            parts.Add(report.RtoTarget is null ? rto + " (the plan states no rtoTarget)" : rto + TargetText(report.RtoTarget, planMet));
+            var notUp = report.Vms.Count(v => v.Rto is null);
+            var planMet = DrillReport.TargetMet(report.Rto, report.RtoTarget, report.Vms.Count > 0 && notUp == 0);
+            parts.Add(report.RtoTarget is null ? rto + " (the plan states no rtoTarget)"
+                : notUp > 0 ? $"RTO not reached: {notUp} of {report.Vms.Count} VM(s) not up{TargetText(report.RtoTarget, planMet)}"
+                : rto + TargetText(report.RtoTarget, planMet));
             var rtoVms = report.Vms.Where(v => v.RtoTarget != null).ToList();
             if (rtoVms.Count > 0)
             {
