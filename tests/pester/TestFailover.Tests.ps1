@@ -67,6 +67,18 @@ Describe 'A test failover brings back the disks and cleans up after itself' {
         ($piped | Stop-TestFailover).State | Should -Be 'Succeeded'
     }
 
+    It 'takes a protected VM by name as well as by id, without a plan' {
+        $byName = Start-TestFailover -VmId DC0_H0_VM0 -Network DC0_DVPG1
+        $byName.State | Should -Be 'Succeeded' -Because $byName.Error
+        $step = Get-RecoverStep $byName DC0_H0_VM0
+        $step.Details['recoveryPointId'] | Should -Be $pointB.RecoveryPointId
+        Get-DiskHash (Get-RecoveredFlatFile $lab $step.Details['recoveredName']) $capacity | Should -Be $hashB
+        ($byName | Stop-TestFailover).State | Should -Be 'Succeeded'
+
+        Start-TestFailover -VmId NoSuchVm -Network DC0_DVPG1 -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err[0].FullyQualifiedErrorId | Should -Be 'ProtectedVmNotFound,AzureSiteRecovery.DR.Recovery.StartTestFailoverCommand'
+    }
+
     It 'leaves nothing on the recovery site after Stop-TestFailover, and a second Stop-TestFailover is harmless' {
         $job = Start-TestFailover -RecoveryPlan erp
         $job.State | Should -Be 'Succeeded' -Because $job.Error

@@ -1,10 +1,12 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using System.Management.Automation;
 using System.Threading;
 using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Core.Errors;
+using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Replication;
 using AzureSiteRecovery.DR.Core.Vault;
 
@@ -135,6 +137,34 @@ namespace AzureSiteRecovery.DR.Common
         /// <summary>Reports a name given without wildcards that matched nothing, like Get-Item does.</summary>
         protected void WriteNotFound(string objectKind, string name, string? where = null) =>
             WriteError(ToErrorRecord(new ObjectNotFoundException(objectKind, name, where: where), name));
+
+        /// <summary>
+        /// The protected VMs <paramref name="idOrName"/> names: the VM with that id, else those with
+        /// that name (several sites may protect VMs of one name), else those matching the wildcard
+        /// pattern. A name without wildcards that matches nothing is ProtectedVmNotFound; a pattern
+        /// that matches nothing is no VM.
+        /// </summary>
+        protected IReadOnlyList<ProtectedVm> ResolveProtectedVms(string idOrName)
+        {
+            var vault = OpenVault();
+            var byId = Await(ct => vault.FindProtectedVmAsync(idOrName, ct));
+            if (byId != null)
+            {
+                return new[] { byId };
+            }
+
+            var all = Await(ct => vault.ListProtectedVmsAsync(null, ct));
+            if (WildcardPattern.ContainsWildcardCharacters(idOrName))
+            {
+                var pattern = WildcardPattern.Get(idOrName, WildcardOptions.IgnoreCase);
+                return all.Where(vm => pattern.IsMatch(vm.Name)).ToList();
+            }
+
+            var named = all.Where(vm => string.Equals(vm.Name, idOrName, StringComparison.OrdinalIgnoreCase)).ToList();
+            return named.Count > 0
+                ? named
+                : throw new ObjectNotFoundException("ProtectedVm", idOrName, "Get-ProtectedVm lists the protected VMs with their names and ids.");
+        }
 
         /// <summary>
         /// Items whose name matches one of the patterns (all items when none is given); a name

@@ -42,9 +42,10 @@ namespace AzureSiteRecovery.DR.Recovery
         private readonly List<string> vmIds = new List<string>();
         private readonly List<string> pointIds = new List<string>();
 
-        /// <summary>Protected VMs to recover as one group without a plan (Get-ProtectedVm output binds by its VmId).</summary>
+        /// <summary>Protected VMs to recover as one group without a plan, by id or name (wildcards allowed); Get-ProtectedVm output binds by its VmId.</summary>
         [Parameter(Mandatory = true, ParameterSetName = VmSet, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Replication.ProtectedVmNameCompleter))]
         public string[] VmId { get; set; } = Array.Empty<string>();
 
         /// <summary>Without a plan: the recovery site network every NIC of the test VMs is connected to (keep it isolated from production).</summary>
@@ -58,7 +59,10 @@ namespace AzureSiteRecovery.DR.Recovery
         {
             if (ParameterSetName == VmSet)
             {
-                vmIds.AddRange(VmId);
+                foreach (var idOrName in VmId)
+                {
+                    ForItem(idOrName, () => vmIds.AddRange(ResolveProtectedVms(idOrName).Select(vm => vm.VmId)));
+                }
                 // Points piped in (Get-RecoveryPoint output) each name the point of their own VM.
                 if (!string.Equals(RecoveryPoint, "Latest", StringComparison.OrdinalIgnoreCase) && !string.Equals(RecoveryPoint, "LatestAppConsistent", StringComparison.OrdinalIgnoreCase))
                 {
