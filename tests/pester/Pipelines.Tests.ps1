@@ -173,6 +173,8 @@ Describe 'Documented pipelines and names against a vcsim' {
         @{ Line = 'Get-DRNetwork -Site dr -Name DC0_DV'; Expected = @('DC0_DVPG0') }
         @{ Line = 'Get-DRNetwork -Site dr -Name VM'; Expected = @("'VM Network'") }
         @{ Line = 'Get-DRDatastore -Site dr -Name Local'; Expected = @('LocalDS_0') }
+        @{ Line = 'Start-TestFailover -VmId DC0_H0_VM0 -Network DC0_DV'; Expected = @('DC0_DVPG0') }
+        @{ Line = 'Start-TestFailover -VmId DC0_H0_VM0 -Network DC0_DVPG0 -Datastore Local'; Expected = @('LocalDS_0') }
     ) {
         $full = "$Line -Vault '$vault'"
         $cursor = $Line.Length

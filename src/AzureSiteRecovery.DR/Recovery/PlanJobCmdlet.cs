@@ -51,6 +51,7 @@ namespace AzureSiteRecovery.DR.Recovery
         /// <summary>The recovery site datastore for the recovered VMs' files; by default the one with the most free space.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Sites.SiteDatastoreNameCompleter))]
         public string? Datastore { get; set; }
 
         internal override RecoveryRequest Request() => Request(RecoveryPlan, Array.Empty<string>(), null);

@@ -51,6 +51,7 @@ namespace AzureSiteRecovery.DR.Recovery
         /// <summary>Without a plan: the recovery site network every NIC of the test VMs is connected to (keep it isolated from production).</summary>
         [Parameter(Mandatory = true, ParameterSetName = VmSet)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Sites.SiteNetworkNameCompleter))]
         public string Network { get; set; } = "";
 
         protected override JobOperation Operation => JobOperation.TestFailover;
