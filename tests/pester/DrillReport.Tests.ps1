@@ -152,7 +152,7 @@ Describe 'Export-DrillReport' {
         $report.RtoMet | Should -BeFalse
         $report.Vms[0].RtoMet | Should -BeTrue
         $html | Should -Match '<td class="num">not up</td>'
-        $html | Should -Match '<dt>Targets</dt><dd>NOT MET: RTO 2m 00s \(target 10m 00s, not met\); 1 of 1 VM\(s\) up within their RTO target'
+        $html | Should -Match '<dt>Targets</dt><dd>NOT MET: RTO not reached: 1 of 2 VM\(s\) not up \(target 10m 00s, not met\); 1 of 1 VM\(s\) up within their RTO target'
     }
 
     It 'returns the report with -PassThru, in a table a user can read' {
