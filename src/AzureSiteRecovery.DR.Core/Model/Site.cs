@@ -66,6 +66,14 @@ namespace AzureSiteRecovery.DR.Core.Model
         public string? ClientId { get; init; }
         /// <summary>Thumbprint of the service principal's certificate in the certificate store (ServicePrincipalCertificate).</summary>
         public string? ClientCertificateThumbprint { get; init; }
+        /// <summary>The Azure cloud: AzureCloud (default), AzureChinaCloud, AzureUSGovernment, or Custom (ArmEndpoint and AuthorityHost given).</summary>
+        public string? Environment { get; init; }
+        /// <summary>Custom clouds (and the lab): the Azure Resource Manager endpoint, e.g. https://127.0.0.1:5443/.</summary>
+        public Uri? ArmEndpoint { get; init; }
+        /// <summary>Custom clouds: the Entra ID authority host for service-principal sign-in; null: derived from Environment.</summary>
+        public Uri? AuthorityHost { get; init; }
+        /// <summary>SHA-256 thumbprint (hex, no separators) of the ARM endpoint's TLS certificate to trust (a custom endpoint, e.g. the lab); null: the system trust store decides.</summary>
+        public string? ArmCertificateThumbprint { get; init; }
 
         /// <summary>True when the vault holds a secret (password or client secret) for this site.</summary>
         public bool HasSecret { get; init; }
