@@ -192,6 +192,21 @@ ALTER TABLE jobs ADD COLUMN plan_yaml TEXT;
 ALTER TABLE jobs ADD COLUMN plan_hash TEXT;
 ALTER TABLE protected_vms ADD COLUMN pre_failover_point_id TEXT;
 ",
+
+            // 7: reserved for helper B's migration (the Azure page-blob replica, branch i11-replica); empty here, replaced at the merge.
+            "",
+
+            // 8: Azure sites: the cloud (Environment; NULL: AzureCloud), a custom Resource Manager endpoint, the Entra ID authority host,
+            //    and the pinned SHA-256 thumbprint of the ARM endpoint's certificate; a protected VM's firmware (bios or efi, from
+            //    config.firmware at discovery; NULL: not read yet), which picks the Hyper-V generation of its copy in Azure.
+            //    Depends on no table or column of 7.
+            @"
+ALTER TABLE sites ADD COLUMN environment TEXT;
+ALTER TABLE sites ADD COLUMN arm_endpoint TEXT;
+ALTER TABLE sites ADD COLUMN authority_host TEXT;
+ALTER TABLE sites ADD COLUMN arm_certificate_thumbprint TEXT;
+ALTER TABLE protected_vms ADD COLUMN firmware TEXT;
+",
         };
 
         public static int LatestVersion => Migrations.Count;
