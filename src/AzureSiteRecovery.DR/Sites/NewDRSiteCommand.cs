@@ -198,13 +198,13 @@ namespace AzureSiteRecovery.DR.Sites
             ForItem(Name, () =>
             {
                 var (site, secret) = ParameterSetName == VSphereSet ? VSphereSite() : AzureSite();
+                // Refused before any connection: an http URL without -AllowInsecureHttp would send the password in clear.
+                (site with { HasSecret = secret is not null }).Validate();
                 if (!ShouldProcess($"{site.Kind} site '{Name}' ({site.Endpoint})", "Register"))
                 {
                     return;
                 }
 
-                // Refused before any connection: an http URL without -AllowInsecureHttp would send the password in clear.
-                (site with { HasSecret = secret is not null }).Validate();
                 if (!SkipConnectionTest)
                 {
                     site = TestConnection(site, secret);
