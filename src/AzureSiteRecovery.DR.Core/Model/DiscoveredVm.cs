@@ -44,6 +44,8 @@ namespace AzureSiteRecovery.DR.Core.Model
         public string? GuestId { get; init; }
         public int NumCpu { get; init; }
         public int MemoryMB { get; init; }
+        /// <summary>The VM's firmware (config.firmware): "bios" or "efi"; null when vSphere does not say.</summary>
+        public string? Firmware { get; init; }
         public IReadOnlyList<VmDisk> Disks { get; init; } = Array.Empty<VmDisk>();
         /// <summary>Names of the networks (port groups) the VM's NICs connect to.</summary>
         public IReadOnlyList<string> Networks { get; init; } = Array.Empty<string>();

@@ -67,6 +67,8 @@ namespace AzureSiteRecovery.DR.Core.Model
         public string? GuestId { get; init; }
         public int NumCpu { get; init; }
         public int MemoryMB { get; init; }
+        /// <summary>The VM's firmware as vSphere reports it (config.firmware): "bios" or "efi"; null when not read yet. Azure recovers bios as a generation 1 VM, efi as generation 2.</summary>
+        public string? Firmware { get; init; }
         /// <summary>The networks of the VM's NICs on the protected site; a recovery plan's network mappings translate them.</summary>
         public IReadOnlyList<string> Networks { get; init; } = Array.Empty<string>();
         /// <summary>While failed over or reprotected: the recovered VM's site and moref.</summary>

@@ -75,6 +75,25 @@ namespace AzureSiteRecovery.DR.Core.Model
         public TimeSpan BootDelay { get; init; }
         public TimeSpan StartTimeout { get; init; } = DefaultStartTimeout;
         public VmStartCondition WaitFor { get; init; } = VmStartCondition.Heartbeat;
+        /// <summary>The group's <c>azure:</c> block: settings for its VMs when the recovery site is Azure; null when the group has none.</summary>
+        public AzureVmSettings? Azure { get; init; }
+    }
+
+    /// <summary>
+    /// How a VM is created when the plan's recovery site is Azure (an <c>azure:</c> block of a group
+    /// or a VM; a VM's own keys win over its group's). A plan whose recovery site is vSphere has none.
+    /// </summary>
+    public sealed record AzureVmSettings
+    {
+        /// <summary>The Azure VM size, such as Standard_D2s_v3; null: chosen from the source VM's CPU and memory.</summary>
+        public string? VmSize { get; init; }
+        /// <summary>Where the block is in the YAML (the VM's own, or its group's when the VM has none).</summary>
+        public PlanLocation? Location { get; init; }
+
+        /// <summary>These settings, with what they leave unset taken from <paramref name="group"/>'s.</summary>
+        public AzureVmSettings Over(AzureVmSettings? group) => group is null ? this : this with { VmSize = VmSize ?? group.VmSize };
+
+        public override string ToString() => VmSize is null ? "azure: (size from CPU and memory)" : $"azure: {VmSize}";
     }
 
     /// <summary>A VM of a group, by its protected VM name.</summary>
@@ -87,18 +106,28 @@ namespace AzureSiteRecovery.DR.Core.Model
         public TimeSpan StartTimeout { get; init; } = RecoveryPlanVmDefaults.DefaultStartTimeout;
         public VmStartCondition WaitFor { get; init; } = VmStartCondition.Heartbeat;
         public IReadOnlyList<VmValidation> Validations { get; init; } = Array.Empty<VmValidation>();
+        /// <summary>The VM's Azure settings: its own <c>azure:</c> block over its group's; null when neither has one.</summary>
+        public AzureVmSettings? Azure { get; init; }
         public PlanLocation? Location { get; init; }
 
         public override string ToString() => Name;
     }
 
-    /// <summary>Where recovered VMs of a source network are connected: for a failover, and for a test failover (isolated).</summary>
+    /// <summary>
+    /// Where recovered VMs of a source network are connected: for a failover, and for a test failover (isolated).
+    /// On a vSphere recovery site the networks are port group names; on an Azure one, subnets:
+    /// <c>vnet/subnet</c> (in the site's resource group) or a subnet's full resource id.
+    /// </summary>
     public sealed record NetworkMapping
     {
         public string SourceNetwork { get; init; } = "";
         public string RecoveryNetwork { get; init; } = "";
         public string TestNetwork { get; init; } = "";
         public PlanLocation? Location { get; init; }
+        /// <summary>Where the recoveryNetwork value is in the YAML.</summary>
+        public PlanLocation? RecoveryNetworkLocation { get; init; }
+        /// <summary>Where the testNetwork value is in the YAML.</summary>
+        public PlanLocation? TestNetworkLocation { get; init; }
     }
 
     /// <summary>Something done before or after a group's VMs start.</summary>

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using AzureSiteRecovery.DR.Core.Errors;
 
 namespace AzureSiteRecovery.DR.Core.Model
@@ -84,7 +85,17 @@ namespace AzureSiteRecovery.DR.Core.Model
         /// <summary>Where the site is, in one line: the vCenter URL or the Azure resource group path.</summary>
         public string Endpoint => Kind == SiteKind.VSphere
             ? Server?.ToString() ?? ""
-            : $"/subscriptions/{SubscriptionId}/resourceGroups/{ResourceGroup} ({Location})";
+            : $"/subscriptions/{SubscriptionId}/resourceGroups/{ResourceGroup} ({Location}, " +
+              (AzureClouds.IsCustom(Environment) ? $"{AzureClouds.Custom} {ArmEndpoint}" : AzureClouds.NameOf(Environment)) + ")";
+
+        /// <summary>The Azure Resource Manager endpoint of an Azure site: its cloud's, or ArmEndpoint for a Custom one.</summary>
+        public Uri? GetArmEndpoint() => Kind != SiteKind.Azure ? null : AzureClouds.IsCustom(Environment) ? ArmEndpoint : AzureClouds.ArmEndpointOf(Environment);
+
+        /// <summary>The Entra ID authority host a service principal signs in at: AuthorityHost when given, else the cloud's, else (Custom) the ARM endpoint's host.</summary>
+        public Uri? GetAuthorityHost() => Kind != SiteKind.Azure ? null
+            : AuthorityHost ?? (AzureClouds.IsCustom(Environment)
+                ? (ArmEndpoint is null ? null : new Uri(ArmEndpoint.GetLeftPart(UriPartial.Authority) + "/"))
+                : AzureClouds.AuthorityHostOf(Environment));
 
         public override string ToString() => Name;
 
@@ -118,8 +129,68 @@ namespace AzureSiteRecovery.DR.Core.Model
                     Require(nameof(TenantId), TenantId, "the tenant id of the service principal");
                     Require(nameof(ClientId), ClientId, "the application (client) id of the service principal");
                 }
+                if (Authentication == AzureAuthentication.ServicePrincipalSecret && !HasSecret)
+                {
+                    throw Invalid("ClientSecret", $"Azure site '{Name}' signs in as a service principal with a secret, but no secret was given: pass -ClientSecret (a SecureString), " +
+                        "or -Credential with the client id as user name and the secret as password.");
+                }
+                if (Authentication == AzureAuthentication.ServicePrincipalCertificate)
+                {
+                    Require(nameof(ClientCertificateThumbprint), ClientCertificateThumbprint, "the thumbprint of the service principal's certificate in the certificate store (40 hex digits)");
+                    if (!IsHex(ClientCertificateThumbprint!, 40))
+                    {
+                        throw Invalid(nameof(ClientCertificateThumbprint),
+                            $"Azure site '{Name}' needs ClientCertificateThumbprint as the certificate store shows it: 40 hex digits (SHA-1), not '{NameRules.Printable(ClientCertificateThumbprint!)}'.");
+                    }
+                }
+                ValidateCloud();
             }
         }
+
+        private void ValidateCloud()
+        {
+            if (Environment is not null && !AzureClouds.Names.Contains(Environment))
+            {
+                throw Invalid(nameof(Environment),
+                    $"Azure site '{Name}' has Environment '{NameRules.Printable(Environment)}'; it must be one of {string.Join(", ", AzureClouds.Names)} (Custom with -ArmEndpoint for another cloud or the lab).");
+            }
+            var custom = AzureClouds.IsCustom(Environment);
+            if (custom && ArmEndpoint is null)
+            {
+                throw Invalid(nameof(ArmEndpoint), $"Azure site '{Name}' is in a Custom cloud, so it needs ArmEndpoint: the https URL of its Azure Resource Manager, e.g. https://management.contoso.local/.");
+            }
+            if (!custom && ArmEndpoint is not null)
+            {
+                throw Invalid(nameof(ArmEndpoint),
+                    $"Azure site '{Name}' is in {AzureClouds.NameOf(Environment)}, whose Resource Manager endpoint is {AzureClouds.ArmEndpointOf(Environment)}; ArmEndpoint '{ArmEndpoint}' goes with Environment Custom.");
+            }
+            RequireHttps(nameof(ArmEndpoint), ArmEndpoint, "the Azure Resource Manager endpoint");
+            RequireHttps(nameof(AuthorityHost), AuthorityHost, "the Entra ID authority host");
+            if (ArmCertificateThumbprint is not null)
+            {
+                if (!IsHex(ArmCertificateThumbprint, 64))
+                {
+                    throw Invalid(nameof(ArmCertificateThumbprint),
+                        $"Azure site '{Name}' has ArmCertificateThumbprint '{NameRules.Printable(ArmCertificateThumbprint)}'; it must be the SHA-256 thumbprint of the ARM endpoint's certificate: 64 hex digits.");
+                }
+                if (!custom)
+                {
+                    throw Invalid(nameof(ArmCertificateThumbprint),
+                        $"Azure site '{Name}' pins the ARM certificate, but {AzureClouds.NameOf(Environment)} rotates its certificates (a pin would break sign-in); pin only a Custom cloud's endpoint.");
+                }
+            }
+        }
+
+        private void RequireHttps(string setting, Uri? uri, string what)
+        {
+            if (uri is not null && (!uri.IsAbsoluteUri || uri.Scheme != Uri.UriSchemeHttps))
+            {
+                throw Invalid(setting, $"Azure site '{Name}' needs {setting} as an absolute https URL ({what}; tokens go over it), not '{uri}'.");
+            }
+        }
+
+        private static bool IsHex(string text, int length) =>
+            text.Length == length && text.All(c => (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F') || (c >= 'a' && c <= 'f'));
 
         private void Require(string setting, string? value, string what)
         {

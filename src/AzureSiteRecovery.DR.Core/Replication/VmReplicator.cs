@@ -74,6 +74,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
                 GuestId = vm.GuestId,
                 NumCpu = vm.NumCpu,
                 MemoryMB = vm.MemoryMB,
+                Firmware = vm.Firmware,
                 Networks = vm.Networks,
                 Disks = vm.Disks.Select(d => new ProtectedDisk { Key = d.Key, Label = d.Label, FileName = d.FileName, CapacityBytes = d.CapacityBytes }).ToArray(),
             }, cancellationToken).ConfigureAwait(false);
@@ -328,6 +329,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
                     GuestId = hardware?.GuestId ?? v.GuestId,
                     NumCpu = hardware?.NumCpu ?? v.NumCpu,
                     MemoryMB = hardware?.MemoryMB ?? v.MemoryMB,
+                    Firmware = hardware?.Firmware ?? v.Firmware,
                     Networks = hardware?.Networks ?? v.Networks,
                 }, cancellationToken).ConfigureAwait(false);
 

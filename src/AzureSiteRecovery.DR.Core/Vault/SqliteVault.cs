@@ -31,7 +31,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
             "s.name, s.kind, s.role, s.description, s.server, s.user_name, s.certificate_thumbprint, s.skip_certificate_check, " +
             "s.tenant_id, s.subscription_id, s.resource_group, s.location, s.storage_account, s.authentication, s.client_id, " +
             "EXISTS (SELECT 1 FROM site_secrets x WHERE x.site_name = s.name), s.created_unix_ms, s.modified_unix_ms, s.client_certificate_thumbprint, " +
-            "s.allow_insecure_http, s.server_instance_uuid, s.ranged_writes";
+            "s.allow_insecure_http, s.server_instance_uuid, s.ranged_writes, s.environment, s.arm_endpoint, s.authority_host, s.arm_certificate_thumbprint";
         private const string PolicyColumns =
             "p.name, p.description, p.replication_interval_ticks, p.rpo_threshold_ticks, p.recovery_point_retention_ticks, " +
             "p.app_consistent_frequency_ticks, p.created_unix_ms, p.modified_unix_ms";
@@ -118,7 +118,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
         public Task<Site> AddSiteAsync(Site site, string? secret, CancellationToken cancellationToken)
         {
             if (site is null) throw new ArgumentNullException(nameof(site));
-            site.Validate();
+            (site with { HasSecret = secret is not null }).Validate();
             return WriteAsync(transaction =>
             {
                 if (FindSite(transaction, site.Name) is not null)
@@ -150,7 +150,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
                 var current = FindSite(transaction, name) ?? throw new ObjectNotFoundException("Site", name);
                 var changed = change(current);
                 RefuseRename("Site", current.Name, changed.Name, "New-DRSite");
-                changed.Validate();
+                (changed with { HasSecret = current.HasSecret || newSecret is not null }).Validate();
                 RefuseRoleThatGroupsNeed(transaction, changed);
                 var stored = changed with { Created = current.Created, Modified = Now(), HasSecret = current.HasSecret || newSecret is not null };
                 SaveSite(transaction, stored);
@@ -482,6 +482,10 @@ namespace AzureSiteRecovery.DR.Core.Vault
             AllowInsecureHttp = reader.GetInt64(19) != 0,
             ServerInstanceUuid = NullableString(reader, 20),
             RangedWrites = reader.IsDBNull(21) ? (bool?)null : reader.GetInt64(21) != 0,
+            Environment = NullableString(reader, 22),
+            ArmEndpoint = NullableString(reader, 23) is string arm ? new Uri(arm, UriKind.Absolute) : null,
+            AuthorityHost = NullableString(reader, 24) is string authority ? new Uri(authority, UriKind.Absolute) : null,
+            ArmCertificateThumbprint = NullableString(reader, 25),
         };
 
         private static ReplicationPolicy ReadPolicy(SqliteDataReader reader) => new ReplicationPolicy
@@ -512,10 +516,12 @@ namespace AzureSiteRecovery.DR.Core.Vault
             @"INSERT INTO sites (name, kind, role, description, server, user_name, certificate_thumbprint, skip_certificate_check,
                                  tenant_id, subscription_id, resource_group, location, storage_account, authentication, client_id,
                                  client_certificate_thumbprint, created_unix_ms, modified_unix_ms,
-                                 allow_insecure_http, server_instance_uuid, ranged_writes)
+                                 allow_insecure_http, server_instance_uuid, ranged_writes,
+                                 environment, arm_endpoint, authority_host, arm_certificate_thumbprint)
               VALUES ($name, $kind, $role, $description, $server, $userName, $thumbprint, $skipCheck,
                       $tenantId, $subscriptionId, $resourceGroup, $location, $storageAccount, $authentication, $clientId,
-                      $clientCertificateThumbprint, $created, $modified, $allowHttp, $serverUuid, $rangedWrites)
+                      $clientCertificateThumbprint, $created, $modified, $allowHttp, $serverUuid, $rangedWrites,
+                      $environment, $armEndpoint, $authorityHost, $armThumbprint)
               ON CONFLICT (name) DO UPDATE SET
                   kind = excluded.kind, role = excluded.role, description = excluded.description, server = excluded.server,
                   user_name = excluded.user_name, certificate_thumbprint = excluded.certificate_thumbprint,
@@ -523,7 +529,9 @@ namespace AzureSiteRecovery.DR.Core.Vault
                   subscription_id = excluded.subscription_id, resource_group = excluded.resource_group, location = excluded.location,
                   storage_account = excluded.storage_account, authentication = excluded.authentication, client_id = excluded.client_id,
                   client_certificate_thumbprint = excluded.client_certificate_thumbprint, modified_unix_ms = excluded.modified_unix_ms,
-                  allow_insecure_http = excluded.allow_insecure_http, server_instance_uuid = excluded.server_instance_uuid, ranged_writes = excluded.ranged_writes;",
+                  allow_insecure_http = excluded.allow_insecure_http, server_instance_uuid = excluded.server_instance_uuid, ranged_writes = excluded.ranged_writes,
+                  environment = excluded.environment, arm_endpoint = excluded.arm_endpoint, authority_host = excluded.authority_host,
+                  arm_certificate_thumbprint = excluded.arm_certificate_thumbprint;",
             ("$name", site.Name), ("$kind", site.Kind.ToString()), ("$role", site.Role.ToString()), ("$description", site.Description),
             ("$server", site.Server?.OriginalString), ("$userName", site.UserName), ("$thumbprint", site.CertificateThumbprint),
             ("$skipCheck", site.SkipCertificateCheck ? 1 : 0), ("$tenantId", site.TenantId), ("$subscriptionId", site.SubscriptionId),
@@ -531,7 +539,9 @@ namespace AzureSiteRecovery.DR.Core.Vault
             ("$authentication", site.Authentication?.ToString()), ("$clientId", site.ClientId),
             ("$clientCertificateThumbprint", site.ClientCertificateThumbprint), ("$created", ToUnixMs(site.Created)), ("$modified", ToUnixMs(site.Modified)),
             ("$allowHttp", site.AllowInsecureHttp ? 1 : 0), ("$serverUuid", site.ServerInstanceUuid),
-            ("$rangedWrites", site.RangedWrites is bool ranged ? (ranged ? 1 : 0) : (object?)null));
+            ("$rangedWrites", site.RangedWrites is bool ranged ? (ranged ? 1 : 0) : (object?)null),
+            ("$environment", site.Environment), ("$armEndpoint", site.ArmEndpoint?.OriginalString), ("$authorityHost", site.AuthorityHost?.OriginalString),
+            ("$armThumbprint", site.ArmCertificateThumbprint));
 
         private static void SavePolicy(SqliteTransaction transaction, ReplicationPolicy policy) => Execute(transaction,
             @"INSERT INTO replication_policies (name, description, replication_interval_ticks, rpo_threshold_ticks,

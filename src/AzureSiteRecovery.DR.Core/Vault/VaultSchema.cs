@@ -211,6 +211,18 @@ CREATE TABLE replica_states (
     point_ids TEXT
 );
 ",
+
+            // 8: Azure sites: the cloud (Environment; NULL: AzureCloud), a custom Resource Manager endpoint, the Entra ID authority host,
+            //    and the pinned SHA-256 thumbprint of the ARM endpoint's certificate; a protected VM's firmware (bios or efi, from
+            //    config.firmware at discovery; NULL: not read yet), which picks the Hyper-V generation of its copy in Azure.
+            //    Depends on no table or column of 7.
+            @"
+ALTER TABLE sites ADD COLUMN environment TEXT;
+ALTER TABLE sites ADD COLUMN arm_endpoint TEXT;
+ALTER TABLE sites ADD COLUMN authority_host TEXT;
+ALTER TABLE sites ADD COLUMN arm_certificate_thumbprint TEXT;
+ALTER TABLE protected_vms ADD COLUMN firmware TEXT;
+",
         };
 
         public static int LatestVersion => Migrations.Count;

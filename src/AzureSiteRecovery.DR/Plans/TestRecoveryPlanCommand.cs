@@ -17,7 +17,13 @@ namespace AzureSiteRecovery.DR.Plans
     /// 1 hour, actions up to 24 hours). Writes one finding per problem (Severity Error, Warning or
     /// Information, a stable Check name, the plan's line:column), then a summary whose Passed is
     /// true when no finding is an error. A VM whose networks the vault does not know yet (no cycle
-    /// since it was protected) is a warning to check by hand. On the recovery site (it is
+    /// since it was protected) is a warning to check by hand. A plan that recovers to Azure: each
+    /// recoveryNetwork and testNetwork names a subnet, as vnet/subnet or a subnet's resource id
+    /// (AzureNetworkMappingInvalid), a test subnet is not a recovery subnet and not in a recovery
+    /// virtual network (TestNetworkNotIsolated), every disk is at most 32 TiB (DiskTooLargeForAzure)
+    /// and every VM's firmware is known as bios or efi, which picks its generation (FirmwareUnknown,
+    /// FirmwareNotSupported); a plan that recovers to vSphere has no 'azure:' block
+    /// (AzureSettingsOnVSphere). On the recovery site (it is
     /// connected to): it is a vSphere site (an Azure recovery site is RecoverySiteNotSupported:
     /// not supported yet), it answers (RecoverySiteUnreachable), every recovery and test network
     /// of the mappings exists there (RecoveryNetworkNotFound, TestNetworkNotFound), and the

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Management.Automation;
 using System.Security;
 using AzureSiteRecovery.DR.Common;
@@ -12,7 +13,10 @@ namespace AzureSiteRecovery.DR.Sites
     /// <summary>Changes a registered site.</summary>
     /// <remarks>
     /// Changes the settings given and keeps the others. A new -Credential or -ClientSecret
-    /// replaces the stored secret. The change is one atomic step in the vault: a concurrent
+    /// replaces the stored secret (for an Azure service principal, -Credential's user name is the
+    /// client id and its password the secret: rotating the secret is Set-DRSite -ClientSecret).
+    /// -Environment, -ArmEndpoint, -AuthorityHost and -ArmCertificateThumbprint change an Azure
+    /// site's cloud; a site moved to a public cloud drops its custom endpoint settings. The change is one atomic step in the vault: a concurrent
     /// change by another process is never lost. Sites cannot be renamed or change kind.
     /// A new -Server of a vSphere site is connected to first: a different vCenter (another
     /// about.instanceUuid than the one recorded) is refused with SiteServerChanged unless -Force,
@@ -25,6 +29,14 @@ namespace AzureSiteRecovery.DR.Sites
     /// <example>
     /// <code>Set-DRSite onprem -Server https://vc01-new.contoso.local/sdk</code>
     /// <para>Moves the site to a new URL of the same vCenter (a different vCenter is refused unless -Force).</para>
+    /// </example>
+    /// <example>
+    /// <code>Set-DRSite azure-weu -ClientSecret (Read-Host -AsSecureString 'New client secret')</code>
+    /// <para>Rotates the client secret of an Azure site that signs in as a service principal.</para>
+    /// </example>
+    /// <example>
+    /// <code>Set-DRSite lab-azure -ArmEndpoint https://127.0.0.1:5443/ -ArmCertificateThumbprint (Get-Content ./arm/arm.thumbprint)</code>
+    /// <para>Points a Custom-cloud site (the lab's Resource Manager) at a new endpoint with its certificate pinned.</para>
     /// </example>
     /// <example>
     /// <code>Get-DRSite dr | Set-DRSite -Role Both -PassThru</code>
@@ -55,7 +67,7 @@ namespace AzureSiteRecovery.DR.Sites
         [SiteServerTransformation]
         public Uri? Server { get; set; }
 
-        /// <summary>A new vSphere user name and password.</summary>
+        /// <summary>A new vSphere user name and password; for an Azure service principal, its client id and a new client secret.</summary>
         [Parameter]
         [Credential]
         [ValidateNotNull]
@@ -67,6 +79,11 @@ namespace AzureSiteRecovery.DR.Sites
         [AllowEmptyString]
         [ValidatePattern("^(([0-9A-Fa-f]{2}[:]?){31}[0-9A-Fa-f]{2})?$")]
         public string? Thumbprint { get; set; }
+
+        /// <summary>The Microsoft Entra tenant id of the service principal (Azure sites).</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? TenantId { get; set; }
 
         /// <summary>Accept any vCenter certificate ($true, only for labs) or validate it again ($false).</summary>
         [Parameter]
@@ -94,10 +111,37 @@ namespace AzureSiteRecovery.DR.Sites
         [ValidateNotNullOrEmpty]
         public string? ClientId { get; set; }
 
-        /// <summary>A new client secret for the service principal (Azure sites).</summary>
+        /// <summary>A new client secret for the service principal (Azure sites, ServicePrincipalSecret). Stored encrypted; never shown.</summary>
         [Parameter]
         [ValidateNotNull]
         public SecureString? ClientSecret { get; set; }
+
+        /// <summary>The SHA-1 thumbprint of the service principal's certificate in the certificate store (Azure sites, ServicePrincipalCertificate).</summary>
+        [Parameter]
+        [ValidatePattern("^([0-9A-Fa-f]{2}[:]?){19}[0-9A-Fa-f]{2}$")]
+        public string? ClientCertificateThumbprint { get; set; }
+
+        /// <summary>The Azure cloud: AzureCloud, AzureChinaCloud, AzureUSGovernment or Custom (Azure sites). -ArmEndpoint alone means Custom.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(AzureEnvironmentCompleter))]
+        public string? Environment { get; set; }
+
+        /// <summary>A Custom cloud's Azure Resource Manager endpoint, an https URL (Azure sites).</summary>
+        [Parameter]
+        [ValidateNotNull]
+        public Uri? ArmEndpoint { get; set; }
+
+        /// <summary>The Entra ID authority host service principals sign in at (Azure sites); by default the cloud's, and for Custom the -ArmEndpoint's host.</summary>
+        [Parameter]
+        [ValidateNotNull]
+        public Uri? AuthorityHost { get; set; }
+
+        /// <summary>The SHA-256 thumbprint of a Custom -ArmEndpoint's TLS certificate to trust (Azure sites); an empty string removes the pin.</summary>
+        [Parameter]
+        [AllowEmptyString]
+        [ValidatePattern("^(([0-9A-Fa-f]{2}[:]?){31}[0-9A-Fa-f]{2})?$")]
+        public string? ArmCertificateThumbprint { get; set; }
 
         /// <summary>Writes the changed site to the pipeline.</summary>
         [Parameter]
@@ -110,8 +154,6 @@ namespace AzureSiteRecovery.DR.Sites
                 return;
             }
 
-            string? secret = Credential?.GetNetworkCredential().Password
-                ?? (ClientSecret is null ? null : new System.Net.NetworkCredential("", ClientSecret).Password);
             var bound = MyInvocation.BoundParameters;
             if (AllowInsecureHttp)
             {
@@ -119,6 +161,9 @@ namespace AzureSiteRecovery.DR.Sites
             }
             ForItem(Name, () =>
             {
+                // For an Azure site, ChangeAzure checks how the secret was given (AzureSignIn).
+                var secret = Credential?.GetNetworkCredential().Password
+                    ?? (ClientSecret is null ? null : new System.Net.NetworkCredential("", ClientSecret).Password);
                 var identity = Server is null ? null : NewServerIdentity(secret, bound);
                 var site = Await(ct => OpenVault().UpdateSiteAsync(Name, s => identity is null ? Change(s, bound) : Change(s, bound) with
                 {
@@ -158,20 +203,64 @@ namespace AzureSiteRecovery.DR.Sites
             return found;
         }
 
-        private Site Change(Site s, Dictionary<string, object> bound) => s with
+        private static readonly string[] AzureOnly =
         {
-            Role = Role ?? s.Role,
-            Description = bound.ContainsKey(nameof(Description)) ? Description : s.Description,
+            nameof(TenantId), nameof(StorageAccount), nameof(Authentication), nameof(ClientId), nameof(ClientSecret), nameof(ClientCertificateThumbprint),
+            nameof(Environment), nameof(ArmEndpoint), nameof(AuthorityHost), nameof(ArmCertificateThumbprint),
+        };
+
+        private static readonly string[] VSphereOnly = { nameof(Server), nameof(Thumbprint), nameof(SkipCertificateCheck), nameof(AllowInsecureHttp) };
+
+        private Site Change(Site s, Dictionary<string, object> bound)
+        {
+            var misplaced = (s.Kind == SiteKind.Azure ? VSphereOnly : AzureOnly).FirstOrDefault(bound.ContainsKey);
+            if (misplaced != null)
+            {
+                throw new InvalidSettingException("Site", s.Name, misplaced,
+                    $"-{misplaced} is a setting of {(s.Kind == SiteKind.Azure ? SiteKind.VSphere : SiteKind.Azure)} sites; site '{s.Name}' is an {s.Kind} site.");
+            }
+
+            var changed = s with
+            {
+                Role = Role ?? s.Role,
+                Description = bound.ContainsKey(nameof(Description)) ? Description : s.Description,
+            };
+            return s.Kind == SiteKind.VSphere ? ChangeVSphere(changed, bound) : ChangeAzure(changed, bound);
+        }
+
+        private Site ChangeVSphere(Site s, Dictionary<string, object> bound) => s with
+        {
             Server = Server ?? s.Server,
             UserName = Credential?.UserName ?? s.UserName,
-            CertificateThumbprint = bound.ContainsKey(nameof(Thumbprint))
-                ? (string.IsNullOrEmpty(Thumbprint) ? null : Thumbprint!.Replace(":", "").ToUpperInvariant())
-                : s.CertificateThumbprint,
+            CertificateThumbprint = bound.ContainsKey(nameof(Thumbprint)) ? NullIfEmpty(Thumbprints.Normalize(Thumbprint)) : s.CertificateThumbprint,
             SkipCertificateCheck = bound.ContainsKey(nameof(SkipCertificateCheck)) ? SkipCertificateCheck.IsPresent : s.SkipCertificateCheck,
-            StorageAccount = StorageAccount ?? s.StorageAccount,
-            Authentication = Authentication ?? s.Authentication,
-            ClientId = ClientId ?? s.ClientId,
             AllowInsecureHttp = bound.ContainsKey(nameof(AllowInsecureHttp)) ? AllowInsecureHttp.IsPresent : s.AllowInsecureHttp,
         };
+
+        private Site ChangeAzure(Site s, Dictionary<string, object> bound)
+        {
+            var signIn = new AzureSignIn(s.Name, ClientId, ClientSecret, Credential);
+            var environment = AzureClouds.Canonical(Environment) ?? (ArmEndpoint != null ? AzureClouds.Custom : s.Environment);
+            var custom = AzureClouds.IsCustom(environment);
+            var changed = s with
+            {
+                TenantId = TenantId ?? s.TenantId,
+                StorageAccount = StorageAccount ?? s.StorageAccount,
+                Authentication = Authentication ?? s.Authentication,
+                ClientId = signIn.ClientId ?? s.ClientId,
+                ClientCertificateThumbprint = Thumbprints.Normalize(ClientCertificateThumbprint) ?? s.ClientCertificateThumbprint,
+                Environment = environment,
+                // The endpoint settings belong to a Custom cloud: moving to a public one drops them.
+                ArmEndpoint = ArmEndpoint ?? (custom ? s.ArmEndpoint : null),
+                AuthorityHost = AuthorityHost ?? (custom || !bound.ContainsKey(nameof(Environment)) ? s.AuthorityHost : null),
+                ArmCertificateThumbprint = bound.ContainsKey(nameof(ArmCertificateThumbprint))
+                    ? NullIfEmpty(Thumbprints.Normalize(ArmCertificateThumbprint))
+                    : (custom ? s.ArmCertificateThumbprint : null),
+            };
+            signIn.RefuseSecretFor(changed.Authentication ?? AzureAuthentication.ManagedIdentity);
+            return changed;
+        }
+
+        private static string? NullIfEmpty(string? text) => string.IsNullOrEmpty(text) ? null : text;
     }
 }

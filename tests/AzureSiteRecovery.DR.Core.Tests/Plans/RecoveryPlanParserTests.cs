@@ -92,7 +92,11 @@ groups:
             Assert.Equal(yaml, plan.Yaml);
             Assert.Equal(new[] { "db", "app", "web" }, plan.Groups.Select(g => g.Name));
             Assert.Equal(2, plan.NetworkMappings.Count);
-            Assert.Equal(new NetworkMapping { SourceNetwork = "VM Network", RecoveryNetwork = "DR Production", TestNetwork = "DR Isolated Test", Location = plan.NetworkMappings[0].Location },
+            Assert.Equal(new NetworkMapping
+                {
+                    SourceNetwork = "VM Network", RecoveryNetwork = "DR Production", TestNetwork = "DR Isolated Test", Location = plan.NetworkMappings[0].Location,
+                    RecoveryNetworkLocation = new PlanLocation("erp.plan.yaml", 22, 22), TestNetworkLocation = new PlanLocation("erp.plan.yaml", 23, 18),
+                },
                 plan.NetworkMappings[0]);
 
             var db = plan.Groups[0];

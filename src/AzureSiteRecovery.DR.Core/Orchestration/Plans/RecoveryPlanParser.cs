@@ -128,9 +128,14 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
 
         private const string DurationHint = "a duration such as 30s or 00:00:30";
 
+        // Azure VM size names: Standard_D2s_v3, Basic_A0, Standard_M416-208s_v2.
+        private static readonly Regex AzureVmSize = new Regex(@"^[A-Za-z][A-Za-z0-9_-]{0,79}$", RegexOptions.CultureInvariant);
+
         private static readonly string[] PlanKeys = { "name", "description", "protectedSite", "recoverySite", "networkMappings", "groups", "rtoTarget" };
-        private static readonly string[] GroupKeys = { "name", "vms", "protectionGroups", "bootDelay", "startTimeout", "waitFor", "preActions", "postActions", "validations", "rtoTarget" };
-        private static readonly string[] VmKeys = { "name", "bootDelay", "startTimeout", "waitFor", "validations" };
+        private static readonly string[] GroupKeys = { "name", "vms", "protectionGroups", "bootDelay", "startTimeout", "waitFor", "preActions", "postActions", "validations", "rtoTarget", "azure" };
+        private static readonly string[] VmKeys = { "name", "bootDelay", "startTimeout", "waitFor", "validations", "azure" };
+        /// <summary>The keys of an <c>azure:</c> block (per group and per VM); more will come, so it is a mapping.</summary>
+        private static readonly string[] AzureKeys = { "vmSize" };
         private static readonly string[] MappingKeys = { "sourceNetwork", "recoveryNetwork", "testNetwork" };
         private static readonly string[] ActionKinds = { "script", "manual", "wait" };
         private static readonly string[] ScriptKeys = { "path", "inline", "timeout" };
@@ -223,6 +228,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                     BootDelay = OptionalDuration(keys, "bootDelay") ?? TimeSpan.Zero,
                     StartTimeout = OptionalDuration(keys, "startTimeout") ?? RecoveryPlanVmDefaults.DefaultStartTimeout,
                     WaitFor = OptionalStartCondition(keys) ?? VmStartCondition.Heartbeat,
+                    Azure = OptionalAzure(keys),
                 };
                 var errorsBefore = errors.Count;
                 var vms = ReadList(keys, "vms", vm => ReadVm(vm, defaults), MaxVms - vmsRead, $"at most {MaxVms:N0} VMs in the whole plan");
@@ -279,6 +285,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                         BootDelay = defaults.BootDelay,
                         StartTimeout = defaults.StartTimeout,
                         WaitFor = defaults.WaitFor,
+                        Azure = defaults.Azure,
                         Location = At(node),
                     };
                 }
@@ -292,8 +299,28 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                     StartTimeout = OptionalDuration(keys, "startTimeout") ?? defaults.StartTimeout,
                     WaitFor = OptionalStartCondition(keys) ?? defaults.WaitFor,
                     Validations = ReadList(keys, "validations", ReadValidation, MaxValidationsPerVm),
+                    Azure = OptionalAzure(keys)?.Over(defaults.Azure) ?? defaults.Azure,
                     Location = At(node),
                 };
+            }
+
+            /// <summary>An <c>azure:</c> block: a mapping of Azure settings (vmSize); null when the key is absent.</summary>
+            private AzureVmSettings? OptionalAzure(Dictionary<string, KeyValuePair<PlanYamlNode, PlanYamlNode>> keys)
+            {
+                if (!keys.TryGetValue("azure", out var entry)) return null;
+                var location = At(entry.Key);
+                var azure = ReadMapping(entry.Value, "'azure' (a mapping of Azure settings, such as vmSize: Standard_D2s_v3)", AzureKeys);
+                if (azure is null) return new AzureVmSettings { Location = location };
+                string? size = null;
+                if (azure.TryGetValue("vmSize", out var sizeEntry))
+                {
+                    size = ReadText(sizeEntry.Value, "'vmSize'", "an Azure VM size such as Standard_D2s_v3");
+                    if (size != null && !HasInvisibleCharacters(sizeEntry.Value, "'vmSize'", size) && !AzureVmSize.IsMatch(size))
+                    {
+                        Fail(sizeEntry.Value, $"'vmSize' must be an Azure VM size name such as Standard_D2s_v3 (letters, digits, '_' and '-'), not '{NameRules.Printable(size)}'");
+                    }
+                }
+                return new AzureVmSettings { VmSize = size, Location = location };
             }
 
             private NetworkMapping ReadNetworkMapping(PlanYamlNode node)
@@ -306,6 +333,8 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                     RecoveryNetwork = RequiredText(keys, node, "recoveryNetwork", "a network mapping"),
                     TestNetwork = RequiredText(keys, node, "testNetwork", "a network mapping"),
                     Location = At(node),
+                    RecoveryNetworkLocation = keys.TryGetValue("recoveryNetwork", out var recovery) ? At(recovery.Value) : null,
+                    TestNetworkLocation = keys.TryGetValue("testNetwork", out var test) ? At(test.Value) : null,
                 };
             }
 

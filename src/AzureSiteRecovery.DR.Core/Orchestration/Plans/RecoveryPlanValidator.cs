@@ -63,7 +63,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
     /// with a recovery point, one group per VM, network mappings usable for a test, and limits.
     /// It reports findings and never throws for what it finds.
     /// </summary>
-    public sealed class RecoveryPlanValidator
+    public sealed partial class RecoveryPlanValidator
     {
         public const int MaxGroups = 100;
         public const int MaxVms = 1000;
@@ -89,12 +89,13 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                     RecoveryPlan = plan.Name, Severity = severity, Check = check, Message = message, Location = location, Group = group, Vm = vm,
                 });
 
-            await CheckSitesAsync(plan, Add, cancellationToken).ConfigureAwait(false);
+            var recoverySite = await CheckSitesAsync(plan, Add, cancellationToken).ConfigureAwait(false);
             var vms = await ResolveVmsAsync(plan, Add, cancellationToken).ConfigureAwait(false);
             CheckOneGroupPerVm(vms, Add);
             CheckRecoveryPoints(vms, Add);
             CheckNetworks(plan, vms, Add);
             CheckLimits(plan, vms.Count, Add);
+            CheckForSiteKind(plan, recoverySite, vms, Add);
 
             return new RecoveryPlanTestResult
             {
@@ -108,7 +109,8 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
         private delegate void Report(FindingSeverity severity, string check, string message, PlanLocation? location = null, string? group = null, string? vm = null);
 
 
-        private async Task CheckSitesAsync(RecoveryPlan plan, Report report, CancellationToken cancellationToken)
+        /// <returns>The recovery site; null when it is not in the vault.</returns>
+        private async Task<Site?> CheckSitesAsync(RecoveryPlan plan, Report report, CancellationToken cancellationToken)
         {
             var protectedSite = await vault.FindSiteAsync(plan.ProtectedSite, cancellationToken).ConfigureAwait(false);
             var recoverySite = await vault.FindSiteAsync(plan.RecoverySite, cancellationToken).ConfigureAwait(false);
@@ -136,6 +138,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
             {
                 report(FindingSeverity.Error, "SiteRoleMismatch", $"The plan recovers site '{plan.ProtectedSite}' to itself; name another recovery site.");
             }
+            return recoverySite;
         }
 
         private async Task<List<PlannedVm>> ResolveVmsAsync(RecoveryPlan plan, Report report, CancellationToken cancellationToken)
@@ -210,6 +213,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Plans
                             StartTimeout = group.Defaults.StartTimeout,
                             WaitFor = group.Defaults.WaitFor,
                             Validations = group.Validations,
+                            Azure = group.Defaults.Azure,
                             Location = group.Location,
                         },
                     }));

@@ -25,7 +25,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
 
     /// <summary>
     /// The pre-flight of a plan: the vault checks (<see cref="RecoveryPlanValidator"/>), then the
-    /// recovery site itself: it is a kind plans can run on (vSphere), it answers, the networks of
+    /// recovery site itself (an Azure site: <see cref="CheckAzureSiteAsync"/>): it answers, the networks of
     /// the mappings exist there, and the datastore the VMs would go to has room for their disks at
     /// the chosen points. Test-RecoveryPlan, drills, test failovers and failovers run the same one.
     /// </summary>
@@ -68,11 +68,9 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
             {
                 return; // the vault check reported SiteNotFound
             }
-            if (site.Kind != SiteKind.VSphere)
+            if (site.Kind == SiteKind.Azure)
             {
-                report(FindingSeverity.Error, "RecoverySiteNotSupported",
-                    $"The recovery site '{site.Name}' is an {site.Kind} site: this version recovers onto vSphere sites only; recovery into {site.Kind} is not supported yet. " +
-                    "Name a vSphere recovery site in the plan (recoverySite).", null);
+                await CheckAzureSiteAsync(plan, site, vms, purpose, report, cancellationToken).ConfigureAwait(false);
                 return;
             }
 
@@ -142,6 +140,28 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                         $"take {Size(needed)}. Free space there, or name a larger datastore with -Datastore.", null);
                 }
             }
+        }
+
+        /// <summary>
+        /// The Azure recovery site's own checks, through Azure Resource Manager. The vault-only ones
+        /// (subnet form of the mappings, disks at most 32 TiB, firmware known, no 'azure:' block on a
+        /// vSphere plan) ran in <see cref="RecoveryPlanValidator"/>.
+        /// </summary>
+        private Task CheckAzureSiteAsync(RecoveryPlan plan, Site site, IReadOnlyList<PlannedVm> vms, PreflightPurpose purpose,
+            Action<FindingSeverity, string, string, PlanLocation?> report, CancellationToken cancellationToken)
+        {
+            // Seam (issue 11): with Sites/Azure/AzureSiteConnection, check here, each finding at its plan line:
+            //   - the site signs in and its subscription and resource group exist (RecoverySiteUnreachable);
+            //   - the subnets of the mappings exist (AzureSubnetReference.ResourceIdIn the site's subscription and group):
+            //     the test subnets for PreflightPurpose.Test/Any, the recovery ones for Failover/Any (TestNetworkNotFound, RecoveryNetworkNotFound);
+            //   - each VM's size (PlannedVm.Settings.Azure?.VmSize, else the one chosen from CPU and memory) exists in site.Location (VmSizeNotAvailable);
+            //   - the storage account answers (StorageAccountUnreachable);
+            //   - firmware maps to a generation the VM size supports (bios: V1, efi: V2; VmSizeGenerationMismatch).
+            // Until then a plan cannot run on an Azure site, and says so.
+            report(FindingSeverity.Error, "RecoverySiteNotSupported",
+                $"The recovery site '{site.Name}' is an {site.Kind} site: this version recovers onto vSphere sites only; recovery into {site.Kind} is not supported yet. " +
+                "Name a vSphere recovery site in the plan (recoverySite).", null);
+            return Task.CompletedTask;
         }
 
         private static string Size(long bytes) =>

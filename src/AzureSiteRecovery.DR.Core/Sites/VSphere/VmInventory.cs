@@ -21,7 +21,7 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
         {
             "name", "config.instanceUuid", "config.uuid", "runtime.powerState", "config.guestFullName", "config.guestId",
             "config.hardware.numCPU", "config.hardware.memoryMB", "config.hardware.device", "network", "runtime.host",
-            "config.changeTrackingEnabled", "guestHeartbeatStatus", "guest.ipAddress", "config.template",
+            "config.changeTrackingEnabled", "guestHeartbeatStatus", "guest.ipAddress", "config.template", "config.firmware",
         };
 
         private static readonly IReadOnlyDictionary<string, string> NoNames = new Dictionary<string, string>();
@@ -156,6 +156,7 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
                 GuestId = o.String("config.guestId"),
                 NumCpu = o.Int("config.hardware.numCPU") ?? 0,
                 MemoryMB = o.Int("config.hardware.memoryMB") ?? 0,
+                Firmware = o.String("config.firmware") is string firmware && firmware.Length > 0 ? firmware : null,
                 Disks = VirtualDevices.Disks(devices).ToList(),
                 Networks = networks.Distinct(StringComparer.Ordinal).ToList(),
                 Host = host is MoRef h ? (names.TryGetValue(h.Value, out var hostName) ? hostName : h.Value) : null,
