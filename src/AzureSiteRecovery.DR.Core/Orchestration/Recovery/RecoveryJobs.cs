@@ -291,6 +291,8 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 RecoverySite = plan.RecoverySite,
                 Name = kind == RecoveryTags.TestKind ? $"{vm.Name}-drtest-{context.JobId.Substring(0, Math.Min(6, context.JobId.Length))}" : vm.Name,
                 Networks = networks,
+                Firmware = vm.Firmware,
+                VmSize = member.Settings.Azure?.VmSize,
                 Kind = kind,
                 PowerOnAt = started + member.Settings.BootDelay,
                 WaitFor = member.Settings.WaitFor,

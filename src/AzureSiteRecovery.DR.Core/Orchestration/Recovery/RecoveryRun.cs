@@ -4,6 +4,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Core.Errors;
+using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Replication;
 using AzureSiteRecovery.DR.Core.Sites;
 using AzureSiteRecovery.DR.Core.Sites.VSphere;
@@ -53,6 +54,12 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
 
         private async Task<IRecoverySite> OpenRecoverySiteAsync(string site)
         {
+            var stored = await services.Vault.FindSiteAsync(site, CancellationToken.None).ConfigureAwait(false);
+            if (stored?.Kind == SiteKind.Azure)
+            {
+                return new AzureVmRecovery(await SiteConnector.ConnectAzureAsync(services.Vault, site, CancellationToken.None).ConfigureAwait(false));
+            }
+            // Not stored: the vSphere connector says so.
             return new VSphereVmRecovery(this, await SiteAsync(site, CancellationToken.None).ConfigureAwait(false));
         }
 
