@@ -83,6 +83,26 @@ namespace AzureSiteRecovery.DR.Core.Replication
             this.vault = vault ?? throw new ArgumentNullException(nameof(vault));
         }
 
+        /// <summary>
+        /// The replica of a protection group's VMs: null when the group's recovery site is not Azure,
+        /// when no <paramref name="locator"/> is given, or when it finds no container for the site.
+        /// </summary>
+        public static async Task<AzureReplica?> OpenForGroupAsync(IVault vault, ReplicaContainerLocator? locator, string group, CancellationToken cancellationToken)
+        {
+            if (locator is null)
+            {
+                return null;
+            }
+            var found = await vault.FindGroupAsync(group, cancellationToken).ConfigureAwait(false);
+            var site = found is null ? null : await vault.FindSiteAsync(found.RecoverySite, cancellationToken).ConfigureAwait(false);
+            if (site is null || site.Kind != SiteKind.Azure)
+            {
+                return null;
+            }
+            var container = await locator(site, cancellationToken).ConfigureAwait(false);
+            return container is null ? null : new AzureReplica(container, vault);
+        }
+
         /// <summary>The container's URL, for messages.</summary>
         public string Location => container.Uri.ToString();
 

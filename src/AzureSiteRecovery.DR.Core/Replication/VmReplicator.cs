@@ -141,26 +141,8 @@ namespace AzureSiteRecovery.DR.Core.Replication
             }
         }
 
-        /// <summary>The Azure replica of the group's VMs; null when its recovery site is not Azure or no locator was given (or it finds none).</summary>
-        private async Task<AzureReplica?> OpenReplicaAsync(string group, CancellationToken cancellationToken)
-        {
-            if (replicaContainers is null)
-            {
-                return null;
-            }
-            var found = await vault.FindGroupAsync(group, cancellationToken).ConfigureAwait(false);
-            var site = found is null ? null : await vault.FindSiteAsync(found.RecoverySite, cancellationToken).ConfigureAwait(false);
-            if (site is null || site.Kind != SiteKind.Azure)
-            {
-                return null;
-            }
-            var container = await replicaContainers(site, cancellationToken).ConfigureAwait(false);
-            if (container is null)
-            {
-                return null;
-            }
-            return new AzureReplica(container, vault);
-        }
+        private Task<AzureReplica?> OpenReplicaAsync(string group, CancellationToken cancellationToken) =>
+            AzureReplica.OpenForGroupAsync(vault, replicaContainers, group, cancellationToken);
 
         /// <summary>
         /// Removes a protection group and stops the protection of each of its VMs as
