@@ -146,11 +146,13 @@ namespace AzureSiteRecovery.DR.Core.Model
         public string RecoveryPointId { get; init; } = "";
         public string VmName { get; init; } = "";
         public DateTimeOffset Time { get; init; }
-        /// <summary>True when every chunk was there, authentic and hashed to its name.</summary>
+        /// <summary>True when every chunk was there, authentic and hashed to its name (and, for a point with a replica in Azure, the replica matched).</summary>
         public bool Intact { get; init; }
         public int ChunksChecked { get; init; }
         public long BytesChecked { get; init; }
-        /// <summary>One line per bad chunk: disk, chunk index, offset and what is wrong.</summary>
+        /// <summary>True when the point's Azure replica snapshots were read and compared too (each chunk and the VHD footer).</summary>
+        public bool ReplicaChecked { get; init; }
+        /// <summary>One line per bad chunk (of the chunk store, then of the replica): disk, chunk index, offset and what is wrong.</summary>
         public IReadOnlyList<string> Problems { get; init; } = Array.Empty<string>();
     }
 }

@@ -27,6 +27,12 @@ namespace AzureSiteRecovery.DR.Core.Replication
         public long BytesStored { get; init; }
         public int ChunksSpooled { get; init; }
         public int PointsExpired { get; init; }
+        /// <summary>For a group recovered to Azure: bytes sent to the replica page blobs (changed chunks and footers).</summary>
+        public long ReplicaBytesSent { get; init; }
+        /// <summary>Chunks written to the replica blobs (Put Page).</summary>
+        public int ReplicaChunksWritten { get; init; }
+        /// <summary>Chunks of the replica blobs cleared because they became all zeros (Clear Pages).</summary>
+        public int ReplicaChunksCleared { get; init; }
         public TimeSpan Duration { get; init; }
     }
 
@@ -49,13 +55,16 @@ namespace AzureSiteRecovery.DR.Core.Replication
         private readonly IVault vault;
         private readonly Func<ReplicationStore> openStore;
         private readonly string leaseOwner;
+        private readonly ReplicaContainerLocator? replicaContainers;
 
         /// <param name="vault">The vault holding the protected VMs and their points.</param>
         /// <param name="openStore">Opens the chunk store; each cycle gets its own, as a store's memory of known chunks must not outlive a cycle (garbage collection runs in between).</param>
-        public VmReplicator(IVault vault, Func<ReplicationStore> openStore)
+        /// <param name="replicaContainers">Finds the replica container of an Azure recovery site; null: no replica is kept (and none deleted).</param>
+        public VmReplicator(IVault vault, Func<ReplicationStore> openStore, ReplicaContainerLocator? replicaContainers = null)
         {
             this.vault = vault;
             this.openStore = openStore;
+            this.replicaContainers = replicaContainers;
             leaseOwner = ProcessOwner.NewId();
         }
 
@@ -105,6 +114,8 @@ namespace AzureSiteRecovery.DR.Core.Replication
         public async Task DisableAsync(ProtectedVm vm, bool removeData, CancellationToken cancellationToken)
         {
             RefuseIfFailedOver(new[] { vm });
+            // Found before anything changes: when the storage account cannot be found, the VM stays protected and nothing is lost.
+            var replica = removeData ? await OpenReplicaAsync(vm.ProtectionGroup, cancellationToken).ConfigureAwait(false) : null;
             try
             {
                 using var client = await SiteConnector.ConnectVSphereAsync(vault, vm.Site, cancellationToken).ConfigureAwait(false);
@@ -124,8 +135,15 @@ namespace AzureSiteRecovery.DR.Core.Replication
                 {
                     await store.Chunks.DeletePointAsync(point.VmId, point.RecoveryPointId, cancellationToken).ConfigureAwait(false);
                 }
+                if (replica != null)
+                {
+                    await replica.DeleteVmAsync(vm.VmId, cancellationToken).ConfigureAwait(false);
+                }
             }
         }
+
+        private Task<AzureReplica?> OpenReplicaAsync(string group, CancellationToken cancellationToken) =>
+            AzureReplica.OpenForGroupAsync(vault, replicaContainers, group, cancellationToken);
 
         /// <summary>
         /// Removes a protection group and stops the protection of each of its VMs as
@@ -303,6 +321,17 @@ namespace AzureSiteRecovery.DR.Core.Replication
                     return new CycleResult { Vm = spooledVm, Mode = mode, BytesRead = bytesRead, ChunksRead = chunksRead, ChunksSpooled = chunksStored };
                 }
 
+                // A group recovered to Azure: its replica blobs are brought to the point and snapshotted before the point is committed,
+                // so a committed point always names snapshots that exist (a failure here fails the cycle, committing nothing).
+                // A reprotected VM's copy runs from the recovery site back home: the replica has nothing to take from it.
+                var replica = reprotected ? null : await OpenReplicaAsync(group.Name, cancellationToken).ConfigureAwait(false);
+                ReplicaWriteResult? replicaWrite = null;
+                if (replica != null)
+                {
+                    progress?.Report(new CycleProgress(vm.Name, "Writing the Azure replica", 0, 0));
+                    replicaWrite = await replica.WritePointAsync(manifest, store.Chunks, cancellationToken).ConfigureAwait(false);
+                }
+
                 var point = new RecoveryPoint
                 {
                     RecoveryPointId = pointId,
@@ -315,6 +344,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
                     StoredBytes = bytesStored,
                     ChunkCount = written.Sum(d => d.Chunks.Count(h => !h.IsZero)),
                     ManifestKey = manifest.ObjectKey,
+                    ReplicaSnapshots = replicaWrite?.Snapshots ?? Array.Empty<ReplicaSnapshot>(),
                 };
                 var committed = await vault.CommitRecoveryPointAsync(point, v => v with
                 {
@@ -333,7 +363,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
                     Networks = hardware?.Networks ?? v.Networks,
                 }, cancellationToken).ConfigureAwait(false);
 
-                var expired = await ApplyRetentionAsync(committed, policy, store, cancellationToken).ConfigureAwait(false);
+                var expired = await ApplyRetentionAsync(committed, group, policy, store, replica, cancellationToken).ConfigureAwait(false);
                 return new CycleResult
                 {
                     Vm = committed,
@@ -344,6 +374,9 @@ namespace AzureSiteRecovery.DR.Core.Replication
                     ChunksStored = chunksStored,
                     BytesStored = bytesStored,
                     PointsExpired = expired,
+                    ReplicaBytesSent = replicaWrite?.BytesSent ?? 0,
+                    ReplicaChunksWritten = replicaWrite?.ChunksWritten ?? 0,
+                    ReplicaChunksCleared = replicaWrite?.ChunksCleared ?? 0,
                 };
             }
             finally
@@ -426,8 +459,10 @@ namespace AzureSiteRecovery.DR.Core.Replication
         /// <summary>
         /// Deletes points older than the policy's retention, always keeping the newest, and, until
         /// failback ends, the last point from before a failover (the original disks' only old copy).
+        /// A point's replica snapshots go with it; one that cannot be deleted now (storage down) is
+        /// swept by a later cycle's replica write, as a snapshot no point names.
         /// </summary>
-        private async Task<int> ApplyRetentionAsync(ProtectedVm vm, ReplicationPolicy policy, ReplicationStore store, CancellationToken cancellationToken)
+        private async Task<int> ApplyRetentionAsync(ProtectedVm vm, ProtectionGroup group, ReplicationPolicy policy, ReplicationStore store, AzureReplica? replica, CancellationToken cancellationToken)
         {
             var points = await vault.ListRecoveryPointsAsync(vm.VmId, cancellationToken).ConfigureAwait(false);
             var cutoff = DateTimeOffset.UtcNow - policy.RecoveryPointRetention;
@@ -437,6 +472,18 @@ namespace AzureSiteRecovery.DR.Core.Replication
                 // Vault first: a point the vault no longer names is never used, and its manifest is garbage either way.
                 await vault.RemoveRecoveryPointAsync(point.RecoveryPointId, cancellationToken).ConfigureAwait(false);
                 await store.Chunks.DeletePointAsync(point.VmId, point.RecoveryPointId, cancellationToken).ConfigureAwait(false);
+                if (point.ReplicaSnapshots.Count > 0)
+                {
+                    replica ??= await OpenReplicaAsync(group.Name, cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        if (replica != null) await replica.DeleteSnapshotsAsync(point.ReplicaSnapshots, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (DRException ex) when (ex.Kind == FailureKind.Unavailable)
+                    {
+                        // Swept later: the point is gone from the vault, so its snapshots are named by none.
+                    }
+                }
             }
 
             return expired.Length;

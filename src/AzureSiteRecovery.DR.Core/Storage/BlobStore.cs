@@ -194,8 +194,13 @@ namespace AzureSiteRecovery.DR.Core.Storage
             }
         }
 
-        /// <summary>The typed exception for an SDK failure; null to let it through (ours, or the caller's cancellation).</summary>
-        private Exception? Translate(Exception ex, string key, CancellationToken cancellationToken)
+        private Exception? Translate(Exception ex, string key, CancellationToken cancellationToken) => TranslateFailure(ex, Location, key, cancellationToken);
+
+        /// <summary>
+        /// The typed exception for a Blob SDK failure on <paramref name="key"/> at <paramref name="location"/>; null to let it
+        /// through (ours, or the caller's cancellation). Shared by everything in Core that talks to Blob storage.
+        /// </summary>
+        internal static Exception? TranslateFailure(Exception ex, string location, string key, CancellationToken cancellationToken)
         {
             switch (ex)
             {
@@ -204,20 +209,20 @@ namespace AzureSiteRecovery.DR.Core.Storage
                 case OperationCanceledException _ when cancellationToken.IsCancellationRequested:
                     return null;
                 case OperationCanceledException _:
-                    return new StoreUnavailableException(Location, $"The blob store '{Location}' did not answer in time ({key}).", ex);
+                    return new StoreUnavailableException(location, $"The blob store '{location}' did not answer in time ({key}).", ex);
                 case RequestFailedException rfe when rfe.Status == 401 || rfe.Status == 403:
-                    return new StoreAccessDeniedException(Location, $"The blob store '{Location}' refused access to '{key}' ({rfe.Status} {rfe.ErrorCode}): check the account key or SAS.", ex);
+                    return new StoreAccessDeniedException(location, $"The blob store '{location}' refused access to '{key}' ({rfe.Status} {rfe.ErrorCode}): check the account key or SAS.", ex);
                 case RequestFailedException rfe when rfe.Status == 0 || rfe.Status == 408 || rfe.Status == 429 || rfe.Status >= 500:
-                    return new StoreUnavailableException(Location, $"The blob store '{Location}' cannot be reached ({Describe(rfe)}).", ex);
+                    return new StoreUnavailableException(location, $"The blob store '{location}' cannot be reached ({Describe(rfe)}).", ex);
                 case RequestFailedException rfe:
-                    return new StoreRequestFailedException(Location, $"The blob store '{Location}' refused the request for '{key}' ({rfe.Status} {rfe.ErrorCode}): {rfe.Message}", ex);
+                    return new StoreRequestFailedException(location, $"The blob store '{location}' refused the request for '{key}' ({rfe.Status} {rfe.ErrorCode}): {rfe.Message}", ex);
                 case AggregateException aggregate:
                     // The SDK's retry policy gives up with every attempt's failure.
-                    return new StoreUnavailableException(Location, $"The blob store '{Location}' cannot be reached: {aggregate.InnerExceptions[aggregate.InnerExceptions.Count - 1].Message}", ex);
+                    return new StoreUnavailableException(location, $"The blob store '{location}' cannot be reached: {aggregate.InnerExceptions[aggregate.InnerExceptions.Count - 1].Message}", ex);
                 case HttpRequestException _:
                 case IOException _:
                 case SocketException _:
-                    return new StoreUnavailableException(Location, $"The blob store '{Location}' cannot be reached: {ex.Message}", ex);
+                    return new StoreUnavailableException(location, $"The blob store '{location}' cannot be reached: {ex.Message}", ex);
                 default:
                     return null;
             }

@@ -45,7 +45,7 @@ namespace AzureSiteRecovery.DR.ProtectionGroups
             if (ShouldProcess($"protection group '{Name}'", action))
             {
                 ForItem(Name, () => Await(ct => Force
-                    ? new VmReplicator(OpenVault(), OpenStoreForCycle).RemoveGroupAsync(Name, RemoveData, ct)
+                    ? new VmReplicator(OpenVault(), OpenStoreForCycle, ReplicaContainers.For(OpenVault())).RemoveGroupAsync(Name, RemoveData, ct)
                     : OpenVault().RemoveGroupAsync(Name, false, ct)));
             }
         }

@@ -48,7 +48,7 @@ namespace AzureSiteRecovery.DR.Replication
                     {
                         if (ShouldProcess($"VM '{vm.Name}' (group {vm.ProtectionGroup})", action))
                         {
-                            ForItem(vm.Name, () => Await(ct => new VmReplicator(OpenVault(), OpenStoreForCycle).DisableAsync(vm, RemoveData, ct)));
+                            ForItem(vm.Name, () => Await(ct => new VmReplicator(OpenVault(), OpenStoreForCycle, ReplicaContainers.For(OpenVault())).DisableAsync(vm, RemoveData, ct)));
                         }
                     }
                 });

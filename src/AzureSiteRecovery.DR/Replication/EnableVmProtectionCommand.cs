@@ -66,7 +66,7 @@ namespace AzureSiteRecovery.DR.Replication
 
             ForItem(vm.Name, () =>
             {
-                var replicator = new VmReplicator(OpenVault(), OpenStoreForCycle);
+                var replicator = new VmReplicator(OpenVault(), OpenStoreForCycle, ReplicaContainers.For(OpenVault()));
                 var protectedVm = Await(ct => replicator.EnableAsync(vm, ProtectionGroup, ct));
                 WriteVerbose($"VM '{vm.Name}' is protected in group '{protectedVm.ProtectionGroup}'; changed block tracking is on.");
                 if (!NoWait)

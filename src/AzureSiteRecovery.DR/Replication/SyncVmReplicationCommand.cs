@@ -140,7 +140,7 @@ namespace AzureSiteRecovery.DR.Replication
                 return;
             }
 
-            var replicator = new VmReplicator(OpenVault(), OpenStoreForCycle);
+            var replicator = new VmReplicator(OpenVault(), OpenStoreForCycle, ReplicaContainers.For(OpenVault()));
             do
             {
                 // A VM failed over meanwhile (by another process) waits quietly until it is reprotected or the failover undone.

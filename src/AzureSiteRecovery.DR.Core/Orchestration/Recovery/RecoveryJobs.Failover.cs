@@ -168,7 +168,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
             {
                 return StepOutcome.Done($"{vm.Name} is {vm.State}: its final point was taken before.");
             }
-            var result = await new VmReplicator(services.Vault, services.OpenStore).RunCycleAsync(vmId, cancellationToken).ConfigureAwait(false);
+            var result = await new VmReplicator(services.Vault, services.OpenStore, services.ReplicaContainers).RunCycleAsync(vmId, cancellationToken).ConfigureAwait(false);
             return StepOutcome.Done($"Point {result.Point?.RecoveryPointId} of {result.Point?.Time:u}: {result.ChunksStored} new chunk(s).",
                 new StepDetails { [JobStepDetail.Kind] = JobStepKind.Prepare, [JobStepDetail.RecoveryPointId] = result.Point?.RecoveryPointId });
         }
@@ -247,7 +247,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 return StepOutcome.Done($"{vm.Name} is {vm.State}: nothing to reprotect.");
             }
 
-            var result = await new VmReplicator(services.Vault, services.OpenStore).RunCycleAsync(vmId, cancellationToken).ConfigureAwait(false);
+            var result = await new VmReplicator(services.Vault, services.OpenStore, services.ReplicaContainers).RunCycleAsync(vmId, cancellationToken).ConfigureAwait(false);
             return StepOutcome.Done($"{vm.Name} replicates from site '{vm.RecoveredSite}': point {result.Point?.RecoveryPointId}, {result.ChunksStored} new chunk(s) of {result.ChunksRead} read.",
                 new StepDetails { [JobStepDetail.ChunksWritten] = result.ChunksStored.ToString(CultureInfo.InvariantCulture) });
         }
@@ -486,7 +486,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 return StepOutcome.Done($"{vm.Name} is {vm.State}: not replicated.");
             }
 
-            var result = await new VmReplicator(services.Vault, services.OpenStore).RunCycleAsync(vmId, cancellationToken).ConfigureAwait(false);
+            var result = await new VmReplicator(services.Vault, services.OpenStore, services.ReplicaContainers).RunCycleAsync(vmId, cancellationToken).ConfigureAwait(false);
             return StepOutcome.Done($"{vm.Name} is protected from site '{vm.Site}' again: point {result.Point?.RecoveryPointId}, {result.ChunksStored} new chunk(s).");
         }
     }

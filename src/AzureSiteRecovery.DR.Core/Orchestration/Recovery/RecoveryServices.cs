@@ -18,6 +18,8 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
         public IVault Vault { get; }
         public Func<ReplicationStore> OpenStore { get; }
         public IScriptHost Scripts { get; }
+        /// <summary>Finds an Azure recovery site's replica container, so the cycles a job runs (final sync) keep the replica too; null: none.</summary>
+        public Replication.ReplicaContainerLocator? ReplicaContainers { get; init; }
         /// <summary>How many disks are written to the recovery site at once (the heavy part of a recovery); the VMs themselves all start together.</summary>
         public int MaxParallelDiskWrites { get; init; } = 4;
     }
