@@ -300,5 +300,28 @@ namespace AzureSiteRecovery.DR.Core.Tests.Lab
             Assert.Equal(401, (int)anonymous.StatusCode);
             Assert.Contains("AuthenticationFailed", await anonymous.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
+    
+        /// <summary>
+        /// Managed identity as Azure Automation provides it: Azure.Identity's ManagedIdentityCredential with
+        /// IDENTITY_ENDPOINT/IDENTITY_HEADER, in a process of its own (arm.sh probe-identity), gets a token the
+        /// lab ARM accepts; a user-assigned client id the endpoint does not know fails.
+        /// </summary>
+        [Fact]
+        public async Task ManagedIdentityTokenFromTheIdentityEndpointIsAccepted()
+        {
+            await using var lab = await ArmLab.StartAsync(fixture.Azurite);
+            const string userAssigned = "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b";
+            var endpoint = (await LabScript.RunAsync("arm/arm.sh", "start-identity", lab.StateDir, "--user-assigned", userAssigned)).Trim();
+            Assert.Matches(@"^http://127\.0\.0\.1:\d+/msi/token$", endpoint);
+            var system = JsonNode.Parse(await LabScript.RunAsync("arm/arm.sh", "probe-identity", lab.StateDir))!;
+            Assert.Equal(ArmLab.Subscription, (string?)system["subscriptionId"]);
+            var user = JsonNode.Parse(await LabScript.RunAsync("arm/arm.sh", "probe-identity", lab.StateDir, userAssigned))!;
+            Assert.Equal(ArmLab.Subscription, (string?)user["subscriptionId"]);
+            var unknown = await Assert.ThrowsAsync<InvalidOperationException>(() => LabScript.RunAsync("arm/arm.sh", "probe-identity", lab.StateDir, Guid.NewGuid().ToString()));
+            Assert.Contains("No User Assigned", unknown.Message, StringComparison.Ordinal);
+            var calls = File.ReadAllLines(Path.Combine(lab.StateDir, "identity-requests.jsonl")).Select(l => JsonNode.Parse(l)!).ToList();
+            Assert.All(calls, c => Assert.Equal("2019-08-01", (string?)c["apiVersion"]));
+            Assert.Contains(calls, c => (string?)c["clientId"] == userAssigned && (int)c["status"]! == 200);
+        }
     }
 }

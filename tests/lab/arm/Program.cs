@@ -26,6 +26,7 @@ namespace ArmLab
     {
         public static async Task<int> Main(string[] args)
         {
+            if (args.Length > 0 && args[0] == "probe-identity") return await Probe.IdentityAsync(args);
             LabOptions options;
             try
             {

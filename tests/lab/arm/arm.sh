@@ -10,6 +10,9 @@
 #       Tokens it mints are accepted by the ARM of the same <statedir> (shared arm.key).
 #   arm.sh stop <statedir>
 #       SIGTERM to the ARM and the identity endpoint of <statedir> (by their PID files), waits (SIGKILL after 15 s).
+#   arm.sh probe-identity <statedir> [clientId]
+#       in a process of its own, Azure.Identity's ManagedIdentityCredential against the identity endpoint of
+#       <statedir> (IDENTITY_ENDPOINT/IDENTITY_HEADER), then GET the subscription from its ARM; prints it.
 #   arm.sh build
 set -euo pipefail
 
@@ -109,12 +112,23 @@ stop() {
     rm -f "$dir/arm.url" "$dir/identity.url"
 }
 
+probe_identity() {
+    [ $# -ge 1 ] || die "usage: arm.sh probe-identity <statedir> [clientId]"
+    local dir="$1"; shift
+    build
+    local sub
+    sub="$(grep -o 'subscription [0-9a-f-]*' "$dir/arm.log" | tail -1 | cut -d' ' -f2)"
+    IDENTITY_ENDPOINT="$(cat "$dir/identity.url")" IDENTITY_HEADER="$(cat "$dir/identity.header")" \
+        dotnet "$dll" probe-identity "$(cat "$dir/arm.url")" "$(cat "$dir/arm.thumbprint")" "$sub" "$@"
+}
+
 cmd="${1:-}"
 [ $# -gt 0 ] && shift
 case "$cmd" in
     start) start "$@" ;;
     start-identity) start_identity "$@" ;;
     stop) stop "$@" ;;
+    probe-identity) probe_identity "$@" ;;
     build) build ;;
-    *) die "usage: arm.sh start <statedir> [flags] | start-identity <statedir> [flags] | stop <statedir> | build" ;;
+    *) die "usage: arm.sh start <statedir> [flags] | start-identity <statedir> [flags] | stop <statedir> | probe-identity <statedir> [clientId] | build" ;;
 esac
