@@ -20,9 +20,13 @@ namespace AzureSiteRecovery.DR.Core.Tests.Lab
         }
 
         /// <summary>Runs <paramref name="script"/> (relative to tests/lab) and returns its standard output; fails with its standard error.</summary>
-        public static async Task<string> RunAsync(string script, params string[] args)
+        public static Task<string> RunAsync(string script, params string[] args) => RunAsync(script, null, args);
+
+        /// <summary>As <see cref="RunAsync(string, string[])"/>, with extra environment variables for the script.</summary>
+        public static async Task<string> RunAsync(string script, System.Collections.Generic.IReadOnlyDictionary<string, string>? environment, params string[] args)
         {
             var start = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            if (environment != null) foreach (var e in environment) start.Environment[e.Key] = e.Value;
             start.ArgumentList.Add(Path.Combine(RepositoryRoot(), "tests", "lab", script));
             foreach (var a in args) start.ArgumentList.Add(a);
             using var process = Process.Start(start)!;

@@ -22,10 +22,25 @@ namespace AzureSiteRecovery.DR.Core.Tests.Storage
         // Azurite's published development account key (not a secret).
         public const string AccountKey = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
+        private readonly System.Collections.Generic.Dictionary<string, string>? environment;
+
         public AzuriteLab()
         {
             StateDir = Path.Combine(Path.GetTempPath(), "azsr-dr-azurite-" + Guid.NewGuid().ToString("N"));
         }
+
+        /// <summary>With more accounts besides devstoreaccount1 (name → base64 key; AZURITE_ACCOUNTS of azurite.sh).</summary>
+        public AzuriteLab(System.Collections.Generic.IReadOnlyDictionary<string, string> accounts)
+            : this()
+        {
+            environment = new System.Collections.Generic.Dictionary<string, string>
+            {
+                ["AZURITE_ACCOUNTS"] = string.Join(";", accounts.Select(a => a.Key + ":" + a.Value)),
+            };
+        }
+
+        /// <summary>The blob endpoint of another account of this Azurite (http://127.0.0.1:port/name).</summary>
+        public Uri AccountUrl(string account) => new Uri($"{Url.Scheme}://{Url.Authority}/{account}");
 
         public string StateDir { get; }
 
@@ -43,7 +58,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Storage
 
         public async Task StartAsync()
         {
-            var output = await RunAsync("start", StateDir);
+            var output = await LabScript.RunAsync("azurite/azurite.sh", environment, "start", StateDir);
             Url = new Uri(output.Trim().Split('\n').Last().Trim());
             Pid = int.Parse(File.ReadAllText(Path.Combine(StateDir, "azurite.pid")).Trim());
         }

@@ -9,6 +9,9 @@
 #       SIGTERM to the PID in <statedir>/azurite.pid, waits for it to exit (SIGKILL after 15 s).
 #       data/ is kept (a restart on the same statedir sees the same blobs).
 # Account: devstoreaccount1 with Azurite's published development key (see README.md).
+# More accounts (e.g. one named like a real storage account for the lab ARM): AZURITE_ACCOUNTS=
+# "name:base64key[;name2:key2]" (Azurite's own variable); devstoreaccount1 stays available.
+# Each account's blob endpoint is http://127.0.0.1:<port>/<name>.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -16,6 +19,8 @@ repo="$(cd "$here/../../.." && pwd)"
 version="3.37.0"
 prefix="${LAB_OUT:-$repo/out/lab}/azurite"
 bin="$prefix/node_modules/.bin/azurite-blob"
+# Azurite's published development key of devstoreaccount1 (not a secret).
+devkey="Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 die() { echo "azurite.sh: $*" >&2; exit 1; }
 
@@ -48,6 +53,11 @@ start() {
     install
     rm -f "$dir/azurite.url" "$dir/azurite.pid"
     mkdir -p "$dir/data"
+    # Azurite drops devstoreaccount1 when AZURITE_ACCOUNTS names others: keep it (the tests' default account).
+    local accounts="${AZURITE_ACCOUNTS:-}"
+    if [ -n "$accounts" ] && ! printf '%s' "$accounts" | grep -q '\(^\|;\)devstoreaccount1:'; then
+        export AZURITE_ACCOUNTS="devstoreaccount1:$devkey;$accounts"
+    fi
     # --blobPort 0: the OS picks a free port and Azurite logs it, so instances never collide.
     "$bin" --blobHost 127.0.0.1 --blobPort 0 --skipApiVersionCheck --disableTelemetry --loose \
         --location "$dir/data" </dev/null >"$dir/azurite.log" 2>&1 &
