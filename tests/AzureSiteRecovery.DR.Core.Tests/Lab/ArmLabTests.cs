@@ -131,7 +131,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Lab
 
         private static async Task<byte[]> ReadAsync(Uri sas, long offset, int length)
         {
-            var r = await new BlobClient(sas).DownloadContentAsync(new Azure.Storage.Blobs.Models.BlobDownloadOptions { Range = new HttpRange(offset, length) });
+            var r = await new BlobClient(sas).DownloadContentAsync(new global::Azure.Storage.Blobs.Models.BlobDownloadOptions { Range = new HttpRange(offset, length) });
             return r.Value.Content.ToArray();
         }
 
