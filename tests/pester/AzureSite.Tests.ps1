@@ -144,12 +144,10 @@ Describe 'Recovery plans for an Azure recovery site' {
         function Protect([string[]] $Name, [string] $Group = 'erp', [string] $Firmware = 'bios') {
             foreach ($vm in $Name) {
                 Add-TestProtectedVm -VaultPath $vault -Group $Group -Name $vm
-                $now = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()
+                Add-TestRecoveryPoint -VaultPath $vault -Name $vm
+                # What a cycle reads from vSphere: the firmware (NULL: not read yet) and the networks.
                 $firmwareValue = if ($Firmware) { "'$Firmware'" } else { 'NULL' }
-                Invoke-VaultSql $vault "INSERT INTO recovery_points (id, vm_id, time_unix_ms, consistency, size_bytes, changed_bytes, stored_bytes, chunk_count, manifest_key)
-                    SELECT 'rp-' || id, id, $now, 'CrashConsistent', 0, 0, 0, 0, 'manifests/' || id FROM protected_vms WHERE name = '$vm';
-                    UPDATE protected_vms SET state = 'Protected', last_point_id = 'rp-' || id, last_point_unix_ms = $now, firmware = $firmwareValue,
-                        networks = '[""VM Network"",""Backend""]' WHERE name = '$vm';" | Out-Null
+                Invoke-VaultSql $vault "UPDATE protected_vms SET firmware = $firmwareValue, networks = '[""VM Network"",""Backend""]' WHERE name = '$vm';" | Out-Null
             }
         }
         function Write-Plan([string] $Text) { $path = Join-Path $work 'plan.yaml'; [IO.File]::WriteAllText($path, $Text); $path }
