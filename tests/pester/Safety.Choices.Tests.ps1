@@ -235,15 +235,19 @@ groups:
         # The same plan passes with a network the site has: the finding was about the site, not the vault.
         (Test-RecoveryPlan erp | Select-Object -Last 1).Passed | Should -BeTrue
 
-        New-DRSite -Name azure -Azure -SubscriptionId 00000000-0000-0000-0000-000000000001 -ResourceGroup rg-dr -Location westeurope -Role Recovery -SkipConnectionTest | Out-Null
+        # An Azure recovery site is checked through Resource Manager: here a custom cloud on a closed loopback port (sign-in goes there too), so nothing leaves the machine.
+        New-DRSite -Name azure -Azure -SubscriptionId 00000000-0000-0000-0000-000000000001 -ResourceGroup rg-dr -Location westeurope -Role Recovery `
+            -Environment Custom -ArmEndpoint https://127.0.0.1:1/ -TenantId 72f988bf-0000-0000-0000-000000000000 -ClientId 7f3c2a10-aaaa-bbbb-cccc-0123456789ab `
+            -ClientSecret (ConvertTo-SecureString 'Sp-secret-1' -AsPlainText -Force) -SkipConnectionTest | Out-Null
         Import-PlanYaml $lab toazure ((Get-Content -Raw $path).Replace('name: badnet', 'name: toazure').Replace('recoverySite: dr', 'recoverySite: azure')) | Out-Null
         $output = Test-RecoveryPlan toazure
         ($output | Select-Object -Last 1).Passed | Should -BeFalse
-        $azure = @($output | Where-Object Check -eq 'RecoverySiteNotSupported')
+        $azure = @($output | Where-Object Check -eq 'RecoverySiteUnreachable')
         $azure | Should -HaveCount 1
         $azure[0].Severity | Should -Be 'Error'
-        $azure[0].Message | Should -Match "recovery site 'azure' is an Azure site"
-        $azure[0].Message | Should -Match 'not supported yet'
+        $azure[0].Message | Should -Match "recovery site 'azure' could not be checked"
+        $azure[0].Message | Should -Match 'AzureSignInFailed|could not sign in'
+        $azure[0].Message | Should -Not -Match 'Sp-secret-1'
     }
 
     It 'writes DrillFailed for a drill that fails, besides its report, so $? is false and -ErrorAction Stop stops the script' {

@@ -170,6 +170,11 @@ namespace AzureSiteRecovery.DR.Core.Model
         public const string RtoTarget = "rtoTarget";
         /// <summary>The plan's own RTO target, on the prepare step.</summary>
         public const string PlanRtoTarget = "planRtoTarget";
+        /// <summary>
+        /// The journal of a recovery step on a site that needs one (Azure): the ids of the resources it was about to
+        /// create, one a line, written before each is created, so cleanup deletes them even after a crash.
+        /// </summary>
+        public const string Created = "created";
     }
 
     /// <summary>The values of <see cref="JobStepDetail.Kind"/>: how reports read a recovery job's steps.</summary>

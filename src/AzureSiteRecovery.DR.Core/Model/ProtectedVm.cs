@@ -131,6 +131,8 @@ namespace AzureSiteRecovery.DR.Core.Model
         public int ChunkCount { get; init; }
         /// <summary>Where the point's manifest is in the chunk store.</summary>
         public string ManifestKey { get; init; } = "";
+        /// <summary>For a group recovered to Azure: per disk, the snapshot of its replica page blob that holds this point; empty otherwise.</summary>
+        public IReadOnlyList<ReplicaSnapshot> ReplicaSnapshots { get; init; } = Array.Empty<ReplicaSnapshot>();
 
         public override string ToString() => $"{VmName} {Time:u} {Consistency}";
     }

@@ -3,6 +3,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Model;
+using AzureSiteRecovery.DR.Core.Sites.Azure;
 using AzureSiteRecovery.DR.Core.Sites.VSphere;
 using AzureSiteRecovery.DR.Core.Vault;
 
@@ -52,6 +53,22 @@ namespace AzureSiteRecovery.DR.Core.Sites
                 new VSphereEndpoint(site.Server!, site.UserName ?? "", password, site.CertificateThumbprint, site.SkipCertificateCheck),
                 site.Name,
                 cancellationToken);
+        }
+
+        /// <summary>Opens a connection to a stored Azure site, signing in with its method (the vault's secret slot holds a service principal's client secret). Nothing is sent yet.</summary>
+        public static async Task<AzureSiteConnection> ConnectAzureAsync(IVault vault, string siteName, CancellationToken cancellationToken)
+        {
+            var site = await vault.FindSiteAsync(siteName, cancellationToken).ConfigureAwait(false)
+                ?? throw new ObjectNotFoundException("Site", siteName, "Register it with New-DRSite.");
+            if (site.Kind != SiteKind.Azure)
+            {
+                throw new InvalidSettingException("Site", site.Name, nameof(Site.Kind),
+                    $"Site '{site.Name}' is a {site.Kind} site; this needs an Azure site.");
+            }
+            var secret = site.Authentication == AzureAuthentication.ServicePrincipalSecret
+                ? await vault.ReadSiteSecretAsync(site.Name, cancellationToken).ConfigureAwait(false)
+                : null;
+            return AzureSiteConnection.Open(site, secret);
         }
 
         /// <summary>

@@ -51,12 +51,20 @@ namespace AzureSiteRecovery.DR.Core.Vault
         /// <summary>Forgets the VM, its disks and its recovery point records; returns those records (their manifests are the caller's to delete).</summary>
         Task<IReadOnlyList<RecoveryPoint>> RemoveProtectedVmAsync(string vmId, CancellationToken cancellationToken);
 
-        /// <summary>Adds the point and applies <paramref name="vmChange"/> (new change ids, last point, bytes sent) in one transaction.</summary>
+        /// <summary>
+        /// Adds the point (with its replica snapshots) and applies <paramref name="vmChange"/> (new change ids, last point, bytes sent)
+        /// in one transaction; a point with replica snapshots also records that the VM's replica blobs now hold exactly it.
+        /// </summary>
         Task<ProtectedVm> CommitRecoveryPointAsync(RecoveryPoint point, Func<ProtectedVm, ProtectedVm> vmChange, CancellationToken cancellationToken);
         /// <summary>The VM's points, oldest first.</summary>
         Task<IReadOnlyList<RecoveryPoint>> ListRecoveryPointsAsync(string vmId, CancellationToken cancellationToken);
         Task<RecoveryPoint?> FindRecoveryPointAsync(string recoveryPointId, CancellationToken cancellationToken);
         Task RemoveRecoveryPointAsync(string recoveryPointId, CancellationToken cancellationToken);
+
+        /// <summary>What the VM's Azure replica blobs may hold; null before its first replica write.</summary>
+        Task<ReplicaState?> FindReplicaStateAsync(string vmId, CancellationToken cancellationToken);
+        /// <summary>Records what the VM's replica blobs may hold (before a cycle writes to them); fails with ProtectedVmNotFound.</summary>
+        Task SaveReplicaStateAsync(ReplicaState state, CancellationToken cancellationToken);
 
         /// <summary>
         /// Stores a plan's source; fails with RecoveryPlanAlreadyExists when the name is taken, unless

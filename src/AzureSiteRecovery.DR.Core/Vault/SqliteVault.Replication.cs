@@ -21,6 +21,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
         private const string PointColumns =
             "r.id, r.vm_id, v.name, r.time_unix_ms, r.consistency, r.size_bytes, r.changed_bytes, r.stored_bytes, r.chunk_count, r.manifest_key";
         private const string PointFrom = "FROM recovery_points r JOIN protected_vms v ON v.id = r.vm_id";
+        private const string ReplicaSnapshotColumns = "s.point_id, s.disk_key, s.blob_name, s.snapshot";
 
         public Task<ProtectedVm> AddProtectedVmAsync(ProtectedVm vm, CancellationToken cancellationToken) =>
             WriteAsync(transaction =>
@@ -73,8 +74,8 @@ namespace AzureSiteRecovery.DR.Core.Vault
             WriteAsync<IReadOnlyList<RecoveryPoint>>(transaction =>
             {
                 var vm = FindProtectedVm(transaction, vmId) ?? throw new ObjectNotFoundException("ProtectedVm", vmId);
-                var points = ReadAll(transaction, $"SELECT {PointColumns} {PointFrom} WHERE r.vm_id = $vm ORDER BY r.time_unix_ms;", ReadPoint, ("$vm", vm.VmId));
-                // protected_disks and recovery_points go with it (ON DELETE CASCADE).
+                var points = PointsOfVm(transaction, vm.VmId);
+                // protected_disks, recovery_points, replica_snapshots and replica_states go with it (ON DELETE CASCADE).
                 Execute(transaction, "DELETE FROM protected_vms WHERE id = $id;", ("$id", vm.VmId));
                 return points;
             }, cancellationToken);
@@ -90,17 +91,49 @@ namespace AzureSiteRecovery.DR.Core.Vault
                     ("$id", point.RecoveryPointId), ("$vm", point.VmId), ("$time", ToUnixMs(point.Time)), ("$consistency", point.Consistency.ToString()),
                     ("$size", point.SizeBytes), ("$changed", point.ChangedBytes), ("$stored", point.StoredBytes), ("$chunks", point.ChunkCount),
                     ("$manifest", point.ManifestKey));
+                foreach (var snapshot in point.ReplicaSnapshots)
+                {
+                    Execute(transaction, "INSERT INTO replica_snapshots (point_id, disk_key, blob_name, snapshot) VALUES ($point, $disk, $blob, $snapshot);",
+                        ("$point", point.RecoveryPointId), ("$disk", snapshot.DiskKey), ("$blob", snapshot.BlobName), ("$snapshot", snapshot.Snapshot));
+                }
+                if (point.ReplicaSnapshots.Count > 0)
+                {
+                    // The replica blobs now hold exactly this point.
+                    Execute(transaction, "UPDATE replica_states SET point_ids = $points WHERE vm_id = $vm;",
+                        ("$points", StringMap.WriteList(new[] { point.RecoveryPointId })), ("$vm", point.VmId));
+                }
                 return ChangeProtectedVm(transaction, point.VmId, vmChange);
             }, cancellationToken);
 
         public Task<IReadOnlyList<RecoveryPoint>> ListRecoveryPointsAsync(string vmId, CancellationToken cancellationToken) =>
             ReadAsync<IReadOnlyList<RecoveryPoint>>(() =>
-                ReadAll(null, $"SELECT {PointColumns} {PointFrom} WHERE r.vm_id = $vm ORDER BY r.time_unix_ms;", ReadPoint, ("$vm", vmId)),
+                PointsOfVm(null, vmId),
                 cancellationToken);
 
         public Task<RecoveryPoint?> FindRecoveryPointAsync(string recoveryPointId, CancellationToken cancellationToken) =>
-            ReadAsync<RecoveryPoint?>(() => ReadAll(null, $"SELECT {PointColumns} {PointFrom} WHERE r.id = $id;", ReadPoint, ("$id", recoveryPointId)).FirstOrDefault(),
-                cancellationToken);
+            ReadAsync<RecoveryPoint?>(() =>
+            {
+                var point = ReadAll(null, $"SELECT {PointColumns} {PointFrom} WHERE r.id = $id;", ReadPoint, ("$id", recoveryPointId)).FirstOrDefault();
+                if (point is null) return null;
+                var snapshots = ReadAll(null, $"SELECT {ReplicaSnapshotColumns} FROM replica_snapshots s WHERE s.point_id = $id ORDER BY s.disk_key;", ReadReplicaSnapshot, ("$id", recoveryPointId));
+                return point with { ReplicaSnapshots = snapshots.Select(x => x.Snapshot).ToArray() };
+            }, cancellationToken);
+
+        public Task<ReplicaState?> FindReplicaStateAsync(string vmId, CancellationToken cancellationToken) =>
+            ReadAsync<ReplicaState?>(() => ReadAll(null, "SELECT vm_id, container, point_ids FROM replica_states WHERE vm_id = $vm;",
+                reader => new ReplicaState { VmId = reader.GetString(0), Container = reader.GetString(1), PointIds = StringMap.ReadList(NullableString(reader, 2)) },
+                ("$vm", vmId)).FirstOrDefault(), cancellationToken);
+
+        public Task SaveReplicaStateAsync(ReplicaState state, CancellationToken cancellationToken) =>
+            WriteAsync(transaction =>
+            {
+                _ = FindProtectedVm(transaction, state.VmId) ?? throw new ObjectNotFoundException("ProtectedVm", state.VmId);
+                Execute(transaction,
+                    "INSERT INTO replica_states (vm_id, container, point_ids) VALUES ($vm, $container, $points) " +
+                    "ON CONFLICT (vm_id) DO UPDATE SET container = excluded.container, point_ids = excluded.point_ids;",
+                    ("$vm", state.VmId), ("$container", state.Container), ("$points", StringMap.WriteList(state.PointIds)));
+                return true;
+            }, cancellationToken);
 
         public Task RemoveRecoveryPointAsync(string recoveryPointId, CancellationToken cancellationToken) =>
             WriteAsync(transaction =>
@@ -248,6 +281,20 @@ namespace AzureSiteRecovery.DR.Core.Vault
             CapacityBytes = reader.GetInt64(4),
             ChangeId = NullableString(reader, 5),
         };
+
+        /// <summary>A VM's points, oldest first, with their replica snapshots.</summary>
+        private List<RecoveryPoint> PointsOfVm(SqliteTransaction? transaction, string vmId)
+        {
+            var points = ReadAll(transaction, $"SELECT {PointColumns} {PointFrom} WHERE r.vm_id = $vm ORDER BY r.time_unix_ms;", ReadPoint, ("$vm", vmId));
+            var snapshots = ReadAll(transaction,
+                    $"SELECT {ReplicaSnapshotColumns} FROM replica_snapshots s JOIN recovery_points r ON r.id = s.point_id WHERE r.vm_id = $vm ORDER BY s.disk_key;",
+                    ReadReplicaSnapshot, ("$vm", vmId))
+                .ToLookup(x => x.PointId, x => x.Snapshot);
+            return points.Select(p => snapshots.Contains(p.RecoveryPointId) ? p with { ReplicaSnapshots = snapshots[p.RecoveryPointId].ToArray() } : p).ToList();
+        }
+
+        private static (string PointId, ReplicaSnapshot Snapshot) ReadReplicaSnapshot(SqliteDataReader reader) =>
+            (reader.GetString(0), new ReplicaSnapshot { DiskKey = reader.GetString(1), BlobName = reader.GetString(2), Snapshot = reader.GetString(3) });
 
         private static RecoveryPoint ReadPoint(SqliteDataReader reader) => new RecoveryPoint
         {

@@ -193,8 +193,24 @@ ALTER TABLE jobs ADD COLUMN plan_hash TEXT;
 ALTER TABLE protected_vms ADD COLUMN pre_failover_point_id TEXT;
 ",
 
-            // 7: reserved for helper B's migration (the Azure page-blob replica, branch i11-replica); empty here, replaced at the merge.
-            "",
+            // 7: the Azure replica: per point and disk, the snapshot of the disk's page blob that holds the point (deleted with the point);
+            //    per VM, the storage account and container of its blobs and the points whose chunks they may hold (the last committed one,
+            //    then those a killed cycle began to write), so the next cycle knows which chunks to rewrite.
+            @"
+CREATE TABLE replica_snapshots (
+    point_id  TEXT NOT NULL REFERENCES recovery_points (id) ON DELETE CASCADE,
+    disk_key  TEXT NOT NULL,
+    blob_name TEXT NOT NULL,
+    snapshot  TEXT NOT NULL,
+    PRIMARY KEY (point_id, disk_key)
+);
+
+CREATE TABLE replica_states (
+    vm_id     TEXT NOT NULL PRIMARY KEY REFERENCES protected_vms (id) ON DELETE CASCADE,
+    container TEXT NOT NULL,
+    point_ids TEXT
+);
+",
 
             // 8: Azure sites: the cloud (Environment; NULL: AzureCloud), a custom Resource Manager endpoint, the Entra ID authority host,
             //    and the pinned SHA-256 thumbprint of the ARM endpoint's certificate; a protected VM's firmware (bios or efi, from

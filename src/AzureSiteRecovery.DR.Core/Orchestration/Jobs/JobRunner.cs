@@ -264,12 +264,17 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Jobs
             catch (Exception ex)
             {
                 var message = ex is OperationCanceledException && cancellationToken.IsCancellationRequested ? "Stopped before it finished." : ex.Message;
-                // A known failure keeps its stable id beside the message, for scripts and reports.
-                var details = ex is DRException known
-                    ? new Dictionary<string, string>(job.Steps[index].Details.ToDictionary(p => p.Key, p => p.Value)) { [JobStepDetail.ErrorId] = known.ErrorId }
-                    : null;
-                await UpdateStepAsync(job.JobId, index, s => s with { State = JobStepState.Failed, Ended = DateTimeOffset.UtcNow, Error = message, Details = details ?? s.Details },
-                    progress).ConfigureAwait(false);
+                // A known failure keeps its stable id beside the message, for scripts and reports; what the step
+                // recorded while it ran (a journal of what it created) stays.
+                await UpdateStepAsync(job.JobId, index, s => s with
+                {
+                    State = JobStepState.Failed,
+                    Ended = DateTimeOffset.UtcNow,
+                    Error = message,
+                    Details = ex is DRException known
+                        ? new Dictionary<string, string>(s.Details.ToDictionary(p => p.Key, p => p.Value)) { [JobStepDetail.ErrorId] = known.ErrorId }
+                        : s.Details,
+                }, progress).ConfigureAwait(false);
                 return (null, ex);
             }
         }

@@ -139,7 +139,8 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
         private async Task<StepOutcome> ShutDownSourceAsync(RecoveryRun run, string vmId, CancellationToken cancellationToken)
         {
             var vm = await VmAsync(vmId, cancellationToken).ConfigureAwait(false);
-            var wasOn = await ShutDownAsync(run, vm.Site, vm.MoRef, vm.Name, cancellationToken).ConfigureAwait(false);
+            var source = await run.SiteAsync(vm.Site, cancellationToken).ConfigureAwait(false);
+            var wasOn = await VSphereVmRecovery.ShutDownAsync(source, vm.MoRef, vm.Name, GuestShutdownTimeout, cancellationToken).ConfigureAwait(false);
             return StepOutcome.Done(wasOn ? $"{vm.Name} shut down." : $"{vm.Name} was powered off already.",
                 new StepDetails { [JobStepDetail.Kind] = JobStepKind.Prepare, [SourceWasOn] = wasOn ? "true" : "false" });
         }
@@ -151,31 +152,14 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
             {
                 return StepOutcome.Done($"{vm.Name} is {vm.State}: nothing runs on the recovery site.");
             }
-            var wasOn = await ShutDownAsync(run, vm.RecoveredSite, vm.RecoveredMoRef, vm.Name, cancellationToken).ConfigureAwait(false);
+            var recoverySite = await run.RecoverySiteAsync(vm.RecoveredSite, cancellationToken).ConfigureAwait(false);
+            var wasOn = await recoverySite.ShutDownAsync(vm.RecoveredMoRef, vm.Name, GuestShutdownTimeout, cancellationToken).ConfigureAwait(false);
             return StepOutcome.Done(wasOn ? $"{vm.Name} shut down on site '{vm.RecoveredSite}'." : $"{vm.Name} was powered off already on site '{vm.RecoveredSite}'.",
                 new StepDetails { [JobStepDetail.Kind] = JobStepKind.Prepare });
         }
 
         /// <summary>Key of a planned failover's shutdown step detail: whether the source was running (Undo-Failover powers it on again).</summary>
         private const string SourceWasOn = "sourceWasOn";
-
-        /// <summary>Shuts the guest down (VMware Tools), or powers the VM off when there is no running guest; true when it was on.</summary>
-        private static async Task<bool> ShutDownAsync(RecoveryRun run, string site, string moRef, string name, CancellationToken cancellationToken)
-        {
-            var client = await run.SiteAsync(site, cancellationToken).ConfigureAwait(false);
-            var vm = await client.GetVmAsync(moRef, cancellationToken).ConfigureAwait(false)
-                ?? throw new RecoveryException("VmGone", FailureKind.NotFound, name, $"VM '{name}' ({moRef}) is not on site '{site}' any more.");
-            if (vm.PowerState == VmPowerState.PoweredOff) return false;
-            try
-            {
-                await client.ShutdownGuestAsync(moRef, GuestShutdownTimeout, cancellationToken).ConfigureAwait(false);
-            }
-            catch (VSphereFaultException e) when (e.FaultName == "ToolsUnavailable" || e.FaultName == "InvalidState" || e.FaultName == "InvalidPowerState")
-            {
-                await client.PowerOffAsync(moRef, cancellationToken).ConfigureAwait(false);
-            }
-            return true;
-        }
 
         private async Task<StepOutcome> SyncAsync(string vmId, CancellationToken cancellationToken)
         {
@@ -213,15 +197,8 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
             var deleted = 0;
             if (vm.RecoveredSite != null)
             {
-                var client = await run.SiteAsync(vm.RecoveredSite, cancellationToken).ConfigureAwait(false);
-                var copies = await client.FindVmsByExtraConfigAsync(tags =>
-                    tags.TryGetValue(RecoveryTags.Vm, out var id) && id == vm.VmId &&
-                    tags.TryGetValue(RecoveryTags.Kind, out var kind) && kind == RecoveryTags.FailoverKind, cancellationToken).ConfigureAwait(false);
-                foreach (var copy in copies)
-                {
-                    await VSphereVmRecovery.DestroyAsync(client, copy, cancellationToken).ConfigureAwait(false);
-                    deleted++;
-                }
+                var recoverySite = await run.RecoverySiteAsync(vm.RecoveredSite, cancellationToken).ConfigureAwait(false);
+                deleted = await recoverySite.DeleteFailoverCopiesAsync(vm.VmId, cancellationToken).ConfigureAwait(false);
             }
 
             // A planned failover shut the source down: start it again.
@@ -413,7 +390,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 WholeDisks => $"{changed} of {compared} chunk(s) differed; site '{vm.Site}' does not take ranged writes, so the whole disk(s) were written ({bytes} bytes)",
                 _ => $"0 of {compared} chunk(s) differed: nothing was written",
             };
-            var details = VSphereVmRecovery.Details(vm, point, vm.Site, vm.MoRef, original.Name, ip, bytes, chunks);
+            var details = StepDetails.Recovered(vm, point, vm.Site, vm.MoRef, original.Name, ip, bytes, chunks);
             details[JobStepDetail.WriteMode] = mode;
             return StepOutcome.Done($"{vm.Name} is back on site '{vm.Site}': {how}{(changed > 0 ? "; read back and verified" : "")}.", details);
         }
@@ -470,12 +447,8 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
             if (vm.RecoveredSite is null || vm.RecoveredMoRef is null) return;
             try
             {
-                var recoverySite = await run.SiteAsync(vm.RecoveredSite, CancellationToken.None).ConfigureAwait(false);
-                var recovered = await recoverySite.GetVmAsync(vm.RecoveredMoRef, CancellationToken.None).ConfigureAwait(false);
-                if (recovered?.PowerState == VmPowerState.PoweredOff)
-                {
-                    await recoverySite.PowerOnAsync(vm.RecoveredMoRef, CancellationToken.None).ConfigureAwait(false);
-                }
+                var recoverySite = await run.RecoverySiteAsync(vm.RecoveredSite, CancellationToken.None).ConfigureAwait(false);
+                await recoverySite.StartIfStoppedAsync(vm.RecoveredMoRef, CancellationToken.None).ConfigureAwait(false);
             }
             catch (DRException)
             {
@@ -491,12 +464,8 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
             {
                 if (vm.RecoveredSite != null && vm.RecoveredMoRef != null)
                 {
-                    var recoverySite = await run.SiteAsync(vm.RecoveredSite, cancellationToken).ConfigureAwait(false);
-                    var recovered = await recoverySite.GetVmAsync(vm.RecoveredMoRef, cancellationToken).ConfigureAwait(false);
-                    if (recovered != null)
-                    {
-                        await VSphereVmRecovery.DestroyAsync(recoverySite, recovered, cancellationToken).ConfigureAwait(false);
-                    }
+                    var recoverySite = await run.RecoverySiteAsync(vm.RecoveredSite, cancellationToken).ConfigureAwait(false);
+                    await recoverySite.DestroyVmAsync(vm.RecoveredMoRef, cancellationToken).ConfigureAwait(false);
                 }
 
                 var client = await run.SiteAsync(vm.Site, cancellationToken).ConfigureAwait(false);

@@ -192,7 +192,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
             steps.AddRange(GroupSteps(run, plan, vms, RecoveryTags.TestKind));
 
             var cleanup = operation == JobOperation.Drill
-                ? new[] { new JobStepDefinition("Delete the test VMs", (context, ct) => DeleteTestVmsAsync(run, plan.RecoverySite, context.JobId, ct)) }
+                ? new[] { new JobStepDefinition("Delete the test VMs", (context, ct) => DeleteTestVmsAsync(run, plan.RecoverySite, context.Job, ct)) }
                 : Array.Empty<JobStepDefinition>();
 
             var parameters = request.ToParameters().ToDictionary(p => p.Key, p => p.Value);
@@ -282,7 +282,8 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
             }).ToList();
 
             var started = context.Step.Started ?? DateTimeOffset.UtcNow;
-            var details = await new VSphereVmRecovery(run).RecoverAsync(new VmRecoveryRequest
+            var site = await run.RecoverySiteAsync(plan.RecoverySite, cancellationToken).ConfigureAwait(false);
+            var details = await site.RecoverVmAsync(new VmRecoveryRequest
             {
                 JobId = context.JobId,
                 Vm = vm,
@@ -290,11 +291,15 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 RecoverySite = plan.RecoverySite,
                 Name = kind == RecoveryTags.TestKind ? $"{vm.Name}-drtest-{context.JobId.Substring(0, Math.Min(6, context.JobId.Length))}" : vm.Name,
                 Networks = networks,
+                Firmware = vm.Firmware,
+                VmSize = member.Settings.Azure?.VmSize,
                 Kind = kind,
                 PowerOnAt = started + member.Settings.BootDelay,
                 WaitFor = member.Settings.WaitFor,
                 StartTimeout = member.Settings.StartTimeout,
                 IsRetry = context.IsRetry,
+                EarlierJournal = RecoveryJournal.Read(context.Step.Details),
+                Journal = id => RecoveryJournal.AppendAsync(services.Vault, context.JobId, context.Step.Index, id),
             }, cancellationToken).ConfigureAwait(false);
             if (kind == RecoveryTags.FailoverKind)
             {
@@ -337,10 +342,10 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 }
             }, group.Name);
 
-        private static async Task<StepOutcome> DeleteTestVmsAsync(RecoveryRun run, string site, string jobId, CancellationToken cancellationToken)
+        private static async Task<StepOutcome> DeleteTestVmsAsync(RecoveryRun run, string site, DRJob job, CancellationToken cancellationToken)
         {
-            var client = await run.SiteAsync(site, cancellationToken).ConfigureAwait(false);
-            var deleted = await VSphereVmRecovery.DeleteAsync(client, jobId, cancellationToken).ConfigureAwait(false);
+            var recoverySite = await run.RecoverySiteAsync(site, cancellationToken).ConfigureAwait(false);
+            var deleted = await recoverySite.DeleteJobAsync(job, cancellationToken).ConfigureAwait(false);
             return StepOutcome.Done(deleted.Count == 0 ? "Nothing to delete." : $"Deleted {deleted.Count} VM(s): {string.Join(", ", deleted)}.",
                 new StepDetails { [JobStepDetail.Kind] = JobStepKind.Cleanup });
         }
@@ -356,17 +361,16 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 new JobStepDefinition($"Delete the VMs of test failover {testJobId}", async (context, ct) =>
                 {
                     var test = await services.Vault.FindJobAsync(testJobId, ct).ConfigureAwait(false) ?? throw new ObjectNotFoundException("DRJob", testJobId);
-                    var site = RecoverySiteOf(test);
-                    var client = await run.SiteAsync(site, ct).ConfigureAwait(false);
-                    var deleted = await VSphereVmRecovery.DeleteAsync(client, testJobId, ct).ConfigureAwait(false);
+                    var site = await run.RecoverySiteAsync(RecoverySiteOf(test), ct).ConfigureAwait(false);
+                    var deleted = await site.DeleteJobAsync(test, ct).ConfigureAwait(false);
                     return StepOutcome.Done((deleted.Count == 0 ? "Nothing left to delete." : $"Deleted {deleted.Count} VM(s): {string.Join(", ", deleted)}.") +
                         (request.Notes is null ? "" : $" Notes: {request.Notes}"), new StepDetails { [JobStepDetail.Kind] = JobStepKind.Cleanup });
                 }),
                 new JobStepDefinition("Delete what crashed test failovers left behind", async (context, ct) =>
                 {
                     var test = await services.Vault.FindJobAsync(testJobId, ct).ConfigureAwait(false) ?? throw new ObjectNotFoundException("DRJob", testJobId);
-                    var client = await run.SiteAsync(RecoverySiteOf(test), ct).ConfigureAwait(false);
-                    var swept = await SweepAsync(client, ct).ConfigureAwait(false);
+                    var site = await run.RecoverySiteAsync(RecoverySiteOf(test), ct).ConfigureAwait(false);
+                    var swept = await site.SweepTestsAsync(IsOrphanAsync, ct).ConfigureAwait(false);
                     return StepOutcome.Done(swept.Count == 0 ? "Nothing left behind." : $"Deleted {swept.Count} VM(s) of test failovers whose process is gone: {string.Join(", ", swept)}.",
                         new StepDetails { [JobStepDetail.Kind] = JobStepKind.Cleanup });
                 }),
@@ -386,29 +390,17 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
         }
 
         /// <summary>
-        /// Deletes test VMs nobody will clean up: their job is not in the vault, its process died
+        /// Whether test VMs of job <paramref name="jobId"/> are left for nobody to clean up (the sweep deletes them): the job is not in the vault, its process died
         /// (Interrupted), or it was a drill that ended (a drill cleans up after itself). A failed or
         /// stopped test failover keeps its VMs for inspection until Stop-TestFailover is run for it.
         /// </summary>
-        private async Task<IReadOnlyList<string>> SweepAsync(Sites.VSphere.VSphereClient client, CancellationToken cancellationToken)
+        private async Task<bool> IsOrphanAsync(string jobId, CancellationToken cancellationToken)
         {
-            var swept = new List<string>();
-            foreach (var vm in await client.FindVmsByExtraConfigAsync(RecoveryTags.Kind, RecoveryTags.TestKind, cancellationToken).ConfigureAwait(false))
-            {
-                var config = await client.GetExtraConfigAsync(vm.MoRef, cancellationToken).ConfigureAwait(false);
-                if (!config.TryGetValue(RecoveryTags.Job, out var jobId)) continue;
-                var job = await services.Vault.FindJobAsync(jobId, cancellationToken).ConfigureAwait(false);
-                var observed = job is null ? null : JobRunner.Observe(job);
-                var orphan = observed is null
-                    || observed.State == JobState.Interrupted
-                    || (observed.Operation == JobOperation.Drill && DRJob.IsEnded(observed.State));
-                if (orphan)
-                {
-                    await VSphereVmRecovery.DestroyAsync(client, vm, cancellationToken).ConfigureAwait(false);
-                    swept.Add(vm.Name);
-                }
-            }
-            return swept;
+            var job = await services.Vault.FindJobAsync(jobId, cancellationToken).ConfigureAwait(false);
+            var observed = job is null ? null : JobRunner.Observe(job);
+            return observed is null
+                || observed.State == JobState.Interrupted
+                || (observed.Operation == JobOperation.Drill && DRJob.IsEnded(observed.State));
         }
     }
 }

@@ -7,7 +7,10 @@ using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Orchestration.Plans;
+using Azure;
+using Azure.Core;
 using AzureSiteRecovery.DR.Core.Sites;
+using AzureSiteRecovery.DR.Core.Sites.Azure;
 using AzureSiteRecovery.DR.Core.Vault;
 
 namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
@@ -147,21 +150,86 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
         /// (subnet form of the mappings, disks at most 32 TiB, firmware known, no 'azure:' block on a
         /// vSphere plan) ran in <see cref="RecoveryPlanValidator"/>.
         /// </summary>
-        private Task CheckAzureSiteAsync(RecoveryPlan plan, Site site, IReadOnlyList<PlannedVm> vms, PreflightPurpose purpose,
+        private async Task CheckAzureSiteAsync(RecoveryPlan plan, Site site, IReadOnlyList<PlannedVm> vms, PreflightPurpose purpose,
             Action<FindingSeverity, string, string, PlanLocation?> report, CancellationToken cancellationToken)
         {
-            // Seam (issue 11): with Sites/Azure/AzureSiteConnection, check here, each finding at its plan line:
-            //   - the site signs in and its subscription and resource group exist (RecoverySiteUnreachable);
-            //   - the subnets of the mappings exist (AzureSubnetReference.ResourceIdIn the site's subscription and group):
-            //     the test subnets for PreflightPurpose.Test/Any, the recovery ones for Failover/Any (TestNetworkNotFound, RecoveryNetworkNotFound);
-            //   - each VM's size (PlannedVm.Settings.Azure?.VmSize, else the one chosen from CPU and memory) exists in site.Location (VmSizeNotAvailable);
-            //   - the storage account answers (StorageAccountUnreachable);
-            //   - firmware maps to a generation the VM size supports (bios: V1, efi: V2; VmSizeGenerationMismatch).
-            // Until then a plan cannot run on an Azure site, and says so.
-            report(FindingSeverity.Error, "RecoverySiteNotSupported",
-                $"The recovery site '{site.Name}' is an {site.Kind} site: this version recovers onto vSphere sites only; recovery into {site.Kind} is not supported yet. " +
-                "Name a vSphere recovery site in the plan (recoverySite).", null);
-            return Task.CompletedTask;
+            AzureSiteConnection connection;
+            try
+            {
+                connection = await SiteConnector.ConnectAzureAsync(vault, site.Name, cancellationToken).ConfigureAwait(false);
+            }
+            catch (DRException ex) when (ex.Kind != FailureKind.Cancelled)
+            {
+                report(FindingSeverity.Error, "RecoverySiteUnreachable", $"The recovery site '{site.Name}' could not be checked: {ex.Message}", null);
+                return;
+            }
+            using var recovery = new AzureVmRecovery(connection);
+            try
+            {
+                // Signs in, and shows the subscription and resource group exist.
+                await AzureCalls.RunAsync(connection, $"resource group {site.ResourceGroup}", ct => connection.ResourceGroup.GetAsync(ct), cancellationToken).ConfigureAwait(false);
+            }
+            catch (DRException ex) when (ex.Kind != FailureKind.Cancelled)
+            {
+                report(FindingSeverity.Error, "RecoverySiteUnreachable",
+                    $"The recovery site '{site.Name}' could not be checked: {ex.Message} Check it with Test-DRSite {site.Name}.", null);
+                return;
+            }
+
+            foreach (var mapping in plan.NetworkMappings)
+            {
+                async Task RequireAsync(string network, string what, string check, bool needed, PlanLocation? location)
+                {
+                    if (string.IsNullOrEmpty(network)) return;
+                    ResourceIdentifier subnet;
+                    try
+                    {
+                        subnet = recovery.SubnetOf(network, mapping.SourceNetwork);
+                    }
+                    catch (RecoveryException)
+                    {
+                        return; // the vault check reported the form
+                    }
+                    try
+                    {
+                        await connection.Arm.GetGenericResource(subnet).GetAsync(cancellationToken).ConfigureAwait(false);
+                    }
+                    catch (RequestFailedException e) when (e.Status == 404)
+                    {
+                        report(needed ? FindingSeverity.Error : FindingSeverity.Warning, check,
+                            $"The {what} subnet '{network}' of source network '{mapping.SourceNetwork}' does not exist in Azure site '{site.Name}' ({subnet}); " +
+                            $"{(what == "test" ? "a drill or test failover" : "a failover")} would fail. Fix the plan's {what}Network, or create the subnet there.", location ?? mapping.Location);
+                    }
+                    catch (RequestFailedException e)
+                    {
+                        report(FindingSeverity.Error, "RecoverySiteUnreachable", AzureCalls.Map(connection, $"subnet {subnet}", e).Message, location ?? mapping.Location);
+                    }
+                }
+                await RequireAsync(mapping.TestNetwork, "test", "TestNetworkNotFound", purpose != PreflightPurpose.Failover, mapping.TestNetworkLocation).ConfigureAwait(false);
+                await RequireAsync(mapping.RecoveryNetwork, "recovery", "RecoveryNetworkNotFound", purpose != PreflightPurpose.Test, mapping.RecoveryNetworkLocation).ConfigureAwait(false);
+            }
+
+            try
+            {
+                var sizes = await AzureVmRecovery.ListSizesAsync(connection, cancellationToken).ConfigureAwait(false);
+                var names = new HashSet<string>(sizes.Select(s => s.Name), StringComparer.OrdinalIgnoreCase);
+                foreach (var planned in vms.GroupBy(v => v.Vm.VmId).Select(g => g.First()))
+                {
+                    var named = planned.Settings.Azure?.VmSize;
+                    if (named != null ? !names.Contains(named) : AzureVmRecovery.ChooseSize(sizes, planned.Vm) is null)
+                    {
+                        report(FindingSeverity.Error, "VmSizeNotAvailable", named != null
+                            ? $"VM size '{named}' of VM '{planned.Vm.Name}' is not offered in {site.Location}; name another in its azure: vmSize."
+                            : $"No VM size in {site.Location} has {planned.Vm.NumCpu} CPU(s) and {planned.Vm.MemoryMB} MB for VM '{planned.Vm.Name}'; name one in its azure: vmSize.",
+                            planned.Location);
+                    }
+                }
+                await connection.GetStorageAccountAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (DRException ex) when (ex.Kind != FailureKind.Cancelled)
+            {
+                report(FindingSeverity.Error, "RecoverySiteUnreachable", $"The recovery site '{site.Name}' could not be checked: {ex.Message}", null);
+            }
         }
 
         private static string Size(long bytes) =>

@@ -4,6 +4,7 @@ using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Core.Errors;
+using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Replication;
 using AzureSiteRecovery.DR.Core.Sites;
 using AzureSiteRecovery.DR.Core.Sites.VSphere;
@@ -19,6 +20,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
     {
         private readonly RecoveryServices services;
         private readonly Dictionary<string, Task<VSphereClient>> sites = new Dictionary<string, Task<VSphereClient>>(StringComparer.OrdinalIgnoreCase);
+        private readonly Dictionary<string, Task<IRecoverySite>> recoverySites = new Dictionary<string, Task<IRecoverySite>>(StringComparer.OrdinalIgnoreCase);
         private readonly Lazy<ReplicationStore> store;
         private readonly Dictionary<string, Task<DatastoreInfo>> placements = new Dictionary<string, Task<DatastoreInfo>>(StringComparer.OrdinalIgnoreCase);
 
@@ -36,7 +38,32 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
         public SemaphoreSlim DiskWrites { get; }
         public ReplicationStore Store => store.Value;
 
-        /// <summary>The run's connection to <paramref name="site"/>, made once.</summary>
+        /// <summary>The recovery side of <paramref name="site"/> (<see cref="IRecoverySite"/> of the site's kind), made once per run.</summary>
+        public Task<IRecoverySite> RecoverySiteAsync(string site, CancellationToken cancellationToken)
+        {
+            lock (recoverySites)
+            {
+                if (!recoverySites.TryGetValue(site, out var recoverySite) || recoverySite.IsFaulted || recoverySite.IsCanceled)
+                {
+                    recoverySite = OpenRecoverySiteAsync(site);
+                    recoverySites[site] = recoverySite;
+                }
+                return recoverySite.WaitAsync(cancellationToken);
+            }
+        }
+
+        private async Task<IRecoverySite> OpenRecoverySiteAsync(string site)
+        {
+            var stored = await services.Vault.FindSiteAsync(site, CancellationToken.None).ConfigureAwait(false);
+            if (stored?.Kind == SiteKind.Azure)
+            {
+                return new AzureVmRecovery(await SiteConnector.ConnectAzureAsync(services.Vault, site, CancellationToken.None).ConfigureAwait(false));
+            }
+            // Not stored: the vSphere connector says so.
+            return new VSphereVmRecovery(this, await SiteAsync(site, CancellationToken.None).ConfigureAwait(false));
+        }
+
+        /// <summary>The run's connection to vSphere site <paramref name="site"/>, made once.</summary>
         public Task<VSphereClient> SiteAsync(string site, CancellationToken cancellationToken)
         {
             lock (sites)
@@ -81,6 +108,14 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
 
         public void Dispose()
         {
+            lock (recoverySites)
+            {
+                foreach (var recoverySite in recoverySites.Values.Where(c => c.Status == TaskStatus.RanToCompletion))
+                {
+                    recoverySite.Result.Dispose();
+                }
+                recoverySites.Clear();
+            }
             lock (sites)
             {
                 foreach (var client in sites.Values.Where(c => c.Status == TaskStatus.RanToCompletion))

@@ -11,43 +11,31 @@ using AzureSiteRecovery.DR.Core.Storage;
 
 namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
 {
-    /// <summary>One VM to bring up on a vSphere recovery site: from which point, under which name, on which networks, and how to tell it is up.</summary>
-    internal sealed record VmRecoveryRequest
-    {
-        public string JobId { get; init; } = "";
-        public ProtectedVm Vm { get; init; } = new ProtectedVm();
-        public RecoveryPoint Point { get; init; } = new RecoveryPoint();
-        public string RecoverySite { get; init; } = "";
-        /// <summary>The name the recovered VM gets.</summary>
-        public string Name { get; init; } = "";
-        /// <summary>The recovery network of each NIC, in the source VM's NIC order.</summary>
-        public IReadOnlyList<string> Networks { get; init; } = Array.Empty<string>();
-        /// <summary><see cref="RecoveryTags.TestKind"/> or <see cref="RecoveryTags.FailoverKind"/>.</summary>
-        public string Kind { get; init; } = RecoveryTags.TestKind;
-        /// <summary>When the VM may be powered on at the earliest (its group's start plus its boot delay).</summary>
-        public DateTimeOffset PowerOnAt { get; init; }
-        public VmStartCondition WaitFor { get; init; }
-        public TimeSpan StartTimeout { get; init; }
-        /// <summary>An earlier run of the step started (its process died, or it failed): a VM it made may exist.</summary>
-        public bool IsRetry { get; init; }
-    }
-
     /// <summary>
     /// Brings a protected VM up on a vSphere recovery site from a recovery point: creates the VM
     /// (tagged with the job, so it can always be found again) with empty disks of the point's
     /// sizes, streams each disk's image from the chunk store into its flat file, powers it on and
     /// waits until it is up. Idempotent: a VM this job made for this protected VM before (a retried
-    /// step) is deleted first, so a retry never leaves two.
+    /// step) is deleted first, so a retry never leaves two. Everything a job makes is the VM itself
+    /// (its files go with it), found again by the job's extraConfig keys: no journal is needed.
     /// </summary>
-    internal sealed class VSphereVmRecovery
+    internal sealed class VSphereVmRecovery : IRecoverySite
     {
         private readonly RecoveryRun run;
+        private readonly VSphereClient client;
 
-        public VSphereVmRecovery(RecoveryRun run) => this.run = run;
-
-        public async Task<StepDetails> RecoverAsync(VmRecoveryRequest request, CancellationToken cancellationToken)
+        /// <param name="run">The run the recovery belongs to (chunk store, placement, disk-write throttle).</param>
+        /// <param name="client">The run's connection to the site; the run disposes it.</param>
+        public VSphereVmRecovery(RecoveryRun run, VSphereClient client)
         {
-            var client = await run.SiteAsync(request.RecoverySite, cancellationToken).ConfigureAwait(false);
+            this.run = run;
+            this.client = client;
+        }
+
+        public string Name => client.SiteName;
+
+        public async Task<StepDetails> RecoverVmAsync(VmRecoveryRequest request, CancellationToken cancellationToken)
+        {
             var manifest = await run.Store.Chunks.ReadPointAsync(request.Vm.VmId, request.Point.RecoveryPointId, cancellationToken).ConfigureAwait(false);
             var placement = await run.PlacementAsync(request.RecoverySite, cancellationToken).ConfigureAwait(false);
 
@@ -134,27 +122,8 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 ip = guest.IpAddress;
             }
 
-            return Details(request.Vm, request.Point, request.RecoverySite, moRef, request.Name, ip, bytes, chunks);
+            return StepDetails.Recovered(request.Vm, request.Point, request.RecoverySite, moRef, request.Name, ip, bytes, chunks);
         }
-
-        /// <summary>What a step that brought a VM up records (JobStepDetail keys), for later steps and the drill report.</summary>
-        public static StepDetails Details(ProtectedVm vm, RecoveryPoint point, string site, string moRef, string name, string? ip, long bytesWritten, int chunksWritten) =>
-            new StepDetails
-            {
-                [JobStepDetail.Kind] = JobStepKind.RecoverVm,
-                [JobStepDetail.VmId] = vm.VmId,
-                [JobStepDetail.RecoveryPointId] = point.RecoveryPointId,
-                [JobStepDetail.RecoveryPointTime] = point.Time.ToString("o", CultureInfo.InvariantCulture),
-                [JobStepDetail.Consistency] = point.Consistency.ToString(),
-                [JobStepDetail.RecoveredSite] = site,
-                [JobStepDetail.RecoveredMoRef] = moRef,
-                [JobStepDetail.RecoveredName] = name,
-                [JobStepDetail.IpAddress] = ip,
-                [JobStepDetail.UpAt] = DateTimeOffset.UtcNow.ToString("o", CultureInfo.InvariantCulture),
-                [JobStepDetail.BytesWritten] = bytesWritten.ToString(CultureInfo.InvariantCulture),
-                [JobStepDetail.ChunksWritten] = chunksWritten.ToString(CultureInfo.InvariantCulture),
-                [JobStepDetail.RpoThreshold] = vm.RpoThreshold > TimeSpan.Zero ? vm.RpoThreshold.ToString("c", CultureInfo.InvariantCulture) : null,
-            };
 
         /// <summary>The VMs job <paramref name="jobId"/> made on the site (for one protected VM, or all of them).</summary>
         public static Task<IReadOnlyList<DiscoveredVm>> FindAsync(VSphereClient client, string jobId, string? vmId, CancellationToken cancellationToken) =>
@@ -162,16 +131,86 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 tags.TryGetValue(RecoveryTags.Job, out var job) && job == jobId &&
                 (vmId is null || (tags.TryGetValue(RecoveryTags.Vm, out var vm) && vm == vmId)), cancellationToken);
 
-        /// <summary>Deletes every VM (and its files) job <paramref name="jobId"/> made on the site; returns their names.</summary>
-        public static async Task<IReadOnlyList<string>> DeleteAsync(VSphereClient client, string jobId, CancellationToken cancellationToken)
+        /// <summary>Deletes every VM (and its files) the job made on the site; returns their names.</summary>
+        public async Task<IReadOnlyList<string>> DeleteJobAsync(DRJob job, CancellationToken cancellationToken)
         {
             var deleted = new List<string>();
-            foreach (var vm in await FindAsync(client, jobId, null, cancellationToken).ConfigureAwait(false))
+            foreach (var vm in await FindAsync(client, job.JobId, null, cancellationToken).ConfigureAwait(false))
             {
                 await DestroyAsync(client, vm, cancellationToken).ConfigureAwait(false);
                 deleted.Add(vm.Name);
             }
             return deleted;
+        }
+
+        public async Task<int> DeleteFailoverCopiesAsync(string vmId, CancellationToken cancellationToken)
+        {
+            var copies = await client.FindVmsByExtraConfigAsync(tags =>
+                tags.TryGetValue(RecoveryTags.Vm, out var id) && id == vmId &&
+                tags.TryGetValue(RecoveryTags.Kind, out var kind) && kind == RecoveryTags.FailoverKind, cancellationToken).ConfigureAwait(false);
+            foreach (var copy in copies)
+            {
+                await DestroyAsync(client, copy, cancellationToken).ConfigureAwait(false);
+            }
+            return copies.Count;
+        }
+
+        public async Task<IReadOnlyList<string>> SweepTestsAsync(Func<string, CancellationToken, Task<bool>> isOrphan, CancellationToken cancellationToken)
+        {
+            var swept = new List<string>();
+            foreach (var vm in await client.FindVmsByExtraConfigAsync(RecoveryTags.Kind, RecoveryTags.TestKind, cancellationToken).ConfigureAwait(false))
+            {
+                var config = await client.GetExtraConfigAsync(vm.MoRef, cancellationToken).ConfigureAwait(false);
+                if (!config.TryGetValue(RecoveryTags.Job, out var jobId)) continue;
+                if (await isOrphan(jobId, cancellationToken).ConfigureAwait(false))
+                {
+                    await DestroyAsync(client, vm, cancellationToken).ConfigureAwait(false);
+                    swept.Add(vm.Name);
+                }
+            }
+            return swept;
+        }
+
+        public Task<bool> ShutDownAsync(string vmRef, string name, TimeSpan timeout, CancellationToken cancellationToken) =>
+            ShutDownAsync(client, vmRef, name, timeout, cancellationToken);
+
+        /// <summary>Shuts the guest down (VMware Tools), or powers the VM off when there is no running guest; true when it was on.</summary>
+        public static async Task<bool> ShutDownAsync(VSphereClient client, string moRef, string name, TimeSpan timeout, CancellationToken cancellationToken)
+        {
+            var vm = await client.GetVmAsync(moRef, cancellationToken).ConfigureAwait(false)
+                ?? throw new RecoveryException("VmGone", FailureKind.NotFound, name, $"VM '{name}' ({moRef}) is not on site '{client.SiteName}' any more.");
+            if (vm.PowerState == VmPowerState.PoweredOff) return false;
+            try
+            {
+                await client.ShutdownGuestAsync(moRef, timeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (VSphereFaultException e) when (e.FaultName == "ToolsUnavailable" || e.FaultName == "InvalidState" || e.FaultName == "InvalidPowerState")
+            {
+                await client.PowerOffAsync(moRef, cancellationToken).ConfigureAwait(false);
+            }
+            return true;
+        }
+
+        public async Task<bool> StartIfStoppedAsync(string vmRef, CancellationToken cancellationToken)
+        {
+            var vm = await client.GetVmAsync(vmRef, cancellationToken).ConfigureAwait(false);
+            if (vm?.PowerState != VmPowerState.PoweredOff) return false;
+            await client.PowerOnAsync(vmRef, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+
+        public async Task DestroyVmAsync(string vmRef, CancellationToken cancellationToken)
+        {
+            var vm = await client.GetVmAsync(vmRef, cancellationToken).ConfigureAwait(false);
+            if (vm != null)
+            {
+                await DestroyAsync(client, vm, cancellationToken).ConfigureAwait(false);
+            }
+        }
+
+        /// <summary>The run owns the connection.</summary>
+        public void Dispose()
+        {
         }
 
         /// <summary>Destroys a VM; one already gone counts as destroyed.</summary>
@@ -187,19 +226,5 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
         }
 
         private static long DiskOrder(string diskKey) => long.TryParse(diskKey, NumberStyles.Integer, CultureInfo.InvariantCulture, out var key) ? key : long.MaxValue;
-    }
-
-    /// <summary>What a step records (JobStep.Details); null values are left out.</summary>
-    internal sealed class StepDetails : Dictionary<string, string>
-    {
-        public new string? this[string key]
-        {
-            get => TryGetValue(key, out var value) ? value : null;
-            set
-            {
-                if (value is null) Remove(key);
-                else base[key] = value;
-            }
-        }
     }
 }
