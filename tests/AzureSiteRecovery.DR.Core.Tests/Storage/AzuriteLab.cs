@@ -30,7 +30,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Storage
         }
 
         /// <summary>With more accounts besides devstoreaccount1 (name → base64 key; AZURITE_ACCOUNTS of azurite.sh).</summary>
-        public AzuriteLab(System.Collections.Generic.IReadOnlyDictionary<string, string> accounts)
+        internal AzuriteLab(System.Collections.Generic.IReadOnlyDictionary<string, string> accounts)
             : this()
         {
             environment = new System.Collections.Generic.Dictionary<string, string>
