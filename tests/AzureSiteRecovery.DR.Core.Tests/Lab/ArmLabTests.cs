@@ -285,14 +285,14 @@ namespace AzureSiteRecovery.DR.Core.Tests.Lab
         }
 
         /// <summary>
-        /// powerOff (skipShutdown), deallocate, start, restart (--lro async): instanceView's PowerState follows
+        /// powerOff (skipShutdown), deallocate, start, restart (sync; AsyncLroModeIsPolledToCompletion has a 202 powerOff): instanceView's PowerState follows
         /// (stopped, deallocated, running); a deallocated VM's disk is Reserved and can be read through a SAS, the VM does
         /// not start while that SAS is active, and a VM that is not running cannot be restarted.
         /// </summary>
         [Fact]
         public async Task PowerOperationsMoveThePowerStateAndTheDiskState()
         {
-            await using var lab = await ArmLab.StartAsync(fixture.Azurite, "--lro", "async");
+            await using var lab = await ArmLab.StartAsync(fixture.Azurite);
             var arm = lab.Client();
             var (disk, vm, data) = await RunningVmAsync(arm, "powervm", "job-6");
             Assert.Equal("PowerState/running", await WaitPowerAsync(vm, "PowerState/running"));
@@ -324,7 +324,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Lab
             var requests = await lab.LabAsync("requests");
             foreach (var action in new[] { "powerOff", "deallocate", "start", "restart" })
             {
-                Assert.Contains(requests, r => (string)r!["method"]! == "POST" && ((string)r["path"]!).EndsWith("/" + action, StringComparison.Ordinal) && (int)r["status"]! == 202);
+                Assert.Contains(requests, r => (string)r!["method"]! == "POST" && ((string)r["path"]!).EndsWith("/" + action, StringComparison.Ordinal) && (int)r["status"]! == 200);
             }
             Assert.Contains(requests, r => ((string)r!["path"]!).EndsWith("/powerOff", StringComparison.Ordinal) && ((string)r["query"]!).Contains("skipShutdown=true", StringComparison.Ordinal));
             Assert.Empty(await lab.LabAsync("violations"));
@@ -383,6 +383,111 @@ namespace AzureSiteRecovery.DR.Core.Tests.Lab
             Assert.Contains(violations, v => v.StartsWith("$.properties.provisioningState:", StringComparison.Ordinal) && v.Contains("READONLY", StringComparison.Ordinal));
         }
 
+        /// <summary>
+        /// Every kind of request the module sends (and F's snapshots and power operations) is matched to an operation of the
+        /// kept swagger files (no "spec":"none" in the log) and conforms: /lab/violations stays empty.
+        /// </summary>
+        [Fact]
+        public async Task EveryRequestKindIsCheckedAgainstTheSwagger()
+        {
+            await using var lab = await ArmLab.StartAsync(fixture.Azurite);
+            var arm = lab.Client();
+            var rg = Rg(arm);
+            var subscription = await arm.GetDefaultSubscriptionAsync();
+            Assert.NotEmpty(await arm.GetSubscriptions().GetAllAsync().ToListAsync());
+            await rg.GetAsync();
+            await subscription.GetResourceProviderAsync("Microsoft.Compute");
+            Assert.NotEmpty(await subscription.GetVirtualMachineSizesAsync(new AzureLocation(ArmLab.Location)).ToListAsync());
+            await arm.GetGenericResource(new ResourceIdentifier(ArmLab.VnetId)).GetAsync();
+            await arm.GetGenericResource(new ResourceIdentifier(ArmLab.VnetId + "/subnets/test")).GetAsync();
+            await arm.GetGenericResource(new ResourceIdentifier(ArmLab.StorageAccountId)).GetAsync();
+            using (var http = new System.Net.Http.HttpClient(lab.PinnedHandler()))
+            {
+                var token = await lab.ServicePrincipal().GetTokenAsync(new TokenRequestContext(new[] { "https://management.azure.com/.default" }), default);
+                using var request = new System.Net.Http.HttpRequestMessage(System.Net.Http.HttpMethod.Post, new Uri(lab.Url, ArmLab.StorageAccountId.TrimStart('/') + "/listKeys?api-version=2023-01-01"));
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token.Token);
+                using var keys = await http.SendAsync(request);
+                Assert.Equal(200, (int)keys.StatusCode);
+            }
+
+            var (disk, vm, _) = await RunningVmAsync(arm, "specvm", "job-7");
+            await disk.GetAsync();
+            await rg.GetManagedDisks().GetAllAsync().ToListAsync();
+            await vm.GetAsync(expand: InstanceViewType.InstanceView);
+            await vm.InstanceViewAsync();
+            var snapshotData = new SnapshotData(ArmLab.Location) { CreationData = new DiskCreationData(DiskCreateOption.Copy) { SourceResourceId = disk.Id }, Tags = { ["azsr-dr.job"] = "job-7" } };
+            var snapshot = (await rg.GetSnapshots().CreateOrUpdateAsync(WaitUntil.Completed, "specvm-snap", snapshotData)).Value;
+            await snapshot.GetAsync();
+            await snapshot.GrantAccessAsync(WaitUntil.Completed, new GrantAccessData(AccessLevel.Read, 600));
+            await snapshot.RevokeAccessAsync(WaitUntil.Completed);
+            await snapshot.DeleteAsync(WaitUntil.Completed);
+            await vm.PowerOffAsync(WaitUntil.Completed, skipShutdown: true);
+            await vm.PowerOnAsync(WaitUntil.Completed);
+            await vm.RestartAsync(WaitUntil.Completed);
+            await vm.DeallocateAsync(WaitUntil.Completed);
+            await disk.GrantAccessAsync(WaitUntil.Completed, new GrantAccessData(AccessLevel.Read, 600));
+            await disk.RevokeAccessAsync(WaitUntil.Completed);
+            Assert.Single(await rg.GetGenericResourcesAsync(filter: "tagName eq 'azsr-dr.job' and tagValue eq 'job-7'", top: 5).Where(r => r.Data.Name == "specvm").ToListAsync());
+            Assert.NotEmpty(await subscription.GetGenericResourcesAsync(filter: "resourceType eq 'Microsoft.Compute/disks'").ToListAsync());
+            await vm.DeleteAsync(WaitUntil.Completed, forceDeletion: true);
+            await arm.GetGenericResource(NicId("specvm-nic0")).DeleteAsync(WaitUntil.Completed);
+
+            var requests = (await lab.LabAsync("requests")).Select(r => r!.AsObject()).ToList();
+            var notChecked = requests.Where(r => (string?)r["spec"] is null or "none").Select(r => $"{r["method"]} {r["path"]}?{r["query"]} -> {r["status"]}").ToList();
+            Assert.True(notChecked.Count == 0, "requests no swagger operation checked:\n" + string.Join("\n", notChecked));
+            Assert.Empty(await lab.LabAsync("violations"));
+            foreach (var kind in new[] { "virtualMachine.json#VirtualMachines_CreateOrUpdate", "snapshot.json#Snapshots_CreateOrUpdate", "virtualMachine.json#VirtualMachines_PowerOff",
+                                         "storage.json#StorageAccounts_ListKeys", "resources.json#Resources_ListByResourceGroup", "subscriptions.json#Subscriptions_Get",
+                                         "virtualNetwork.json#Subnets_Get", "computeRPCommon.json#VirtualMachineSizes_List" })
+            {
+                Assert.Contains(requests, r => ((string?)r["spec"])?.EndsWith(kind, StringComparison.Ordinal) == true);
+            }
+        }
+
+        /// <summary>A VM body with an unknown property, a read-only property and a value outside a closed enum is refused 400 LabSpecViolation naming each JSON path.</summary>
+        [Fact]
+        public async Task BadVmBodyIsRefusedNamingEachJsonPath()
+        {
+            await using var lab = await ArmLab.StartAsync(fixture.Azurite);
+            var arm = lab.Client();
+            var token = await lab.ServicePrincipal().GetTokenAsync(new TokenRequestContext(new[] { "https://management.azure.com/.default" }), default);
+            var body = new JsonObject
+            {
+                ["location"] = ArmLab.Location,
+                ["properties"] = new JsonObject
+                {
+                    ["hardwareProfile"] = new JsonObject { ["vmSize"] = "Standard_D2s_v3", ["vmSizeName"] = "x" },
+                    ["storageProfile"] = new JsonObject
+                    {
+                        ["osDisk"] = new JsonObject
+                        {
+                            ["createOption"] = "Attach",
+                            ["osType"] = "Solaris",
+                            ["managedDisk"] = new JsonObject { ["id"] = $"/subscriptions/{ArmLab.Subscription}/resourceGroups/{ArmLab.ResourceGroup}/providers/Microsoft.Compute/disks/none" },
+                        },
+                    },
+                    ["vmId"] = Guid.NewGuid().ToString(),
+                },
+            };
+            using var http = new System.Net.Http.HttpClient(lab.PinnedHandler());
+            using var request = new System.Net.Http.HttpRequestMessage(System.Net.Http.HttpMethod.Put,
+                new Uri(lab.Url, $"subscriptions/{ArmLab.Subscription}/resourceGroups/{ArmLab.ResourceGroup}/providers/Microsoft.Compute/virtualMachines/badvm?api-version=2023-07-01"))
+            {
+                Content = new System.Net.Http.StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token.Token);
+            using var response = await http.SendAsync(request);
+            Assert.Equal(400, (int)response.StatusCode);
+            var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+            Assert.Equal("LabSpecViolation", (string?)error["code"]);
+            var violations = (await lab.LabAsync("violations")).Single()!["violations"]!.AsArray().Select(v => (string)v!).ToList();
+            Assert.Contains(violations, v => v.StartsWith("$.properties.hardwareProfile.vmSizeName:", StringComparison.Ordinal) && v.Contains("OBJECT_ADDITIONAL_PROPERTIES", StringComparison.Ordinal));
+            Assert.Contains(violations, v => v.StartsWith("$.properties.vmId:", StringComparison.Ordinal) && v.Contains("READONLY", StringComparison.Ordinal));
+            Assert.Contains(violations, v => v.StartsWith("$.properties.storageProfile.osDisk.osType:", StringComparison.Ordinal) && v.Contains("ENUM_MISMATCH", StringComparison.Ordinal));
+            Assert.Contains("virtualMachine.json", (string?)error["message"], StringComparison.Ordinal);
+            Assert.False((await Rg(arm).GetVirtualMachines().ExistsAsync("badvm")).Value);
+        }
+
         /// <summary>Every 3rd request gets 429 with Retry-After: 1; the SDK waits and retries, so the calls succeed, no faster than the header says.</summary>
         [Fact]
         public async Task ThrottlingIsRetriedAfterRetryAfter()
@@ -411,12 +516,15 @@ namespace AzureSiteRecovery.DR.Core.Tests.Lab
             var nic = (await arm.GetGenericResources().CreateOrUpdateAsync(WaitUntil.Completed, NicId("async-nic"), Nic("job-4"))).Value;
             var vm = (await rg.GetVirtualMachines().CreateOrUpdateAsync(WaitUntil.Completed, "async-vm", Vm(disk.Id, nic.Id, "job-4"))).Value;
             Assert.Equal("Succeeded", vm.Data.ProvisioningState);
+            await vm.PowerOffAsync(WaitUntil.Completed, skipShutdown: true);
+            Assert.Equal("PowerState/stopped", await PowerAsync(vm));
             await vm.DeleteAsync(WaitUntil.Completed, forceDeletion: true);
             Assert.False((await rg.GetManagedDisks().ExistsAsync("async-os")).Value);
             var requests = await lab.LabAsync("requests");
             Assert.Contains(requests, r => ((string)r!["path"]!).Contains("/operations/", StringComparison.Ordinal));
             Assert.Contains(requests, r => (string)r!["method"]! == "PUT" && (int)r["status"]! == 202);
             Assert.Contains(requests, r => (string)r!["method"]! == "PUT" && (int)r["status"]! == 201);
+            Assert.Contains(requests, r => (string)r!["method"]! == "POST" && ((string)r["path"]!).EndsWith("/powerOff", StringComparison.Ordinal) && (int)r["status"]! == 202);
         }
 
         /// <summary>Service principal: ClientSecretCredential with the lab as authority host signs in; a wrong secret fails at sign-in; no token → 401.</summary>
