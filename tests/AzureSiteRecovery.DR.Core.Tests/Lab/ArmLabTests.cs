@@ -194,6 +194,142 @@ namespace AzureSiteRecovery.DR.Core.Tests.Lab
             Assert.Empty(await lab.LabAsync("violations"));
         }
 
+        /// <summary>An imported disk, a NIC and a VM made of them (the recovery path), for the tests that start from a running VM.</summary>
+        private async Task<(ManagedDiskResource Disk, VirtualMachineResource Vm, byte[] Data)> RunningVmAsync(ArmClient arm, string name, string job)
+        {
+            var rg = Rg(arm);
+            var (uri, _, data) = await VhdBlobAsync(name + "/disk0.vhd");
+            var disk = (await rg.GetManagedDisks().CreateOrUpdateAsync(WaitUntil.Completed, name + "-os", ImportDisk(uri, job))).Value;
+            var nic = (await arm.GetGenericResources().CreateOrUpdateAsync(WaitUntil.Completed, NicId(name + "-nic0"), Nic(job))).Value;
+            var vm = (await rg.GetVirtualMachines().CreateOrUpdateAsync(WaitUntil.Completed, name, Vm(disk.Id, nic.Id, job))).Value;
+            return (disk, vm, data);
+        }
+
+        private static async Task<string> PowerAsync(VirtualMachineResource vm) =>
+            (await vm.InstanceViewAsync()).Value.Statuses.Select(s => s.Code).Single(c => c.StartsWith("PowerState/", StringComparison.Ordinal));
+
+        private static async Task<string> WaitPowerAsync(VirtualMachineResource vm, string expected)
+        {
+            var sw = Stopwatch.StartNew();
+            string power;
+            do power = await PowerAsync(vm);
+            while (power != expected && sw.Elapsed < TimeSpan.FromSeconds(10) && await Task.Delay(100).ContinueWith(_ => true));
+            return power;
+        }
+
+        /// <summary>
+        /// Snapshots (Microsoft.Compute 2023-04-02), --lro location: Copy of a disk attached to a running VM is the disk as of
+        /// the PUT (a later guest write, through the lab's back door, is not in it); its read SAS gives those bytes; the running
+        /// VM's disk itself refuses a read SAS (409 Conflict, as Azure); endGetAccess, delete (blob gone), swagger-clean.
+        /// </summary>
+        [Fact]
+        public async Task SnapshotCopyOfAnAttachedDiskReadsAsTheDiskAtThatInstant()
+        {
+            await using var lab = await ArmLab.StartAsync(fixture.Azurite, "--lro", "location");
+            var arm = lab.Client();
+            var rg = Rg(arm);
+            var (disk, vm, data) = await RunningVmAsync(arm, "snapvm", "job-5");
+
+            // The guest writes 1 MiB at 4 MiB (the lab's stand-in for a guest: a write SAS of the disk's blob).
+            var guest = new PageBlobClient(await lab.GuestWriteSasAsync("snapvm-os"));
+            var written = new byte[MiB];
+            new Random(5).NextBytes(written);
+            await guest.UploadPagesAsync(new MemoryStream(written), 4 * MiB);
+
+            var snapshotData = new SnapshotData(ArmLab.Location)
+            {
+                CreationData = new DiskCreationData(DiskCreateOption.Copy) { SourceResourceId = disk.Id },
+                Incremental = false,
+                Tags = { ["azsr-dr.job"] = "job-5" },
+            };
+            var snapshot = (await rg.GetSnapshots().CreateOrUpdateAsync(WaitUntil.Completed, "snapvm-os-snap", snapshotData)).Value;
+            Assert.Equal("Succeeded", snapshot.Data.ProvisioningState);
+            Assert.Equal(20 * MiB, snapshot.Data.DiskSizeBytes);
+            Assert.Equal(disk.Id.ToString(), snapshot.Data.CreationData.SourceResourceId?.ToString(), ignoreCase: true);
+            Assert.Equal(disk.Data.UniqueId, snapshot.Data.CreationData.SourceUniqueId);
+            Assert.Equal(SupportedOperatingSystemType.Linux, snapshot.Data.OSType);
+
+            // After the snapshot the guest overwrites the same range: the snapshot keeps the earlier bytes.
+            await guest.UploadPagesAsync(new MemoryStream(new byte[MiB]), 4 * MiB);
+
+            var conflict = await Assert.ThrowsAsync<RequestFailedException>(() => disk.GrantAccessAsync(WaitUntil.Completed, new GrantAccessData(AccessLevel.Read, 600)));
+            Assert.Equal(409, conflict.Status);
+            Assert.Contains("attached to running VM", conflict.Message, StringComparison.Ordinal);
+
+            var sas = new Uri((await snapshot.GrantAccessAsync(WaitUntil.Completed, new GrantAccessData(AccessLevel.Read, 600))).Value.AccessSas);
+            Assert.Equal(DiskState.ActiveSas, (await snapshot.GetAsync()).Value.Data.DiskState);
+            Assert.Equal(data, await ReadAsync(sas, 0, (int)MiB));
+            Assert.Equal(written, await ReadAsync(sas, 4 * MiB, (int)MiB));
+            Assert.Equal(data, await ReadAsync(sas, 12 * MiB, (int)MiB));
+            Assert.Equal(new byte[MiB], await ReadAsync(sas, 8 * MiB, (int)MiB));
+            Assert.Equal("conectix", Encoding.ASCII.GetString(await ReadAsync(sas, 20 * MiB, 8)));
+            var write = await Assert.ThrowsAsync<RequestFailedException>(() => snapshot.GrantAccessAsync(WaitUntil.Completed, new GrantAccessData(AccessLevel.Write, 600)));
+            Assert.Equal("OperationNotAllowed", write.ErrorCode);
+            await snapshot.RevokeAccessAsync(WaitUntil.Completed);
+            Assert.Equal(DiskState.Unattached, (await snapshot.GetAsync()).Value.Data.DiskState);
+
+            var missing = new SnapshotData(ArmLab.Location) { CreationData = new DiskCreationData(DiskCreateOption.Copy) { SourceResourceId = new ResourceIdentifier(disk.Id + "-gone") } };
+            var notFound = await Assert.ThrowsAsync<RequestFailedException>(() => rg.GetSnapshots().CreateOrUpdateAsync(WaitUntil.Completed, "no-source", missing));
+            Assert.Equal(404, notFound.Status);
+
+            var snapshotBlobs = await fixture.Container("lab-disks").GetBlobsAsync(prefix: ArmLab.ResourceGroup + "/snapshot-").ToListAsync();
+            Assert.Single(snapshotBlobs);
+            await snapshot.DeleteAsync(WaitUntil.Completed);
+            Assert.False((await rg.GetSnapshots().ExistsAsync("snapvm-os-snap")).Value);
+            Assert.Empty(await fixture.Container("lab-disks").GetBlobsAsync(prefix: ArmLab.ResourceGroup + "/snapshot-").ToListAsync());
+            await vm.DeleteAsync(WaitUntil.Completed, forceDeletion: true);
+
+            var requests = await lab.LabAsync("requests");
+            Assert.Contains(requests, r => (string)r!["method"]! == "PUT" && ((string)r["path"]!).Contains("/snapshots/", StringComparison.Ordinal) && (int)r["status"]! == 202);
+            Assert.Empty(await lab.LabAsync("violations"));
+        }
+
+        /// <summary>
+        /// powerOff (skipShutdown), deallocate, start, restart (--lro async): instanceView's PowerState follows
+        /// (stopped, deallocated, running); a deallocated VM's disk is Reserved and can be read through a SAS, the VM does
+        /// not start while that SAS is active, and a VM that is not running cannot be restarted.
+        /// </summary>
+        [Fact]
+        public async Task PowerOperationsMoveThePowerStateAndTheDiskState()
+        {
+            await using var lab = await ArmLab.StartAsync(fixture.Azurite, "--lro", "async");
+            var arm = lab.Client();
+            var (disk, vm, data) = await RunningVmAsync(arm, "powervm", "job-6");
+            Assert.Equal("PowerState/running", await WaitPowerAsync(vm, "PowerState/running"));
+
+            await vm.PowerOffAsync(WaitUntil.Completed, skipShutdown: true);
+            Assert.Equal("PowerState/stopped", await PowerAsync(vm));
+            Assert.Equal(DiskState.Attached, (await disk.GetAsync()).Value.Data.DiskState);
+
+            await vm.DeallocateAsync(WaitUntil.Completed);
+            Assert.Equal("PowerState/deallocated", await PowerAsync(vm));
+            Assert.Equal(DiskState.Reserved, (await disk.GetAsync()).Value.Data.DiskState);
+            var restart = await Assert.ThrowsAsync<RequestFailedException>(() => vm.RestartAsync(WaitUntil.Completed));
+            Assert.Equal("OperationNotAllowed", restart.ErrorCode);
+
+            // A deallocated VM's disk can be read; the VM does not start while that SAS is active.
+            var sas = new Uri((await disk.GrantAccessAsync(WaitUntil.Completed, new GrantAccessData(AccessLevel.Read, 600))).Value.AccessSas);
+            Assert.Equal(data, await ReadAsync(sas, 12 * MiB, (int)MiB));
+            var start = await Assert.ThrowsAsync<RequestFailedException>(() => vm.PowerOnAsync(WaitUntil.Completed));
+            Assert.Equal("OperationNotAllowed", start.ErrorCode);
+            await disk.RevokeAccessAsync(WaitUntil.Completed);
+            Assert.Equal(DiskState.Reserved, (await disk.GetAsync()).Value.Data.DiskState);
+
+            await vm.PowerOnAsync(WaitUntil.Completed);
+            Assert.Equal(DiskState.Attached, (await disk.GetAsync()).Value.Data.DiskState);
+            Assert.Equal("PowerState/running", await WaitPowerAsync(vm, "PowerState/running"));
+            await vm.RestartAsync(WaitUntil.Completed);
+            Assert.Equal("PowerState/running", await WaitPowerAsync(vm, "PowerState/running"));
+
+            var requests = await lab.LabAsync("requests");
+            foreach (var action in new[] { "powerOff", "deallocate", "start", "restart" })
+            {
+                Assert.Contains(requests, r => (string)r!["method"]! == "POST" && ((string)r["path"]!).EndsWith("/" + action, StringComparison.Ordinal) && (int)r["status"]! == 202);
+            }
+            Assert.Contains(requests, r => ((string)r!["path"]!).EndsWith("/powerOff", StringComparison.Ordinal) && ((string)r["query"]!).Contains("skipShutdown=true", StringComparison.Ordinal));
+            Assert.Empty(await lab.LabAsync("violations"));
+        }
+
         /// <summary>A blob whose footer Azure would reject fails Import and an upload's endGetAccess with InvalidVhd.</summary>
         [Fact]
         public async Task InvalidFootersFailWithInvalidVhd()
