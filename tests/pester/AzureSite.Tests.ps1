@@ -112,6 +112,25 @@ Describe 'New-DRSite -Azure and Set-DRSite: sign-in and cloud' {
         $back.ClientId | Should -Be 'app'
     }
 
+    It 'contacts an Azure site before storing it, and Test-DRSite reports one it cannot reach (a custom cloud on a closed loopback port)' {
+        $listener = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0); $listener.Start()
+        $closed = $listener.LocalEndpoint.Port; $listener.Stop()
+        $unreachable = @{ ArmEndpoint = "https://127.0.0.1:$closed/"; Authentication = 'ServicePrincipalSecret'; TenantId = 't'; ClientId = 'app'; ClientSecret = (New-Secret 'x') }
+        $splat = $azure.Clone(); $splat.Remove('SkipConnectionTest')
+        New-DRSite -Name lab @splat @unreachable -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $err | Should -HaveCount 1
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'Azure*,AzureSiteRecovery.DR.Sites.NewDRSiteCommand'
+        $err[0].Exception.Message | Should -Match "'lab'"
+        Test-Path $vault | Should -BeFalse -Because 'a site that cannot be reached is not stored'
+
+        New-DRSite -Name lab @azure @unreachable | Out-Null
+        $result = Test-DRSite lab
+        $result.Succeeded | Should -BeFalse
+        $result.Kind | Should -Be 'Azure'
+        $result.ErrorId | Should -BeLike 'Azure*'
+        $result.Error | Should -Not -Match "ClientSecret|'x'"
+    }
+
     It 'refuses an Azure setting on a vSphere site and a vSphere one on an Azure site' {
         New-DRSite -Name onprem -VSphere -Server https://vc01.example.test/sdk -Credential $cred -Role Protected -SkipConnectionTest | Out-Null
         New-DRSite -Name azure @azure | Out-Null
@@ -144,12 +163,10 @@ Describe 'Recovery plans for an Azure recovery site' {
         function Protect([string[]] $Name, [string] $Group = 'erp', [string] $Firmware = 'bios') {
             foreach ($vm in $Name) {
                 Add-TestProtectedVm -VaultPath $vault -Group $Group -Name $vm
-                $now = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()
+                Add-TestRecoveryPoint -VaultPath $vault -Name $vm
+                # What a cycle reads from vSphere: the firmware (NULL: not read yet) and the networks.
                 $firmwareValue = if ($Firmware) { "'$Firmware'" } else { 'NULL' }
-                Invoke-VaultSql $vault "INSERT INTO recovery_points (id, vm_id, time_unix_ms, consistency, size_bytes, changed_bytes, stored_bytes, chunk_count, manifest_key)
-                    SELECT 'rp-' || id, id, $now, 'CrashConsistent', 0, 0, 0, 0, 'manifests/' || id FROM protected_vms WHERE name = '$vm';
-                    UPDATE protected_vms SET state = 'Protected', last_point_id = 'rp-' || id, last_point_unix_ms = $now, firmware = $firmwareValue,
-                        networks = '[""VM Network"",""Backend""]' WHERE name = '$vm';" | Out-Null
+                Invoke-VaultSql $vault "UPDATE protected_vms SET firmware = $firmwareValue, networks = '[""VM Network"",""Backend""]' WHERE name = '$vm';" | Out-Null
             }
         }
         function Write-Plan([string] $Text) { $path = Join-Path $work 'plan.yaml'; [IO.File]::WriteAllText($path, $Text); $path }

@@ -3,16 +3,6 @@ BeforeAll {
     $module = Import-Module $env:AZSR_DR_TEST_MODULE -Force -PassThru
     $cred = New-TestCredential
     $example = Join-Path $module.ModuleBase 'Examples/erp.plan.yaml'
-
-    # Gives every protected VM of the vault a recovery point, as a finished replication cycle would.
-    function Add-TestRecoveryPoint([string] $VaultPath, [string[]] $Name) {
-        foreach ($vm in $Name) {
-            $now = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()
-            Invoke-VaultSql $VaultPath "INSERT INTO recovery_points (id, vm_id, time_unix_ms, consistency, size_bytes, changed_bytes, stored_bytes, chunk_count, manifest_key)
-                SELECT 'rp-' || id, id, $now, 'CrashConsistent', 0, 0, 0, 0, 'manifests/' || id FROM protected_vms WHERE name = '$vm';
-                UPDATE protected_vms SET state = 'Protected', last_point_id = 'rp-' || id, last_point_unix_ms = $now WHERE name = '$vm';" | Out-Null
-        }
-    }
 }
 
 Describe 'Recovery plans' {

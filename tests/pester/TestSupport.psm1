@@ -78,6 +78,16 @@ function Add-TestProtectedVm {
     finally { $connection.Dispose() }
 }
 
+# Gives protected VMs of the vault a recovery point, as a finished replication cycle would.
+function Add-TestRecoveryPoint([string] $VaultPath, [string[]] $Name) {
+    foreach ($vm in $Name) {
+        $now = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()
+        Invoke-VaultSql $VaultPath "INSERT INTO recovery_points (id, vm_id, time_unix_ms, consistency, size_bytes, changed_bytes, stored_bytes, chunk_count, manifest_key)
+            SELECT 'rp-' || id, id, $now, 'CrashConsistent', 0, 0, 0, 0, 'manifests/' || id FROM protected_vms WHERE name = '$vm';
+            UPDATE protected_vms SET state = 'Protected', last_point_id = 'rp-' || id, last_point_unix_ms = $now WHERE name = '$vm';" | Out-Null
+    }
+}
+
 # Runs one SQL statement on the vault file through the module's own SQLite library (to play a changed
 # world, e.g. another instanceUuid recorded); returns the first column of the first row, or the rows changed.
 function Invoke-VaultSql {
@@ -233,5 +243,5 @@ function Get-RecoveredFlatFile($Lab, [string] $Name) {
     $files[0].FullName
 }
 
-Export-ModuleMember -Function Invoke-VaultSql, Invoke-ChildPwshKilled, Get-FlatFile, Write-DiskBytes, Get-DiskHash, Start-TestVcsim, Stop-TestVcsim, Add-TestProtectedVm, New-TestVaultPath, Remove-TestVault, Get-ChildPwshCommand, Invoke-ChildPwsh, Start-ChildPwsh, New-TestCredential,
+Export-ModuleMember -Function Add-TestRecoveryPoint, Invoke-VaultSql, Invoke-ChildPwshKilled, Get-FlatFile, Write-DiskBytes, Get-DiskHash, Start-TestVcsim, Stop-TestVcsim, Add-TestProtectedVm, New-TestVaultPath, Remove-TestVault, Get-ChildPwshCommand, Invoke-ChildPwsh, Start-ChildPwsh, New-TestCredential,
     New-FailoverLab, Remove-FailoverLab, Import-TestPlan, Get-RecoverySiteState, Assert-NothingLeft, Get-RecoveredFlatFile

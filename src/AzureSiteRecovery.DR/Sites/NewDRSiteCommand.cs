@@ -4,6 +4,7 @@ using System.Security;
 using AzureSiteRecovery.DR.Common;
 using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Sites;
+using AzureSiteRecovery.DR.Core.Sites.Azure;
 
 namespace AzureSiteRecovery.DR.Sites
 {
@@ -25,8 +26,9 @@ namespace AzureSiteRecovery.DR.Sites
     /// A VM recovered into Azure boots only when its guest has the Hyper-V drivers (Windows: storvsc
     /// and vmbus set to start at boot; Linux: hv_vmbus and hv_storvsc in the initrd): a prerequisite
     /// of the guest; the module injects no drivers.
-    /// A vSphere site is contacted before it is stored: a wrong password, an unreachable URL or
-    /// an untrusted certificate fails early (the certificate error shows the thumbprint to pin).
+    /// A site is contacted before it is stored: a wrong password, an unreachable URL or an
+    /// untrusted certificate fails early (the certificate error shows the thumbprint to pin); an
+    /// Azure site signs in and reads its resource group and storage account.
     /// -SkipConnectionTest registers the site without contacting it, to stage a site before it
     /// is reachable.
     /// </remarks>
@@ -257,14 +259,15 @@ namespace AzureSiteRecovery.DR.Sites
             }, signIn.Secret);
         }
 
-        // Fails early (wrong password, unreachable, untrusted certificate) so nothing unusable is stored; the vCenter's identity is recorded.
+        // Fails early (wrong password, unreachable, untrusted certificate, no access) so nothing unusable is stored; the vCenter's identity is recorded.
         private Site TestConnection(Site site, string? secret)
         {
             if (site.Kind == SiteKind.Azure)
             {
-                // Seam (issue 11): Sites/Azure/AzureSiteConnection signs in and checks the subscription, resource group and storage account;
-                // until it is part of the module, an Azure site is stored without contacting it.
-                WriteWarning($"Connection tests for {site.Kind} sites are not available in this version; site '{Name}' is registered without contacting it.");
+                WriteVerbose($"Signing in to {site.GetArmEndpoint()} ({site.Authentication}) for resource group {site.ResourceGroup}.");
+                using var connection = AzureSiteConnection.Open(site with { HasSecret = secret is not null }, secret);
+                var found = Await(ct => AzureSiteCheck.RunAsync(connection, ct));
+                WriteVerbose($"Found {found.ResourceGroupId}{(found.BlobEndpoint is null ? "" : $" and the storage account at {found.BlobEndpoint}")}.");
                 return site;
             }
 

@@ -4,13 +4,16 @@ using AzureSiteRecovery.DR.Common;
 using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Sites;
+using AzureSiteRecovery.DR.Core.Sites.Azure;
 
 namespace AzureSiteRecovery.DR.Sites
 {
     /// <summary>Tests that a registered site can be reached and signed in to.</summary>
     /// <remarks>
     /// Connects to each site with its stored credential and reports whether it worked, what the
-    /// endpoint is (product, version, API version) and how long connecting took. A failure is
+    /// endpoint is (product, version, API version) and how long connecting took. An Azure site
+    /// signs in with its method and reads its resource group and storage account (the subnets its
+    /// plans name are checked by Test-RecoveryPlan). A failure is
     /// reported in the result (Succeeded false, Error and ErrorId saying why and how to fix it)
     /// rather than as an error, so scripts can test many sites and act on the results.
     /// </remarks>
@@ -38,18 +41,28 @@ namespace AzureSiteRecovery.DR.Sites
             ForItem(Name, () =>
             {
                 var site = Await(ct => OpenVault().FindSiteAsync(Name, ct)) ?? throw new ObjectNotFoundException("Site", Name);
-                if (site.Kind == SiteKind.Azure)
-                {
-                    // Seam (issue 11): Sites/Azure/AzureSiteConnection checks the token, the subscription, the resource group,
-                    // the storage account and the networks named by the plans; until it is part of the module, Azure sites are not tested.
-                    WriteWarning($"Connection tests for {site.Kind} sites are not available in this version.");
-                    return;
-                }
-
-                WriteVerbose($"Connecting to {site.Server} as {site.UserName}.");
                 var watch = Stopwatch.StartNew();
                 try
                 {
+                    if (site.Kind == SiteKind.Azure)
+                    {
+                        // The subnets the plans name are checked by Test-RecoveryPlan, at their plan lines.
+                        WriteVerbose($"Signing in to {site.GetArmEndpoint()} ({site.Authentication}) for resource group {site.ResourceGroup}.");
+                        using var connection = Await(ct => SiteConnector.ConnectAzureAsync(OpenVault(), site.Name, ct));
+                        var found = Await(ct => AzureSiteCheck.RunAsync(connection, ct));
+                        WriteObject(new SiteTestResult
+                        {
+                            Site = site.Name,
+                            Kind = site.Kind,
+                            Succeeded = true,
+                            Product = $"Azure Resource Manager {found.ArmEndpoint} ({AzureClouds.NameOf(site.Environment)}): {found.ResourceGroupId}" +
+                                (found.BlobEndpoint is null ? "" : $", storage {found.BlobEndpoint}"),
+                            ResponseTime = watch.Elapsed,
+                        });
+                        return;
+                    }
+
+                    WriteVerbose($"Connecting to {site.Server} as {site.UserName}.");
                     using var client = Await(ct => SiteConnector.ConnectVSphereAsync(OpenVault(), site.Name, ct));
                     var about = client.About;
                     WriteObject(new SiteTestResult

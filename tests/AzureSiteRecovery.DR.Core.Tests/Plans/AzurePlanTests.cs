@@ -1,5 +1,4 @@
 using System;
-using System.IO;
 using System.Linq;
 using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Core.Errors;
@@ -104,9 +103,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Plans
         [Fact]
         public void The_shipped_azure_example_parses_with_its_sizes_and_subnets()
         {
-            var folder = new DirectoryInfo(AppContext.BaseDirectory);
-            while (folder != null && !File.Exists(Path.Combine(folder.FullName, "DR.sln"))) folder = folder.Parent;
-            var yaml = File.ReadAllText(Path.Combine(folder!.FullName, "src/AzureSiteRecovery.DR/Examples/erp-azure.plan.yaml"));
+            var yaml = RecoveryPlanParserTests.ExamplePlan("erp-azure.plan.yaml");
 
             var plan = RecoveryPlanParser.Parse(yaml, "erp-azure.plan.yaml");
 

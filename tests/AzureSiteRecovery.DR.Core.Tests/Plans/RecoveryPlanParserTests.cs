@@ -24,8 +24,8 @@ groups:
         bootDelay: 30s
 ";
 
-        /// <summary>The example plan shipped in the module, read from the source tree.</summary>
-        internal static string ExamplePlan()
+        /// <summary>An example plan shipped in the module, read from the source tree.</summary>
+        internal static string ExamplePlan(string file = "erp.plan.yaml")
         {
             var folder = new DirectoryInfo(AppContext.BaseDirectory);
             while (folder != null && !File.Exists(Path.Combine(folder.FullName, "DR.sln")))
@@ -33,7 +33,7 @@ groups:
                 folder = folder.Parent;
             }
             Assert.NotNull(folder);
-            return File.ReadAllText(Path.Combine(folder!.FullName, "src/AzureSiteRecovery.DR/Examples/erp.plan.yaml"));
+            return File.ReadAllText(Path.Combine(folder!.FullName, "src/AzureSiteRecovery.DR/Examples", file));
         }
 
         private static RecoveryPlanException Fails(string yaml) =>

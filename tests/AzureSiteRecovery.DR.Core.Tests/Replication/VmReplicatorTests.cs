@@ -35,6 +35,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
             bed.Write(name, 0, MiB, 1);
             bed.Write(name, 20 * MiB, 3 * MiB, 2); // chunk 5
             var vm = await bed.ProtectAsync(name);
+            Assert.Equal("bios", vm.Firmware); // config.firmware, which picks the VM generation in Azure
             var disks = new List<byte[]>();
             var cycles = new List<CycleResult>();
 

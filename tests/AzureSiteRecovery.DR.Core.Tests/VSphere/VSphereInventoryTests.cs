@@ -109,6 +109,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.VSphere
                 Assert.Equal(VmPowerState.PoweredOn, vm.PowerState);
                 Assert.True(vm.NumCpu > 0);
                 Assert.True(vm.MemoryMB > 0);
+                Assert.Equal("bios", vm.Firmware);
                 Assert.False(string.IsNullOrEmpty(vm.InstanceUuid));
                 Assert.False(string.IsNullOrEmpty(vm.BiosUuid));
                 Assert.False(string.IsNullOrEmpty(vm.GuestOS));
