@@ -19,6 +19,11 @@ namespace AzureSiteRecovery.DR.Core.Replication.Sources
         /// <summary>The VM <paramref name="vmRef"/> (a vSphere moref, an Azure resource id) on <paramref name="siteName"/> as the source of <paramref name="vm"/>.</summary>
         public static async Task<IReplicationSource> OpenAsync(IVault vault, ProtectedVm vm, string siteName, string vmRef, CancellationToken cancellationToken)
         {
+            var site = await vault.FindSiteAsync(siteName, cancellationToken).ConfigureAwait(false);
+            if (site?.Kind == SiteKind.Azure)
+            {
+                return new AzureReplicationSource(await SiteConnector.ConnectAzureAsync(vault, siteName, cancellationToken).ConfigureAwait(false), vm, vmRef);
+            }
             // Not stored: the vSphere connector says so.
             var client = await SiteConnector.ConnectVSphereAsync(vault, siteName, cancellationToken).ConfigureAwait(false);
             return new VSphereReplicationSource(vault, client, vm, vmRef, ownsClient: true);
