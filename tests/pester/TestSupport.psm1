@@ -248,8 +248,8 @@ function Get-RecoveredFlatFile($Lab, [string] $Name) {
 # agent Ready) and its managed-identity endpoint (IDENTITY_ENDPOINT/IDENTITY_HEADER for a child pwsh: the
 # default sign-in). All on 127.0.0.1 with ports the OS picks; stop it with Stop-TestAzureLab.
 function Start-TestAzureLab {
-    param([string[]] $ArmArguments = @(), [string[]] $Vnets = @('dr-vnet:default', 'dr-test:test'))
-    $stateDir = Join-Path ([IO.Path]::GetTempPath()) "azsr-dr-azure-$([guid]::NewGuid().ToString('n'))"
+    param([string[]] $ArmArguments = @(), [string[]] $Vnets = @('dr-vnet:default', 'dr-test:test'),
+        [string] $StateDir = (Join-Path ([IO.Path]::GetTempPath()) "azsr-dr-azure-$([guid]::NewGuid().ToString('n'))"))
     $key = [Convert]::ToBase64String([Security.Cryptography.RandomNumberGenerator]::GetBytes(64))
     $lab = [pscustomobject]@{
         StateDir = $stateDir; SubscriptionId = '00000000-0000-0000-0000-0000000000aa'; ResourceGroup = 'rg-dr'; Location = 'westeurope'
