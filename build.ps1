@@ -12,9 +12,12 @@
     Bench    Build, then the benchmarks under tests/bench (ratios against their baselines).
     Demo     Build, then tests/demo/Invoke-Demo.ps1 in a child pwsh: a lab of two vCenter simulators,
              ten VMs protected and replicated, a DR drill of a three-tier plan, its report under
-             out/demo/. Fails when the drill does not pass.
+             out/demo/. Fails when the drill does not pass. -RecoverySite Azure: the same with Azure
+             (the lab: Azurite, the lab ARM and its managed-identity endpoint) as the recovery site.
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 -Task Demo
+.EXAMPLE
+    dotnet pwsh ./build.ps1 -Task Demo -RecoverySite Azure
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 -Task Test
 .EXAMPLE
@@ -30,7 +33,11 @@ param(
 
     # Bench: which benchmarks to run (the names tests/bench/Invoke-Benchmarks.ps1 -Only takes); all by default.
     # Test: only these Pester files (names without .Tests.ps1, e.g. Failover), and no lab or xunit suites.
-    [string[]] $Only = @()
+    [string[]] $Only = @(),
+
+    # Demo: the kind of recovery site the drill recovers to (the lab's vCenter simulator, or Azure in the lab).
+    [ValidateSet('VSphere', 'Azure')]
+    [string] $RecoverySite = 'VSphere'
 )
 
 $ErrorActionPreference = 'Stop'
@@ -273,7 +280,7 @@ function Invoke-BenchTask {
 
 function Invoke-DemoTask {
     Invoke-BuildTask
-    Invoke-Pwsh @('-File', (Join-Path $root 'tests/demo/Invoke-Demo.ps1'), '-ModulePath', (Join-Path $moduleOut "$moduleName.psd1"))
+    Invoke-Pwsh @('-File', (Join-Path $root 'tests/demo/Invoke-Demo.ps1'), '-ModulePath', (Join-Path $moduleOut "$moduleName.psd1"), '-RecoverySite', $RecoverySite)
 }
 
 # Child scripts (tests, benchmarks) start their own pwsh processes the same way.

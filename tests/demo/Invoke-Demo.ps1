@@ -17,8 +17,17 @@
       5. Import-RecoveryPlan (demo.plan.yaml beside this script), Invoke-DRDrill, the summary,
          and the report as drill.html, drill.json and drill.xml.
     The lab and the listeners are always stopped. Exits 1 when the drill did not pass.
+
+    -RecoverySite Azure: the recovery site is Azure in the lab instead of the recovery vcsim: Azurite
+    with the storage account drreplica, the lab ARM over it (tests/lab/arm: resource group rg-dr,
+    virtual networks dr-vnet and dr-test, the VM agent reports Ready) and its managed-identity
+    endpoint, whose IDENTITY_ENDPOINT/IDENTITY_HEADER this process signs in with (the default of
+    New-DRSite -Azure). Each cycle also keeps the page-blob replica in drreplica; the drill creates
+    managed disks from it by Import, NICs in dr-test/test and the VMs, then deletes them all.
 .EXAMPLE
     dotnet tool restore && dotnet pwsh ./build.ps1 -Task Demo
+.EXAMPLE
+    dotnet pwsh ./build.ps1 -Task Demo -RecoverySite Azure
 #>
 [CmdletBinding()]
 param(
@@ -27,7 +36,9 @@ param(
     [string] $OutFolder = (Join-Path $PSScriptRoot '../../out/demo'),
     [ValidateRange(8, 4096)][int] $DiskMiB = 64,
     # Replication cycles in all, the first (full) one included.
-    [ValidateRange(1, 10)][int] $Cycles = 3
+    [ValidateRange(1, 10)][int] $Cycles = 3,
+    # The recovery site: the lab's second vCenter simulator, or Azure in the lab.
+    [ValidateSet('VSphere', 'Azure')][string] $RecoverySite = 'VSphere'
 )
 
 $ErrorActionPreference = 'Stop'
@@ -41,10 +52,14 @@ New-Item -ItemType Directory -Force -Path $OutFolder | Out-Null
 $OutFolder = (Resolve-Path $OutFolder).Path
 $protectedLab = Join-Path $OutFolder 'lab-protected'
 $recoveryLab = Join-Path $OutFolder 'lab-recovery'
+$azure = $null
+$toAzure = $RecoverySite -eq 'Azure'
 $env:AZSR_DR_VAULT = Join-Path $OutFolder 'vault.db'
 $store = [IO.Path]::ChangeExtension($env:AZSR_DR_VAULT, '.store')
 
 Import-Module (Resolve-Path $ModulePath).Path
+# The Azure lab is started and stopped as the Pester suites do it.
+if ($toAzure) { Import-Module (Join-Path $PSScriptRoot '../pester/TestSupport.psm1') -Function Start-TestAzureLab, Stop-TestAzureLab }
 
 function Write-Phase([string] $Text) {
     Write-Host ("[{0,6:n1} s] {1}" -f $clock.Elapsed.TotalSeconds, $Text) -ForegroundColor Cyan
@@ -174,15 +189,33 @@ function Stop-CheckListener($Check) {
 $listeners = @()
 $exitCode = 1
 try {
-    Write-Phase 'Starting the lab: two vCenter simulators on 127.0.0.1'
-    $protectedUrl = Start-Lab $protectedLab @('-vm', '5', '-disk-mb', "$DiskMiB")
-    $recoveryUrl = Start-Lab $recoveryLab @('-pg', '2', '-disk-mb', '1', '-guest-boot', '1s')
-    Write-Host "  protected site onprem: $protectedUrl"
-    Write-Host "  recovery site dr:      $recoveryUrl"
+    if ($toAzure) {
+        Write-Phase 'Starting the lab: a vCenter simulator, and Azure (Azurite, the lab ARM, a managed-identity endpoint) on 127.0.0.1'
+        $protectedUrl = Start-Lab $protectedLab @('-vm', '5', '-disk-mb', "$DiskMiB")
+        $azure = Start-TestAzureLab -StateDir (Join-Path $OutFolder 'lab-azure')
+        # As Azure Automation (or App Service) sets them for a managed identity: the default sign-in of an Azure site.
+        $env:IDENTITY_ENDPOINT = $azure.IdentityEndpoint
+        $env:IDENTITY_HEADER = $azure.IdentityHeader
+        Write-Host "  protected site onprem: $protectedUrl"
+        Write-Host "  recovery site dr:      Azure Resource Manager $($azure.ArmUrl) (subscription $($azure.SubscriptionId), resource group rg-dr, storage account drreplica)"
+    }
+    else {
+        Write-Phase 'Starting the lab: two vCenter simulators on 127.0.0.1'
+        $protectedUrl = Start-Lab $protectedLab @('-vm', '5', '-disk-mb', "$DiskMiB")
+        $recoveryUrl = Start-Lab $recoveryLab @('-pg', '2', '-disk-mb', '1', '-guest-boot', '1s')
+        Write-Host "  protected site onprem: $protectedUrl"
+        Write-Host "  recovery site dr:      $recoveryUrl"
+    }
 
     $cred = [pscredential]::new('administrator@vsphere.local', (ConvertTo-SecureString 'demo-only' -AsPlainText -Force))
     New-DRSite -Name onprem -VSphere -Server $protectedUrl -Credential $cred -Role Protected -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
-    New-DRSite -Name dr -VSphere -Server $recoveryUrl -Credential $cred -Role Recovery -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
+    if ($toAzure) {
+        New-DRSite -Name dr -Azure -SubscriptionId $azure.SubscriptionId -ResourceGroup rg-dr -Location westeurope -StorageAccount drreplica `
+            -Environment Custom -ArmEndpoint $azure.ArmUrl -ArmCertificateThumbprint $azure.Thumbprint -Role Recovery | Out-Null
+    }
+    else {
+        New-DRSite -Name dr -VSphere -Server $recoveryUrl -Credential $cred -Role Recovery -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
+    }
     New-ReplicationPolicy -Name gold -RpoThreshold 00:15:00 | Out-Null
     New-ProtectionGroup -Name erp -ProtectedSite onprem -RecoverySite dr -Policy gold | Out-Null
 
@@ -211,13 +244,19 @@ try {
     $app = Start-CheckListener; $listeners += $app
     $web = Start-CheckListener -Http; $listeners += $web
     $planPath = Join-Path $OutFolder 'demo.plan.yaml'
-    (Get-Content (Join-Path $PSScriptRoot 'demo.plan.yaml') -Raw).Replace('{{DB_PORT}}', "$($db.Port)").Replace('{{APP_PORT}}', "$($app.Port)").Replace('{{WEB_PORT}}', "$($web.Port)") |
-        Set-Content $planPath
+    $yaml = (Get-Content (Join-Path $PSScriptRoot 'demo.plan.yaml') -Raw).Replace('{{DB_PORT}}', "$($db.Port)").Replace('{{APP_PORT}}', "$($app.Port)").Replace('{{WEB_PORT}}', "$($web.Port)")
+    if ($toAzure) {
+        # Azure: the networks map to subnets (production dr-vnet/default, the isolated test virtual network dr-test), the database gets a size of its own.
+        $yaml = $yaml -replace 'recoveryNetwork: (VM Network|DC0_DVPG0)', 'recoveryNetwork: dr-vnet/default' -replace 'testNetwork: DC0_DVPG1', 'testNetwork: dr-test/test'
+        $yaml = $yaml -replace '(?m)^(      - name: DC0_H0_VM0)$', "`$1`n        azure:`n          vmSize: Standard_E2s_v5"
+    }
+    Set-Content $planPath $yaml
     Import-RecoveryPlan -Path $planPath | Out-Null
     $preflight = Test-RecoveryPlan demo
     if (-not $preflight.Passed) { $preflight | Format-List * | Out-String | Write-Host; throw 'The demo plan failed its pre-flight check.' }
 
-    Write-Phase 'DR drill: Invoke-DRDrill -RecoveryPlan demo (db -> app -> web on the isolated network DC0_DVPG1, checks, clean-up)'
+    $testNetwork = if ($toAzure) { 'Azure subnet dr-test/test' } else { 'network DC0_DVPG1' }
+    Write-Phase "DR drill: Invoke-DRDrill -RecoveryPlan demo (db -> app -> web on the isolated $testNetwork, checks, clean-up)"
     $report = Invoke-DRDrill -RecoveryPlan demo
     foreach ($format in 'html', 'json', 'xml') {
         $report | Export-DrillReport -Path (Join-Path $OutFolder "drill.$format") -Force | Out-Null
@@ -234,10 +273,14 @@ try {
 
     Write-Host ''
     Write-Host '== AzureSiteRecovery.DR demo ==' -ForegroundColor Green
-    Write-Host ("VMs protected     : {0} (group erp, site onprem -> dr)" -f $vms.Count)
+    Write-Host ("VMs protected     : {0} (group erp, site onprem -> dr, {1})" -f $vms.Count, $RecoverySite)
     Write-Host ("Recovery points   : {0} ({1} cycles x {2} VMs)" -f $points.Count, $Cycles, $vms.Count)
     Write-Host ("Raw disk data     : {0:n0} MiB over all points; {1:n1} MiB read from the source" -f ($raw / 1MB), ($read / 1MB))
     Write-Host ("Stored            : {0:n1} MiB in the chunk store ({1:n1} MiB on disk) = {2:p1} of raw, {3:p1} of what was read" -f ($stored / 1MB), ($storeOnDisk / 1MB), ($stored / $raw), ($stored / $read))
+    if ($toAzure) {
+        $sent = ($cycleResults | Measure-Object ReplicaBytesSent -Sum).Sum
+        Write-Host ("Replica in Azure  : {0:n1} MiB sent to storage account drreplica by cycles 2-{1} (only the changed chunks)" -f ($sent / 1MB), $Cycles)
+    }
     Write-Host ("Drill             : {0} in {1:n1} s (job {2}; {3} VMs up, {4}/{5} checks passed, clean-up {6})" -f $verdict, $report.DurationSeconds, $report.JobId,
         @($report.Vms | Where-Object Passed).Count, @($validations | Where-Object Passed).Count, $validations.Count, $(if ($report.CleanupPassed) { 'done' } else { 'FAILED' }))
     if ($report.Error) { Write-Host "Error             : $($report.Error)" -ForegroundColor Red }
@@ -258,5 +301,6 @@ finally {
     foreach ($stateDir in $protectedLab, $recoveryLab) {
         if (Test-Path (Join-Path $stateDir 'vcsim.pid')) { & bash $lab stop $stateDir | Out-Null }
     }
+    if ($azure) { Stop-TestAzureLab $azure }
 }
 exit $exitCode

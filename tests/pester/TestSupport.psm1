@@ -243,5 +243,153 @@ function Get-RecoveredFlatFile($Lab, [string] $Name) {
     $files[0].FullName
 }
 
+# Azure as the recovery site, in the lab: Azurite with storage account drreplica (a fresh key), the lab ARM
+# over it (tests/lab/arm: subscription, resource group rg-dr, westeurope, the virtual networks $Vnets, the VM
+# agent Ready) and its managed-identity endpoint (IDENTITY_ENDPOINT/IDENTITY_HEADER for a child pwsh: the
+# default sign-in). All on 127.0.0.1 with ports the OS picks; stop it with Stop-TestAzureLab.
+function Start-TestAzureLab {
+    param([string[]] $ArmArguments = @(), [string[]] $Vnets = @('dr-vnet:default', 'dr-test:test'),
+        [string] $StateDir = (Join-Path ([IO.Path]::GetTempPath()) "azsr-dr-azure-$([guid]::NewGuid().ToString('n'))"))
+    $key = [Convert]::ToBase64String([Security.Cryptography.RandomNumberGenerator]::GetBytes(64))
+    $lab = [pscustomobject]@{
+        StateDir = $stateDir; SubscriptionId = '00000000-0000-0000-0000-0000000000aa'; ResourceGroup = 'rg-dr'; Location = 'westeurope'
+        StorageAccount = 'drreplica'; StorageKey = $key; BlobEndpoint = $null; ArmUrl = $null; Thumbprint = $null; IdentityEndpoint = $null; IdentityHeader = $null
+    }
+    $labRoot = Join-Path $PSScriptRoot '../lab'
+    $saved = $env:AZURITE_ACCOUNTS
+    try {
+        $env:AZURITE_ACCOUNTS = "$($lab.StorageAccount):$key"
+        $url = & bash (Join-Path $labRoot 'azurite/azurite.sh') start (Join-Path $stateDir 'azurite')
+        if ($LASTEXITCODE -ne 0) { throw "azurite.sh start failed ($LASTEXITCODE): $url" }
+        $lab.BlobEndpoint = ([uri]"$(@($url)[-1])".Trim()).GetLeftPart('Authority') + "/$($lab.StorageAccount)"
+        $arm = Join-Path $labRoot 'arm/arm.sh'
+        $flags = @('--subscription', $lab.SubscriptionId, '--resource-group', $lab.ResourceGroup, '--location', $lab.Location,
+            '--storage-account', "$($lab.StorageAccount),$($lab.BlobEndpoint),$key", '--vm-agent', '--boot-delay', '0.3')
+        foreach ($vnet in $Vnets) { $flags += '--vnet', $vnet }
+        $url = & bash $arm start (Join-Path $stateDir 'arm') @flags @ArmArguments
+        if ($LASTEXITCODE -ne 0) { throw "arm.sh start failed ($LASTEXITCODE): $url" }
+        $lab.ArmUrl = "$(@($url)[-1])".Trim()
+        $lab.Thumbprint = (Get-Content (Join-Path $stateDir 'arm/arm.thumbprint') -Raw).Trim()
+        $url = & bash $arm start-identity (Join-Path $stateDir 'arm')
+        if ($LASTEXITCODE -ne 0) { throw "arm.sh start-identity failed ($LASTEXITCODE): $url" }
+        $lab.IdentityEndpoint = "$(@($url)[-1])".Trim()
+        $lab.IdentityHeader = (Get-Content (Join-Path $stateDir 'arm/identity.header') -Raw).Trim()
+    }
+    catch {
+        Stop-TestAzureLab $lab
+        throw
+    }
+    finally { $env:AZURITE_ACCOUNTS = $saved }
+    $lab
+}
+
+function Stop-TestAzureLab {
+    param([Parameter(ValueFromPipeline)] $Lab)
+    process {
+        if ($Lab) {
+            $labRoot = Join-Path $PSScriptRoot '../lab'
+            & bash (Join-Path $labRoot 'arm/arm.sh') stop (Join-Path $Lab.StateDir 'arm') *> $null
+            & bash (Join-Path $labRoot 'azurite/azurite.sh') stop (Join-Path $Lab.StateDir 'azurite') *> $null
+            Remove-Item $Lab.StateDir -Recurse -Force -ErrorAction SilentlyContinue
+        }
+    }
+}
+
+# The lines a child pwsh script starts with to sign in as the lab's managed identity (as Azure Automation sets them).
+function Get-TestAzureIdentityPrelude($Lab) {
+    "`$env:IDENTITY_ENDPOINT = '$($Lab.IdentityEndpoint)'`n`$env:IDENTITY_HEADER = '$($Lab.IdentityHeader)'`n"
+}
+
+# GET /lab/{resources|requests|violations} of the lab ARM (loopback, no secret: its self-signed certificate is not checked here).
+function Get-TestAzureLabState($Lab, [ValidateSet('resources', 'requests', 'violations')][string] $What = 'resources') {
+    @(Invoke-RestMethod -Uri "$($Lab.ArmUrl.TrimEnd('/'))/lab/$What" -SkipCertificateCheck) | ForEach-Object { $_ }
+}
+
+# The lab ARM's resources tagged with a job (azsr-dr.job), or with any azsr-dr tag.
+function Get-TestAzureTagged($Lab, [string] $JobId) {
+    Get-TestAzureLabState $Lab resources | Where-Object {
+        $tags = $_.tags
+        $tags -and ($(if ($JobId) { $tags.'azsr-dr.job' -eq $JobId } else { $tags.'azsr-dr.job' }))
+    }
+}
+
+# A token of the lab's managed identity, for the few ARM calls a test makes itself.
+function Get-TestAzureToken($Lab) {
+    $uri = "$($Lab.IdentityEndpoint)?api-version=2019-08-01&resource=$([uri]::EscapeDataString('https://management.azure.com/'))"
+    (Invoke-RestMethod -Uri $uri -Headers @{ 'X-IDENTITY-HEADER' = $Lab.IdentityHeader }).access_token
+}
+
+# The bytes of a managed disk (the whole VHD: disk and footer) through a read SAS: beginGetAccess Read, download, endGetAccess.
+function Read-TestManagedDisk($Lab, [string] $DiskId) {
+    $headers = @{ Authorization = "Bearer $(Get-TestAzureToken $Lab)" }
+    $base = "$($Lab.ArmUrl.TrimEnd('/'))$DiskId"
+    $grant = Invoke-RestMethod -Method Post -Uri "$base/beginGetAccess?api-version=2023-04-02" -Headers $headers -SkipCertificateCheck `
+        -ContentType 'application/json' -Body '{"access":"Read","durationInSeconds":3600}'
+    try {
+        $sas = if ($grant.accessSAS) { $grant.accessSAS } else { $grant.properties.output.accessSAS }
+        $http = [Net.Http.HttpClient]::new()
+        # The comma keeps the bytes one array (not 16 million pipeline objects).
+        try { , $http.GetByteArrayAsync($sas).GetAwaiter().GetResult() } finally { $http.Dispose() }
+    }
+    finally {
+        Invoke-RestMethod -Method Post -Uri "$base/endGetAccess?api-version=2023-04-02" -Headers $headers -SkipCertificateCheck | Out-Null
+    }
+}
+
+# An account SAS (read, list) for the lab's storage account, computed here from its key (sv 2019-12-12).
+function Get-TestAzuriteSas($Lab) {
+    $expiry = [DateTime]::UtcNow.AddHours(1).ToString('yyyy-MM-ddTHH:mm:ssZ')
+    $toSign = "$($Lab.StorageAccount)`nrl`nb`nsco`n`n$expiry`n`n`n2019-12-12`n"
+    $hmac = [Security.Cryptography.HMACSHA256]::new([Convert]::FromBase64String($Lab.StorageKey))
+    try { $signature = [Convert]::ToBase64String($hmac.ComputeHash([Text.Encoding]::UTF8.GetBytes($toSign))) } finally { $hmac.Dispose() }
+    "sv=2019-12-12&ss=b&srt=sco&sp=rl&se=$([uri]::EscapeDataString($expiry))&sig=$([uri]::EscapeDataString($signature))"
+}
+
+# The blobs of a container of the lab's storage account (snapshots too, with -Snapshots), as Name, Snapshot, Metadata; none when the container is missing.
+function Get-TestAzureBlob($Lab, [string] $Container, [switch] $Snapshots) {
+    $include = if ($Snapshots) { '&include=snapshots,metadata' } else { '&include=metadata' }
+    $response = Invoke-WebRequest -Uri "$($Lab.BlobEndpoint)/$Container`?restype=container&comp=list$include&$(Get-TestAzuriteSas $Lab)" -SkipHttpErrorCheck
+    if ($response.StatusCode -eq 404) { return }
+    if ($response.StatusCode -ne 200) { throw "Listing container $Container answered $($response.StatusCode): $($response.Content)" }
+    $text = $response.Content -replace '^\uFEFF', ''
+    foreach ($blob in ([xml]$text).EnumerationResults.Blobs.Blob) {
+        $metadata = @{}
+        if ($blob.Metadata) { foreach ($m in $blob.Metadata.ChildNodes) { $metadata[$m.Name] = $m.InnerText } }
+        [pscustomobject]@{ Name = $blob.Name; Snapshot = $blob.Snapshot; Metadata = $metadata }
+    }
+}
+
+# The bytes of a blob (or of one of its snapshots) of the lab's storage account.
+function Read-TestAzureBlob($Lab, [string] $Container, [string] $Name, [string] $Snapshot) {
+    $uri = "$($Lab.BlobEndpoint)/$Container/$Name`?$(Get-TestAzuriteSas $Lab)"
+    if ($Snapshot) { $uri += "&snapshot=$([uri]::EscapeDataString($Snapshot))" }
+    $http = [Net.Http.HttpClient]::new()
+    try { , $http.GetByteArrayAsync($uri).GetAwaiter().GetResult() } finally { $http.Dispose() }
+}
+
+# What is wrong with a fixed VHD (disk bytes then the 512-byte footer) of a disk of $Capacity bytes, checked here
+# independently of the module (VHD spec: big-endian fields, one's-complement checksum); nothing when it is valid.
+function Get-VhdProblem([byte[]] $Vhd, [long] $Capacity) {
+    $size = [long]([Math]::Ceiling($Capacity / 1MB)) * 1MB
+    if ($Vhd.Length -ne $size + 512) { return "the blob has $($Vhd.Length) bytes, not $($size + 512) (the disk rounded up to a whole MiB plus the footer)" }
+    $footer = [byte[]]$Vhd[$size..($size + 511)]
+    function BigEndian([int] $Offset, [int] $Count) { $v = [uint64]0; for ($i = 0; $i -lt $Count; $i++) { $v = ($v -shl 8) -bor $footer[$Offset + $i] }; $v }
+    if ([Text.Encoding]::ASCII.GetString($footer, 0, 8) -ne 'conectix') { 'cookie is not conectix' }
+    if ((BigEndian 60 4) -ne 2) { "disk type $(BigEndian 60 4), not 2 (fixed)" }
+    if ((BigEndian 48 8) -ne $size) { "current size $(BigEndian 48 8), not $size" }
+    $sum = [uint32]0
+    for ($i = 0; $i -lt 512; $i++) { if ($i -lt 64 -or $i -ge 68) { $sum = [uint32](($sum + $footer[$i]) % 4294967296) } }
+    if ((BigEndian 64 4) -ne (-bnot $sum -band 0xFFFFFFFF)) { 'checksum does not match' }
+}
+
+# SHA-256 of the first $Capacity bytes of a VHD (the disk as the guest sees it), comparable with Get-DiskHash.
+function Get-VhdDiskHash([byte[]] $Vhd, [long] $Capacity) {
+    $sha = [Security.Cryptography.IncrementalHash]::CreateHash('SHA256')
+    $sha.AppendData($Vhd, 0, $Capacity)
+    [Convert]::ToHexString($sha.GetHashAndReset())
+}
+
 Export-ModuleMember -Function Add-TestRecoveryPoint, Invoke-VaultSql, Invoke-ChildPwshKilled, Get-FlatFile, Write-DiskBytes, Get-DiskHash, Start-TestVcsim, Stop-TestVcsim, Add-TestProtectedVm, New-TestVaultPath, Remove-TestVault, Get-ChildPwshCommand, Invoke-ChildPwsh, Start-ChildPwsh, New-TestCredential,
-    New-FailoverLab, Remove-FailoverLab, Import-TestPlan, Get-RecoverySiteState, Assert-NothingLeft, Get-RecoveredFlatFile
+    New-FailoverLab, Remove-FailoverLab, Import-TestPlan, Get-RecoverySiteState, Assert-NothingLeft, Get-RecoveredFlatFile,
+    Start-TestAzureLab, Stop-TestAzureLab, Get-TestAzureIdentityPrelude, Get-TestAzureLabState, Get-TestAzureTagged, Get-TestAzureToken, Read-TestManagedDisk,
+    Get-TestAzuriteSas, Get-TestAzureBlob, Read-TestAzureBlob, Get-VhdProblem, Get-VhdDiskHash

@@ -1,4 +1,5 @@
 using AzureSiteRecovery.DR.Core.Replication;
+using AzureSiteRecovery.DR.Core.Sites.Azure;
 using AzureSiteRecovery.DR.Core.Vault;
 
 namespace AzureSiteRecovery.DR.Common
@@ -11,10 +12,11 @@ namespace AzureSiteRecovery.DR.Common
     internal static class ReplicaContainers
     {
         /// <summary>
-        /// The locator for this vault's Azure sites; null (no replica kept, none checked) until the
-        /// Azure site connection (Sites/Azure/AzureSiteConnection: the storage account found through
-        /// Azure Resource Manager) is wired here.
+        /// The locator for this vault's Azure sites: container azsr-dr-replica of the site's storage
+        /// account, found through Azure Resource Manager (<see cref="AzureReplicaContainers"/>) and
+        /// created when missing. Nothing is sent until a group with an Azure recovery site asks.
+        /// The connections live as long as the locator (a cmdlet call, or a process-server loop).
         /// </summary>
-        public static ReplicaContainerLocator? For(IVault vault) => null;
+        public static ReplicaContainerLocator For(IVault vault) => new AzureReplicaContainers(vault).Locator;
     }
 }
