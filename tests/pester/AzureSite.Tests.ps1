@@ -1,6 +1,6 @@
-# Azure as a recovery site, the parts that need no Azure: New-DRSite/Set-DRSite's sign-in and cloud
-# parameters, and recovery plans for an Azure site (subnets, 'azure:' blocks) as Import-RecoveryPlan
-# and Test-RecoveryPlan -SkipSiteCheck see them.
+# Azure as a recovery site: New-DRSite/Set-DRSite's sign-in and cloud parameters, recovery plans for an
+# Azure site (subnets, 'azure:' blocks) as Import-RecoveryPlan and Test-RecoveryPlan -SkipSiteCheck see
+# them, and Test-DRSite against the lab ARM (Azurite + tests/lab/arm, TestSupport's Start-TestAzureLab).
 
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
@@ -222,5 +222,51 @@ Describe 'Recovery plans for an Azure recovery site' {
         $finding[0].Severity | Should -Be 'Error'
         "$($finding[0].Location)" | Should -Be 'local:12:9'
         $finding[0].Message | Should -Match "VM 'local01' has an 'azure:' block, but the plan's recovery site 'dr' is a VSphere site"
+    }
+}
+
+Describe 'Test-DRSite on an Azure site, against the lab ARM' {
+    BeforeAll {
+        $clientId = '1b2c3d4e-5f6a-4b7c-8d9e-0f1a2b3c4d5e'
+        $tenant = '00000000-0000-0000-0000-0000000000bb'
+        $secret = 'lab-sp-secret~' + [guid]::NewGuid().ToString('n').Substring(0, 8)
+        $azure = Start-TestAzureLab -ArmArguments @('--client', "$clientId=$secret", '--tenant', $tenant)
+        $vault = New-TestVaultPath
+        $PSDefaultParameterValues = @{ '*:Vault' = $vault; '*:WarningAction' = 'SilentlyContinue'; '*:Confirm' = $false }
+        New-DRSite -Name onprem -VSphere -Server https://vc.example.test/sdk -Credential (New-TestCredential) -Role Protected -SkipConnectionTest | Out-Null
+        New-DRSite -Name azure -Azure -TenantId $tenant -SubscriptionId $azure.SubscriptionId -ResourceGroup rg-dr -Location westeurope -StorageAccount drreplica `
+            -Environment Custom -ArmEndpoint $azure.ArmUrl -ArmCertificateThumbprint $azure.Thumbprint -ClientId $clientId `
+            -ClientSecret (ConvertTo-SecureString $secret -AsPlainText -Force) -Role Recovery | Out-Null
+        New-ReplicationPolicy -Name gold | Out-Null
+        New-ProtectionGroup -Name erp -ProtectedSite onprem -RecoverySite azure -Policy gold | Out-Null
+        function Import-SubnetPlan([string] $TestNetwork) {
+            $path = Join-Path (Split-Path $vault) 'subnets.plan.yaml'
+            Set-Content $path "name: subnets`nprotectedSite: onprem`nrecoverySite: azure`nnetworkMappings:`n  - sourceNetwork: VM Network`n    recoveryNetwork: dr-vnet/default`n    testNetwork: $TestNetwork`ngroups:`n  - name: db`n    protectionGroups: [erp]`n"
+            Import-RecoveryPlan -Path $path -Force | Out-Null
+        }
+    }
+    AfterAll {
+        Stop-TestAzureLab $azure
+        Remove-TestVault $vault
+    }
+
+    It 'signs in and reads the subscription, the resource group, the storage account and the subnets the plans name' {
+        Import-SubnetPlan 'dr-test/test'
+        $result = Test-DRSite azure
+        $result.Succeeded | Should -BeTrue -Because $result.Error
+        $result.Product | Should -Match "subscription '.+', /subscriptions/$($azure.SubscriptionId)/resourceGroups/rg-dr"
+        $result.Product | Should -Match ([regex]::Escape("storage $($azure.BlobEndpoint)"))
+        $result.Product | Should -Match '2 plan subnet\(s\) checked'
+        $result.Product | Should -Not -Match ([regex]::Escape($secret))
+        @(Get-TestAzureLabState $azure violations) | Should -BeNullOrEmpty
+    }
+
+    It 'fails with SubnetNotFound, naming the plan and the subnet, when a plan maps a network to a subnet that does not exist' {
+        Import-SubnetPlan 'dr-test/missing'
+        $result = Test-DRSite azure
+        $result.Succeeded | Should -BeFalse
+        $result.ErrorId | Should -Be 'SubnetNotFound'
+        $result.Error | Should -Match "plan 'subnets': test subnet 'dr-test/missing' \(/subscriptions/$($azure.SubscriptionId)/resourceGroups/rg-dr/providers/Microsoft.Network/virtualNetworks/dr-test/subnets/missing\)"
+        $result.Error | Should -Match 'Create them, or fix the plans'' networkMappings'
     }
 }

@@ -3,6 +3,7 @@ using System.Management.Automation;
 using AzureSiteRecovery.DR.Common;
 using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Model;
+using AzureSiteRecovery.DR.Core.Orchestration.Plans;
 using AzureSiteRecovery.DR.Core.Sites;
 using AzureSiteRecovery.DR.Core.Sites.Azure;
 
@@ -46,18 +47,25 @@ namespace AzureSiteRecovery.DR.Sites
                 {
                     if (site.Kind == SiteKind.Azure)
                     {
-                        // The subnets the plans name are checked by Test-RecoveryPlan, at their plan lines.
+                        // Sign-in, subscription, resource group, storage account, and the subnets the site's plans map networks to
+                        // (Test-RecoveryPlan reports those too, at their plan lines, with the plan's other checks).
                         WriteVerbose($"Signing in to {site.GetArmEndpoint()} ({site.Authentication}) for resource group {site.ResourceGroup}.");
+                        var plans = Await(ct => new RecoveryPlanCatalog(OpenVault()).ListAsync(ct));
                         using var connection = Await(ct => SiteConnector.ConnectAzureAsync(OpenVault(), site.Name, ct));
-                        var found = Await(ct => AzureSiteCheck.RunAsync(connection, ct));
+                        var found = Await(ct => AzureSiteCheck.RunAsync(connection, plans, ct));
+                        var product = $"Azure Resource Manager {found.ArmEndpoint} ({AzureClouds.NameOf(site.Environment)}): subscription '{found.SubscriptionName}', {found.ResourceGroupId}" +
+                            (found.BlobEndpoint is null ? "" : $", storage {found.BlobEndpoint}") + $", {found.SubnetsChecked} plan subnet(s) checked";
                         WriteObject(new SiteTestResult
                         {
                             Site = site.Name,
                             Kind = site.Kind,
-                            Succeeded = true,
-                            Product = $"Azure Resource Manager {found.ArmEndpoint} ({AzureClouds.NameOf(site.Environment)}): {found.ResourceGroupId}" +
-                                (found.BlobEndpoint is null ? "" : $", storage {found.BlobEndpoint}"),
+                            Succeeded = found.MissingSubnets.Count == 0,
+                            Product = product,
                             ResponseTime = watch.Elapsed,
+                            ErrorId = found.MissingSubnets.Count == 0 ? null : "SubnetNotFound",
+                            Error = found.MissingSubnets.Count == 0 ? null :
+                                $"Azure site '{site.Name}' answers, but {found.MissingSubnets.Count} subnet(s) its recovery plans map networks to do not exist: " +
+                                $"{string.Join("; ", found.MissingSubnets)}. Create them, or fix the plans' networkMappings (Import-RecoveryPlan -Force).",
                         });
                         return;
                     }
