@@ -33,6 +33,8 @@ namespace ArmLab
         public string ApiVersion { get; }
         public string BaseUrl { get; }
         public JsonNode? Body { get; }
+        /// <summary>The swagger operation the request was checked against (file#operationId), or null.</summary>
+        public string? Spec { get; set; }
         public Match M { get; set; } = Match.Empty;
         public string G(string name) => M.Groups[name].Value;
         public string Query(string name) => Ctx.Request.Query[name].ToString();
@@ -44,13 +46,19 @@ namespace ArmLab
     /// <summary>A long-running operation of the async/location LRO modes.</summary>
     public sealed class Operation
     {
-        public Operation(string id, Func<Task<Answer>> finish)
+        public Operation(string id, Func<Task<Answer>> finish, string? issuedBy = null, string apiVersion = "")
         {
             Id = id;
             Finish = finish;
+            IssuedBy = issuedBy;
+            ApiVersion = apiVersion;
         }
 
         public string Id { get; }
+        /// <summary>The swagger operation of the request that started it (file#operationId).</summary>
+        public string? IssuedBy { get; }
+        /// <summary>The api-version in the status URLs the lab issued.</summary>
+        public string ApiVersion { get; }
         public Func<Task<Answer>> Finish { get; }
         public int Polls { get; set; }
         public Answer? Result { get; set; }
@@ -179,15 +187,26 @@ namespace ArmLab
 
             if (bodyError != null) return Error(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized: " + bodyError);
 
+            var query = req.Ctx.Request.Query.ToDictionary(q => q.Key, q => q.Value.ToString());
             if (IsOperationPath(req.Path))
             {
+                // An LRO status URL is the service's own (Azure-AsyncOperation/Location), not a swagger operation: checked
+                // to be one the lab issued, followed as given (same api-version, no other query parameters).
+                var poll = CheckPoll(req, query);
+                record["spec"] = poll.Spec;
+                if (poll.Violations.Count > 0)
+                {
+                    record["violations"] = new JsonArray(poll.Violations.Select(v => (JsonNode)v).ToArray());
+                    return Error(400, "LabSpecViolation", $"The request does not conform to {poll.Spec}: " + string.Join("; ", poll.Violations));
+                }
                 return await PollAsync(req);
             }
 
             if (specs != null && options.ValidateSpecs)
             {
-                var check = specs.Check(req.Method, req.Path, req.Ctx.Request.Query.ToDictionary(q => q.Key, q => q.Value.ToString()), req.Body);
+                var check = specs.Check(req.Method, req.Path, query, req.Body, req.Ctx.Request.Headers.ToDictionary(h => h.Key, h => h.Value.ToString()));
                 record["spec"] = check.Spec;
+                req.Spec = check.Spec;
                 if (check.Violations.Count > 0)
                 {
                     record["violations"] = new JsonArray(check.Violations.Select(v => (JsonNode)v).ToArray());
@@ -329,12 +348,31 @@ namespace ArmLab
         private async Task<Answer> LroAsync(Req req, string provider, int asyncStatus, JsonNode? initialBody, Func<Task<Answer>> finish)
         {
             if (options.Lro == "sync") return await finish();
-            var op = new Operation(Guid.NewGuid().ToString(), finish);
+            var op = new Operation(Guid.NewGuid().ToString(), finish, req.Spec, req.ApiVersion);
             operations[op.Id] = op;
             var baseOp = $"{BaseUrl}subscriptions/{options.Subscription}/providers/{provider}/locations/{options.Location}/operations/{op.Id}?api-version={req.ApiVersion}";
             var headers = new Dictionary<string, string> { ["Location"] = baseOp + "&monitor=true" };
             if (options.Lro == "async") headers["Azure-AsyncOperation"] = baseOp;
             return new Answer(asyncStatus, initialBody, headers);
+        }
+
+        /// <summary>An LRO status request: the operation must be one the lab issued, its URL followed as given.</summary>
+        private SpecCheck CheckPoll(Req req, IReadOnlyDictionary<string, string> query)
+        {
+            var id = req.Path.TrimEnd('/').Split('/').Last();
+            if (!operations.TryGetValue(id, out var op)) return new SpecCheck("lro-status (unknown operation)", Array.Empty<string>()); // PollAsync answers 404
+            var name = $"lro-status of {op.IssuedBy ?? "?"}";
+            var errors = new List<string>();
+            if (req.Method != "GET") errors.Add($"{req.Method}: an operation status URL is read with GET [LRO_URL_ALTERED]");
+            if (!string.Equals(req.ApiVersion, op.ApiVersion, StringComparison.Ordinal))
+            {
+                errors.Add($"query api-version: '{req.ApiVersion}' is not the '{op.ApiVersion}' of the status URL the lab issued [LRO_URL_ALTERED]");
+            }
+            foreach (var key in query.Keys.Where(k => k != "api-version" && k != "monitor"))
+            {
+                errors.Add($"query {key}: not in the status URL the lab issued [LRO_URL_ALTERED]");
+            }
+            return new SpecCheck(name, errors);
         }
 
         private async Task<Answer> PollAsync(Req req)

@@ -15,11 +15,14 @@ namespace ArmLab
 
     /// <summary>
     /// Checks requests against the OpenAPI 2.0 (swagger) files under specs/ (verbatim copies from
-    /// Azure/azure-rest-api-specs): the operation by method and path template, api-version (one the
-    /// file is for), required query parameters, and the body: required, type, enum (x-ms-enum
-    /// modelAsString allows any string), readOnly properties sent, unknown properties (strict, as oav's
-    /// OBJECT_ADDITIONAL_PROPERTIES). $refs are resolved across files lazily; a $ref into a file the lab
-    /// does not keep makes that part unchecked (never a violation).
+    /// Azure/azure-rest-api-specs): the operation by method and path template (a request no kept operation
+    /// describes is a violation), api-version (the file's version), path, query and header parameters
+    /// (type, pattern, minLength/maxLength, minimum/maximum, enum; required ones present; undeclared query
+    /// parameters refused), and the body: required, type, enum (x-ms-enum modelAsString allows any string),
+    /// pattern/length/range, readOnly properties sent, unknown properties (strict, as oav's
+    /// OBJECT_ADDITIONAL_PROPERTIES). $refs are resolved across files lazily; a parameter $ref into a file the
+    /// lab does not keep is a violation (SPEC_INCOMPLETE); a schema $ref into such a file leaves that part of a
+    /// body unchecked.
     /// </summary>
     public sealed class SpecValidator
     {
@@ -63,13 +66,24 @@ namespace ArmLab
             catch (JsonException) { return null; }
         });
 
-        public SpecCheck Check(string method, string path, IReadOnlyDictionary<string, string> query, JsonNode? body)
+        /// <summary>
+        /// Checks one request: the operation by method and path template (none: a violation, the lab answers only what the
+        /// kept files describe), api-version (the file's version), path parameters (type, pattern, length, enum), query
+        /// parameters (declared ones checked, required ones present, undeclared ones refused; <c>$skiptoken</c> is allowed on
+        /// <c>x-ms-pageable</c> operations because a <c>nextLink</c> is the service's opaque URL), header parameters the
+        /// operation declares, and the body.
+        /// </summary>
+        public SpecCheck Check(string method, string path, IReadOnlyDictionary<string, string> query, JsonNode? body, IReadOnlyDictionary<string, string>? headers = null)
         {
             var candidates = operations.Where(o => o.Method == method && o.Path.IsMatch(path)).ToList();
-            if (candidates.Count == 0) return new SpecCheck("none", Array.Empty<string>());
+            if (candidates.Count == 0)
+            {
+                return new SpecCheck("none", new[] { $"{method} {path}: no operation of the kept swagger files (tests/lab/arm/specs) has this method and path [OPERATION_NOT_FOUND]" });
+            }
             // The most specific template (fewest parameters) wins, as routers do.
             var op = candidates.OrderBy(o => o.Template.Count(c => c == '{')).First();
-            var name = $"{Relative(op.File)}#{(string?)op.Operation["operationId"] ?? op.Method + " " + op.Template}";
+            var operationId = (string?)op.Operation["operationId"] ?? op.Method + " " + op.Template;
+            var name = $"{Relative(op.File)}#{operationId}";
             var errors = new List<string>();
             query.TryGetValue("api-version", out var apiVersion);
             if (apiVersion != op.Version)
@@ -84,40 +98,86 @@ namespace ArmLab
                 {
                     var (resolved, file) = Resolve(p, op.File);
                     if (resolved is JsonObject po) parameters.Add((po, file));
-                    else if ((string?)p?["$ref"] is string r && r.EndsWith("/ApiVersionParameter", StringComparison.Ordinal)) { /* checked above */ }
+                    else errors.Add($"parameter {(string?)p?["$ref"]}: not in the kept swagger files, add it to tests/lab/arm/specs [SPEC_INCOMPLETE]");
                 }
             }
+            var pathValues = PathValues(op.Template, path);
+            var declaredQuery = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "api-version" };
             var hasBody = false;
             foreach (var (p, file) in parameters)
             {
                 var pname = (string?)p["name"] ?? "";
                 var pin = (string?)p["in"];
                 var required = (bool?)p["required"] ?? false;
-                if (pin == "query" && pname != "api-version")
+                switch (pin)
                 {
-                    if (!query.TryGetValue(pname, out var value) || value.Length == 0)
-                    {
-                        if (required) errors.Add($"query {pname}: required parameter is missing [REQUIRED_PARAMETER]");
-                        continue;
-                    }
-                    CheckScalar(JsonValue.Create(value), p, file, "query " + pname, errors, fromString: true);
+                    case "path":
+                        if (!pathValues.TryGetValue(pname, out var segment) || segment.Length == 0)
+                        {
+                            errors.Add($"path {pname}: required parameter is missing [REQUIRED_PARAMETER]");
+                            continue;
+                        }
+                        CheckScalar(JsonValue.Create(segment), p, file, "path " + pname, errors, fromString: true);
+                        break;
+                    case "query":
+                        declaredQuery.Add(pname);
+                        if (pname == "api-version") continue;
+                        if (!query.TryGetValue(pname, out var value) || value.Length == 0)
+                        {
+                            if (required) errors.Add($"query {pname}: required parameter is missing [REQUIRED_PARAMETER]");
+                            continue;
+                        }
+                        CheckScalar(JsonValue.Create(value), p, file, "query " + pname, errors, fromString: true);
+                        break;
+                    case "header":
+                        string? header = null;
+                        if (headers != null)
+                        {
+                            foreach (var (k, v) in headers) if (string.Equals(k, pname, StringComparison.OrdinalIgnoreCase)) header = v;
+                        }
+                        if (string.IsNullOrEmpty(header))
+                        {
+                            if (required) errors.Add($"header {pname}: required parameter is missing [REQUIRED_PARAMETER]");
+                            continue;
+                        }
+                        CheckScalar(JsonValue.Create(header), p, file, "header " + pname, errors, fromString: true);
+                        break;
+                    case "body":
+                        hasBody = true;
+                        if (body == null)
+                        {
+                            if (required) errors.Add("body: the request body is required [REQUIRED_PARAMETER]");
+                            continue;
+                        }
+                        if (p["schema"] is JsonNode schema) Validate(body, schema, file, "$", errors, 0);
+                        break;
                 }
-                else if (pin == "body")
-                {
-                    hasBody = true;
-                    if (body == null)
-                    {
-                        if (required) errors.Add("body: the request body is required [REQUIRED_PARAMETER]");
-                        continue;
-                    }
-                    if (p["schema"] is JsonNode schema) Validate(body, schema, file, "$", errors, 0);
-                }
+            }
+            var pageable = op.Operation["x-ms-pageable"] != null;
+            foreach (var key in query.Keys)
+            {
+                if (declaredQuery.Contains(key)) continue;
+                if (pageable && key == "$skiptoken") continue; // part of the service's own nextLink
+                errors.Add($"query {key}: not a parameter of {operationId} [UNKNOWN_QUERY_PARAMETER]");
             }
             if (!hasBody && body != null && !(body is JsonObject o && o.Count == 0))
             {
                 errors.Add("body: the operation takes no request body [BODY_NOT_ALLOWED]");
             }
             return new SpecCheck(name, errors);
+        }
+
+        /// <summary>The values of a template's whole-segment parameters ({name}) in a request path, URL-decoded.</summary>
+        private static Dictionary<string, string> PathValues(string template, string path)
+        {
+            var values = new Dictionary<string, string>(StringComparer.Ordinal);
+            var t = template.Trim('/').Split('/');
+            var p = path.Trim('/').Split('/');
+            for (var i = 0; i < t.Length && i < p.Length; i++)
+            {
+                if (t[i].StartsWith('{') && t[i].EndsWith('}')) values[t[i].Substring(1, t[i].Length - 2)] = Uri.UnescapeDataString(p[i]);
+            }
+            return values;
         }
 
         /// <summary>Follows $ref (relative file path and JSON pointer) until a node without one; (null, file) when the file is not kept.</summary>
@@ -241,6 +301,15 @@ namespace ArmLab
             }
         }
 
+        private static readonly ConcurrentDictionary<string, Regex> Patterns = new ConcurrentDictionary<string, Regex>(StringComparer.Ordinal);
+
+        /// <summary>A swagger pattern (ECMA-262, as oav runs it: \w is [A-Za-z0-9_]).</summary>
+        private static Regex Pattern(string pattern) => Patterns.GetOrAdd(pattern, p =>
+        {
+            try { return new Regex(p, RegexOptions.ECMAScript); }
+            catch (ArgumentException) { return new Regex(p, RegexOptions.CultureInvariant); }
+        });
+
         private static string Kind(JsonNode n) => n switch
         {
             JsonObject => "an object",
@@ -292,6 +361,18 @@ namespace ArmLab
                         return;
                     }
                     break;
+            }
+            if (text != null)
+            {
+                if ((int?)schema["minLength"] is int min && text.Length < min) errors.Add($"{path}: '{text}' is shorter than {min} characters [MIN_LENGTH]");
+                if ((int?)schema["maxLength"] is int max && text.Length > max) errors.Add($"{path}: '{text}' is longer than {max} characters [MAX_LENGTH]");
+                if ((string?)schema["pattern"] is string pattern && !Pattern(pattern).IsMatch(text)) errors.Add($"{path}: '{text}' does not match the pattern {pattern} [PATTERN]");
+            }
+            if (kind == JsonValueKind.Number || (fromString && (type == "integer" || type == "number")))
+            {
+                var number = kind == JsonValueKind.Number ? v.GetValue<double>() : double.Parse(text!, NumberStyles.Float, CultureInfo.InvariantCulture);
+                if ((double?)schema["minimum"] is double minimum && number < minimum) errors.Add($"{path}: {number.ToString(CultureInfo.InvariantCulture)} is less than the minimum {minimum.ToString(CultureInfo.InvariantCulture)} [MINIMUM]");
+                if ((double?)schema["maximum"] is double maximum && number > maximum) errors.Add($"{path}: {number.ToString(CultureInfo.InvariantCulture)} is greater than the maximum {maximum.ToString(CultureInfo.InvariantCulture)} [MAXIMUM]");
             }
             if (schema["enum"] is JsonArray values && text != null)
             {
