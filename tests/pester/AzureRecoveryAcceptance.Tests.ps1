@@ -25,18 +25,8 @@ Describe 'The acceptance script of the Azure recovery issue' {
 
         # What the recovered guests serve, on 127.0.0.1 (the lab ARM reports every VM there): TCP for the database, HTTP for the app.
         $tcp = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0); $tcp.Start()
-        $web = [Net.HttpListener]::new()
-        $webPort = Get-Random -Minimum 20000 -Maximum 60000
-        $web.Prefixes.Add("http://127.0.0.1:$webPort/"); $web.Start()
-        $serve = [powershell]::Create().AddScript({
-            param($listener)
-            while ($listener.IsListening) {
-                try { $context = $listener.GetContext() } catch { break }
-                $context.Response.StatusCode = 200
-                $context.Response.Close()
-            }
-        }).AddArgument($web)
-        $serving = $serve.BeginInvoke()
+        $web = Start-TestHttpServer
+        $webPort = $web.Port
 
         Set-Content (Join-Path $work 'erp-azure.plan.yaml') @"
 name: erp-azure
@@ -118,8 +108,7 @@ Import-RecoveryPlan ./erp-azure.plan.yaml | Out-Null; `$test = Test-RecoveryPlan
         $result = if (Test-Path (Join-Path $work 'result.json')) { Get-Content -Raw (Join-Path $work 'result.json') | ConvertFrom-Json -AsHashtable -DateKind String }
     }
     AfterAll {
-        if ($web) { $web.Stop(); $web.Close() }
-        if ($serve) { $serve.Dispose() }
+        Stop-TestHttpServer $web
         if ($tcp) { $tcp.Stop() }
         Stop-TestAzureLab $azure
         Stop-TestVcsim $vcsim

@@ -389,7 +389,32 @@ function Get-VhdDiskHash([byte[]] $Vhd, [long] $Capacity) {
     [Convert]::ToHexString($sha.GetHashAndReset())
 }
 
+# An HTTP server on 127.0.0.1 (what recovered guests serve: the lab reports their address as 127.0.0.1) answering every
+# request with 200, served on its own runspace; .Port is its port. Stop it with Stop-TestHttpServer.
+function Start-TestHttpServer {
+    $listener = [Net.HttpListener]::new()
+    $port = Get-Random -Minimum 20000 -Maximum 60000
+    $listener.Prefixes.Add("http://127.0.0.1:$port/"); $listener.Start()
+    $shell = [powershell]::Create().AddScript({
+        param($listener)
+        while ($listener.IsListening) {
+            try { $context = $listener.GetContext() } catch { break }
+            $context.Response.StatusCode = 200
+            $context.Response.Close()
+        }
+    }).AddArgument($listener)
+    [void]$shell.BeginInvoke()
+    [pscustomobject]@{ Port = $port; Listener = $listener; Shell = $shell }
+}
+
+function Stop-TestHttpServer($Server) {
+    if ($Server) {
+        $Server.Listener.Stop(); $Server.Listener.Close()
+        $Server.Shell.Dispose()
+    }
+}
+
 Export-ModuleMember -Function Add-TestRecoveryPoint, Invoke-VaultSql, Invoke-ChildPwshKilled, Get-FlatFile, Write-DiskBytes, Get-DiskHash, Start-TestVcsim, Stop-TestVcsim, Add-TestProtectedVm, New-TestVaultPath, Remove-TestVault, Get-ChildPwshCommand, Invoke-ChildPwsh, Start-ChildPwsh, New-TestCredential,
     New-FailoverLab, Remove-FailoverLab, Import-TestPlan, Get-RecoverySiteState, Assert-NothingLeft, Get-RecoveredFlatFile,
     Start-TestAzureLab, Stop-TestAzureLab, Get-TestAzureIdentityPrelude, Get-TestAzureLabState, Get-TestAzureTagged, Get-TestAzureToken, Read-TestManagedDisk,
-    Get-TestAzuriteSas, Get-TestAzureBlob, Read-TestAzureBlob, Get-VhdProblem, Get-VhdDiskHash
+    Get-TestAzuriteSas, Get-TestAzureBlob, Read-TestAzureBlob, Get-VhdProblem, Get-VhdDiskHash, Start-TestHttpServer, Stop-TestHttpServer
