@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Model;
+using AzureSiteRecovery.DR.Core.Replication.Sources;
 using AzureSiteRecovery.DR.Core.Sites;
 using AzureSiteRecovery.DR.Core.Sites.VSphere;
 using AzureSiteRecovery.DR.Core.Storage;
@@ -119,7 +120,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
             try
             {
                 using var client = await SiteConnector.ConnectVSphereAsync(vault, vm.Site, cancellationToken).ConfigureAwait(false);
-                await RemoveLeftoverSnapshotsAsync(client, vm, cancellationToken).ConfigureAwait(false);
+                await VSphereReplicationSource.RemoveLeftoverSnapshotsAsync(client, vm.MoRef, cancellationToken).ConfigureAwait(false);
                 await client.SetChangeTrackingAsync(vm.MoRef, false, cancellationToken).ConfigureAwait(false);
             }
             catch (DRException ex) when (ex.Kind == FailureKind.Unavailable || ex.Kind == FailureKind.NotFound)
@@ -243,28 +244,25 @@ namespace AzureSiteRecovery.DR.Core.Replication
                 await store.Objects.DrainAsync(cancellationToken).ConfigureAwait(false);
             }
 
-            // A reprotected VM is copied from its recovered VM on the recovery site (the cycle works on that VM).
+            // A reprotected VM is copied from its recovered VM on the recovery site (a vSphere or an Azure VM).
             var reprotected = vm.State == ProtectionState.Reprotected;
-            var (sourceSite, sourceMoRef) = vm.ReplicationSource;
-            var record = vm;
-            vm = vm with { Site = sourceSite, MoRef = sourceMoRef };
-            using var client = await SiteConnector.ConnectVSphereAsync(vault, vm.Site, cancellationToken).ConfigureAwait(false);
-            // Before anything is read: the same vCenter and the same VM as when it was protected.
-            await VmIdentity.VerifyAsync(vault, client, record, sourceMoRef, cancellationToken).ConfigureAwait(false);
-            await RemoveLeftoverSnapshotsAsync(client, vm, cancellationToken).ConfigureAwait(false);
+            using var source = await ReplicationSources.OpenAsync(vault, vm, cancellationToken).ConfigureAwait(false);
+            // Before anything is read: the same site and the same VM as when it was protected (or recovered); leftovers of a killed cycle removed.
+            await source.PrepareAsync(cancellationToken).ConfigureAwait(false);
             // The hardware a recovered copy gets is the VM's as of its newest point (the protected site's VM: a recovered VM's networks are the recovery site's).
-            var hardware = reprotected ? null : await client.GetVmAsync(vm.MoRef, cancellationToken).ConfigureAwait(false);
+            var hardware = reprotected ? null : await source.ReadHardwareAsync(cancellationToken).ConfigureAwait(false);
 
             var now = DateTimeOffset.UtcNow;
             var appConsistentDue = policy.AppConsistentFrequency > TimeSpan.Zero
                 && (vm.LastAppConsistentPointTime is null || now - vm.LastAppConsistentPointTime >= policy.AppConsistentFrequency);
             var pointId = Guid.NewGuid().ToString("N");
             progress?.Report(new CycleProgress(vm.Name, appConsistentDue ? "Taking a quiesced snapshot" : "Taking a snapshot", 0, 0));
-            var (snapshot, consistency) = await TakeSnapshotAsync(client, vm, pointId, appConsistentDue, cancellationToken).ConfigureAwait(false);
+            var snapshot = await source.TakeSnapshotAsync(pointId, appConsistentDue, cancellationToken).ConfigureAwait(false);
+            var consistency = snapshot.Consistency;
             var snapshotTime = DateTimeOffset.UtcNow;
             try
             {
-                var disks = await client.GetSnapshotDisksAsync(snapshot, cancellationToken).ConfigureAwait(false);
+                var disks = snapshot.Disks;
                 RecoveryPointManifest? previous = null;
                 try
                 {
@@ -288,15 +286,14 @@ namespace AzureSiteRecovery.DR.Core.Replication
                     var diskKey = disk.Key.ToString(System.Globalization.CultureInfo.InvariantCulture);
                     var previousDisk = previous?.Disks.FirstOrDefault(d => d.DiskKey == diskKey);
                     var previousChangeId = vm.Disks.FirstOrDefault(d => d.Key == disk.Key)?.ChangeId;
-                    var (baseline, changed, diskMode) = await ChangedAreasAsync(client, vm, snapshot, disk, previousDisk, previousChangeId, cancellationToken).ConfigureAwait(false);
+                    var (baseline, changed, diskMode) = await snapshot.ChangedAreasAsync(disk, previousDisk, previousChangeId, cancellationToken).ConfigureAwait(false);
                     modes.Add(diskMode);
 
-                    var flatFile = VSphereClient.FlatExtentOf(disk.FileName);
                     var doneBefore = done;
                     var diskProgress = progress is null ? null : new Progress<long>(bytes =>
                         progress.Report(new CycleProgress(vm.Name, $"Copying {disk.Label} ({diskMode})", doneBefore + bytes, total)));
                     var result = await store.Chunks.WriteDiskAsync(diskKey, disk.CapacityBytes,
-                        (offset, buffer, count, ct) => client.ReadDiskAsync(flatFile, offset, buffer, count, ct),
+                        snapshot.ReaderOf(disk),
                         baseline, changed, cancellationToken, diskProgress).ConfigureAwait(false);
                     written.Add(result.Manifest);
                     bytesRead += result.BytesRead;
@@ -383,76 +380,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
             {
                 // Always, also after a failure or Ctrl+C: a snapshot left behind grows on the datastore.
                 progress?.Report(new CycleProgress(vm.Name, "Removing the snapshot", 0, 0));
-                try
-                {
-                    await client.RemoveSnapshotAsync(snapshot, CancellationToken.None).ConfigureAwait(false);
-                }
-                catch (DRException)
-                {
-                    // The next cycle finds it by name and removes it.
-                }
-            }
-        }
-
-        /// <summary>What to copy of a disk: CBT's changed areas since the last point, or everything (compared chunk by chunk against the last point).</summary>
-        private static async Task<(DiskManifest? Baseline, IReadOnlyList<DiskExtent>? Changed, string Mode)> ChangedAreasAsync(
-            VSphereClient client, ProtectedVm vm, string snapshot, VmDisk disk, DiskManifest? previousDisk, string? previousChangeId, CancellationToken cancellationToken)
-        {
-            var diskKey = disk.Key.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            if (disk.ChangeId is null)
-            {
-                // CBT is off: read the whole disk; chunks the store has already are not sent again.
-                return (null, null, previousDisk is null ? "Full" : "Digest");
-            }
-
-            var resized = previousDisk != null && previousDisk.Capacity != disk.CapacityBytes;
-            var since = previousDisk is null ? "*" : previousChangeId;
-            if (since is null || resized)
-            {
-                return (null, null, "Digest");
-            }
-
-            try
-            {
-                var areas = await client.QueryChangedDiskAreasAsync(vm.MoRef, snapshot, disk.Key, disk.CapacityBytes, since, cancellationToken).ConfigureAwait(false);
-                var changed = areas;
-                // "*" lists the allocated areas: everything else of a new disk is zeros.
-                var baseline = previousDisk ?? new DiskManifest(diskKey, disk.CapacityBytes, ChunkStoreOptions.DefaultChunkSize,
-                    new ChunkHash[DiskManifest.CountFor(disk.CapacityBytes, ChunkStoreOptions.DefaultChunkSize)]);
-                return (baseline, changed, previousDisk is null ? "Full" : "ChangedBlockTracking");
-            }
-            catch (VSphereFaultException ex) when (ex.Kind == FailureKind.InvalidArgument || ex.FaultName == "FileFault")
-            {
-                // The change id was rejected (CBT reset, VM moved): compare the whole disk instead, then carry on with CBT.
-                return (null, null, "Digest");
-            }
-        }
-
-        private async Task<(string Snapshot, PointConsistency Consistency)> TakeSnapshotAsync(VSphereClient client, ProtectedVm vm, string pointId, bool quiesce, CancellationToken cancellationToken)
-        {
-            var name = SnapshotPrefix + pointId;
-            const string description = "AzureSiteRecovery.DR replication point; removed when the cycle ends.";
-            if (quiesce)
-            {
-                try
-                {
-                    return (await client.CreateSnapshotAsync(vm.MoRef, name, description, quiesce: true, memory: false, cancellationToken).ConfigureAwait(false), PointConsistency.AppConsistent);
-                }
-                catch (VSphereFaultException)
-                {
-                    // No VMware Tools or a failing VSS writer: a crash-consistent point now beats no point.
-                }
-            }
-
-            return (await client.CreateSnapshotAsync(vm.MoRef, name, description, quiesce: false, memory: false, cancellationToken).ConfigureAwait(false), PointConsistency.CrashConsistent);
-        }
-
-        private static async Task RemoveLeftoverSnapshotsAsync(VSphereClient client, ProtectedVm vm, CancellationToken cancellationToken)
-        {
-            var snapshots = await client.ListSnapshotsAsync(vm.MoRef, cancellationToken).ConfigureAwait(false);
-            foreach (var leftover in snapshots.Where(s => s.Name.StartsWith(SnapshotPrefix, StringComparison.Ordinal)).OrderBy(s => s.Created))
-            {
-                await client.RemoveSnapshotAsync(leftover.MoRef, cancellationToken).ConfigureAwait(false);
+                await snapshot.RemoveAsync(CancellationToken.None).ConfigureAwait(false);
             }
         }
 
@@ -488,8 +416,6 @@ namespace AzureSiteRecovery.DR.Core.Replication
 
             return expired.Length;
         }
-
-        /// <summary>The data file of a flat disk: "[ds] vm/disk.vmdk" is a descriptor, its bytes are in "[ds] vm/disk-flat.vmdk".</summary>
 
         private static async Task<bool> AnyAsync(IAsyncEnumerable<StoredObject> objects, CancellationToken cancellationToken)
         {

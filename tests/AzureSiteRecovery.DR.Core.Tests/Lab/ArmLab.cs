@@ -110,6 +110,19 @@ namespace AzureSiteRecovery.DR.Core.Tests.Lab
             return JsonNode.Parse(await http.GetStringAsync(new Uri(Url, "lab/" + what)))!.AsArray();
         }
 
+        /// <summary>
+        /// The lab's back door standing in for a guest writing to its disk (POST /lab/disks/{name}/sas?access=write):
+        /// a read+write SAS of the managed disk's Azurite page blob. Not an Azure API.
+        /// </summary>
+        public async Task<Uri> GuestWriteSasAsync(string diskName)
+        {
+            using var http = new HttpClient(PinnedHandler());
+            using var response = await http.PostAsync(new Uri(Url, $"lab/disks/{Uri.EscapeDataString(diskName)}/sas?access=write"), null);
+            var text = await response.Content.ReadAsStringAsync();
+            if (!response.IsSuccessStatusCode) throw new InvalidOperationException($"POST /lab/disks/{diskName}/sas: {(int)response.StatusCode} {text}");
+            return new Uri(JsonNode.Parse(text)!["accessSAS"]!.GetValue<string>());
+        }
+
         public async ValueTask DisposeAsync()
         {
             await LabScript.RunAsync("arm/arm.sh", "stop", StateDir);

@@ -194,6 +194,142 @@ namespace AzureSiteRecovery.DR.Core.Tests.Lab
             Assert.Empty(await lab.LabAsync("violations"));
         }
 
+        /// <summary>An imported disk, a NIC and a VM made of them (the recovery path), for the tests that start from a running VM.</summary>
+        private async Task<(ManagedDiskResource Disk, VirtualMachineResource Vm, byte[] Data)> RunningVmAsync(ArmClient arm, string name, string job)
+        {
+            var rg = Rg(arm);
+            var (uri, _, data) = await VhdBlobAsync(name + "/disk0.vhd");
+            var disk = (await rg.GetManagedDisks().CreateOrUpdateAsync(WaitUntil.Completed, name + "-os", ImportDisk(uri, job))).Value;
+            var nic = (await arm.GetGenericResources().CreateOrUpdateAsync(WaitUntil.Completed, NicId(name + "-nic0"), Nic(job))).Value;
+            var vm = (await rg.GetVirtualMachines().CreateOrUpdateAsync(WaitUntil.Completed, name, Vm(disk.Id, nic.Id, job))).Value;
+            return (disk, vm, data);
+        }
+
+        private static async Task<string> PowerAsync(VirtualMachineResource vm) =>
+            (await vm.InstanceViewAsync()).Value.Statuses.Select(s => s.Code).Single(c => c.StartsWith("PowerState/", StringComparison.Ordinal));
+
+        private static async Task<string> WaitPowerAsync(VirtualMachineResource vm, string expected)
+        {
+            var sw = Stopwatch.StartNew();
+            string power;
+            do power = await PowerAsync(vm);
+            while (power != expected && sw.Elapsed < TimeSpan.FromSeconds(10) && await Task.Delay(100).ContinueWith(_ => true));
+            return power;
+        }
+
+        /// <summary>
+        /// Snapshots (Microsoft.Compute 2023-04-02; sync here, AsyncLroModeIsPolledToCompletion has a 202 snapshot PUT): Copy of a disk attached to a running VM is the disk as of
+        /// the PUT (a later guest write, through the lab's back door, is not in it); its read SAS gives those bytes; the running
+        /// VM's disk itself refuses a read SAS (409 Conflict, as Azure); endGetAccess, delete (blob gone), swagger-clean.
+        /// </summary>
+        [Fact]
+        public async Task SnapshotCopyOfAnAttachedDiskReadsAsTheDiskAtThatInstant()
+        {
+            await using var lab = await ArmLab.StartAsync(fixture.Azurite);
+            var arm = lab.Client();
+            var rg = Rg(arm);
+            var (disk, vm, data) = await RunningVmAsync(arm, "snapvm", "job-5");
+
+            // The guest writes 1 MiB at 4 MiB (the lab's stand-in for a guest: a write SAS of the disk's blob).
+            var guest = new PageBlobClient(await lab.GuestWriteSasAsync("snapvm-os"));
+            var written = new byte[MiB];
+            new Random(5).NextBytes(written);
+            await guest.UploadPagesAsync(new MemoryStream(written), 4 * MiB);
+
+            var snapshotData = new SnapshotData(ArmLab.Location)
+            {
+                CreationData = new DiskCreationData(DiskCreateOption.Copy) { SourceResourceId = disk.Id },
+                Incremental = false,
+                Tags = { ["azsr-dr.job"] = "job-5" },
+            };
+            var snapshot = (await rg.GetSnapshots().CreateOrUpdateAsync(WaitUntil.Completed, "snapvm-os-snap", snapshotData)).Value;
+            Assert.Equal("Succeeded", snapshot.Data.ProvisioningState);
+            Assert.Equal(20 * MiB, snapshot.Data.DiskSizeBytes);
+            Assert.Equal(disk.Id.ToString(), snapshot.Data.CreationData.SourceResourceId?.ToString(), ignoreCase: true);
+            Assert.Equal(disk.Data.UniqueId, snapshot.Data.CreationData.SourceUniqueId);
+            Assert.Equal(SupportedOperatingSystemType.Linux, snapshot.Data.OSType);
+
+            // After the snapshot the guest overwrites the same range: the snapshot keeps the earlier bytes.
+            await guest.UploadPagesAsync(new MemoryStream(new byte[MiB]), 4 * MiB);
+
+            var conflict = await Assert.ThrowsAsync<RequestFailedException>(() => disk.GrantAccessAsync(WaitUntil.Completed, new GrantAccessData(AccessLevel.Read, 600)));
+            Assert.Equal(409, conflict.Status);
+            Assert.Contains("attached to running VM", conflict.Message, StringComparison.Ordinal);
+
+            var sas = new Uri((await snapshot.GrantAccessAsync(WaitUntil.Completed, new GrantAccessData(AccessLevel.Read, 600))).Value.AccessSas);
+            Assert.Equal(DiskState.ActiveSas, (await snapshot.GetAsync()).Value.Data.DiskState);
+            Assert.Equal(data, await ReadAsync(sas, 0, (int)MiB));
+            Assert.Equal(written, await ReadAsync(sas, 4 * MiB, (int)MiB));
+            Assert.Equal(data, await ReadAsync(sas, 12 * MiB, (int)MiB));
+            Assert.Equal(new byte[MiB], await ReadAsync(sas, 8 * MiB, (int)MiB));
+            Assert.Equal("conectix", Encoding.ASCII.GetString(await ReadAsync(sas, 20 * MiB, 8)));
+            var write = await Assert.ThrowsAsync<RequestFailedException>(() => snapshot.GrantAccessAsync(WaitUntil.Completed, new GrantAccessData(AccessLevel.Write, 600)));
+            Assert.Equal("OperationNotAllowed", write.ErrorCode);
+            await snapshot.RevokeAccessAsync(WaitUntil.Completed);
+            Assert.Equal(DiskState.Unattached, (await snapshot.GetAsync()).Value.Data.DiskState);
+
+            var missing = new SnapshotData(ArmLab.Location) { CreationData = new DiskCreationData(DiskCreateOption.Copy) { SourceResourceId = new ResourceIdentifier(disk.Id + "-gone") } };
+            var notFound = await Assert.ThrowsAsync<RequestFailedException>(() => rg.GetSnapshots().CreateOrUpdateAsync(WaitUntil.Completed, "no-source", missing));
+            Assert.Equal(404, notFound.Status);
+
+            var snapshotBlobs = await fixture.Container("lab-disks").GetBlobsAsync(prefix: ArmLab.ResourceGroup + "/snapshot-").ToListAsync();
+            Assert.Single(snapshotBlobs);
+            await snapshot.DeleteAsync(WaitUntil.Completed);
+            Assert.False((await rg.GetSnapshots().ExistsAsync("snapvm-os-snap")).Value);
+            Assert.Empty(await fixture.Container("lab-disks").GetBlobsAsync(prefix: ArmLab.ResourceGroup + "/snapshot-").ToListAsync());
+            await vm.DeleteAsync(WaitUntil.Completed, forceDeletion: true);
+
+            var requests = await lab.LabAsync("requests");
+            Assert.Contains(requests, r => (string)r!["method"]! == "PUT" && ((string)r["path"]!).Contains("/snapshots/", StringComparison.Ordinal) && (int)r["status"]! == 200);
+            Assert.Empty(await lab.LabAsync("violations"));
+        }
+
+        /// <summary>
+        /// powerOff (skipShutdown), deallocate, start, restart (sync; AsyncLroModeIsPolledToCompletion has a 202 powerOff): instanceView's PowerState follows
+        /// (stopped, deallocated, running); a deallocated VM's disk is Reserved and can be read through a SAS, the VM does
+        /// not start while that SAS is active, and a VM that is not running cannot be restarted.
+        /// </summary>
+        [Fact]
+        public async Task PowerOperationsMoveThePowerStateAndTheDiskState()
+        {
+            await using var lab = await ArmLab.StartAsync(fixture.Azurite);
+            var arm = lab.Client();
+            var (disk, vm, data) = await RunningVmAsync(arm, "powervm", "job-6");
+            Assert.Equal("PowerState/running", await WaitPowerAsync(vm, "PowerState/running"));
+
+            await vm.PowerOffAsync(WaitUntil.Completed, skipShutdown: true);
+            Assert.Equal("PowerState/stopped", await PowerAsync(vm));
+            Assert.Equal(DiskState.Attached, (await disk.GetAsync()).Value.Data.DiskState);
+
+            await vm.DeallocateAsync(WaitUntil.Completed);
+            Assert.Equal("PowerState/deallocated", await PowerAsync(vm));
+            Assert.Equal(DiskState.Reserved, (await disk.GetAsync()).Value.Data.DiskState);
+            var restart = await Assert.ThrowsAsync<RequestFailedException>(() => vm.RestartAsync(WaitUntil.Completed));
+            Assert.Equal("OperationNotAllowed", restart.ErrorCode);
+
+            // A deallocated VM's disk can be read; the VM does not start while that SAS is active.
+            var sas = new Uri((await disk.GrantAccessAsync(WaitUntil.Completed, new GrantAccessData(AccessLevel.Read, 600))).Value.AccessSas);
+            Assert.Equal(data, await ReadAsync(sas, 12 * MiB, (int)MiB));
+            var start = await Assert.ThrowsAsync<RequestFailedException>(() => vm.PowerOnAsync(WaitUntil.Completed));
+            Assert.Equal("OperationNotAllowed", start.ErrorCode);
+            await disk.RevokeAccessAsync(WaitUntil.Completed);
+            Assert.Equal(DiskState.Reserved, (await disk.GetAsync()).Value.Data.DiskState);
+
+            await vm.PowerOnAsync(WaitUntil.Completed);
+            Assert.Equal(DiskState.Attached, (await disk.GetAsync()).Value.Data.DiskState);
+            Assert.Equal("PowerState/running", await WaitPowerAsync(vm, "PowerState/running"));
+            await vm.RestartAsync(WaitUntil.Completed);
+            Assert.Equal("PowerState/running", await WaitPowerAsync(vm, "PowerState/running"));
+
+            var requests = await lab.LabAsync("requests");
+            foreach (var action in new[] { "powerOff", "deallocate", "start", "restart" })
+            {
+                Assert.Contains(requests, r => (string)r!["method"]! == "POST" && ((string)r["path"]!).EndsWith("/" + action, StringComparison.Ordinal) && (int)r["status"]! == 200);
+            }
+            Assert.Contains(requests, r => ((string)r!["path"]!).EndsWith("/powerOff", StringComparison.Ordinal) && ((string)r["query"]!).Contains("skipShutdown=true", StringComparison.Ordinal));
+            Assert.Empty(await lab.LabAsync("violations"));
+        }
+
         /// <summary>A blob whose footer Azure would reject fails Import and an upload's endGetAccess with InvalidVhd.</summary>
         [Fact]
         public async Task InvalidFootersFailWithInvalidVhd()
@@ -247,6 +383,125 @@ namespace AzureSiteRecovery.DR.Core.Tests.Lab
             Assert.Contains(violations, v => v.StartsWith("$.properties.provisioningState:", StringComparison.Ordinal) && v.Contains("READONLY", StringComparison.Ordinal));
         }
 
+        /// <summary>
+        /// Every kind of request the module sends (and F's snapshots and power operations) with a body, and every Compute and
+        /// NIC request, is matched to an operation of the kept swagger files and conforms (/lab/violations stays empty); the
+        /// body-less GETs/listKeys whose files are not kept yet are pinned, so a new unchecked kind fails.
+        /// </summary>
+        [Fact]
+        public async Task EveryRequestKindIsCheckedAgainstTheSwagger()
+        {
+            await using var lab = await ArmLab.StartAsync(fixture.Azurite);
+            var arm = lab.Client();
+            var rg = Rg(arm);
+            var subscription = await arm.GetDefaultSubscriptionAsync();
+            Assert.NotEmpty(await arm.GetSubscriptions().GetAllAsync().ToListAsync());
+            await rg.GetAsync();
+            await subscription.GetResourceProviderAsync("Microsoft.Compute");
+            Assert.NotEmpty(await subscription.GetVirtualMachineSizesAsync(new AzureLocation(ArmLab.Location)).ToListAsync());
+            await arm.GetGenericResource(new ResourceIdentifier(ArmLab.VnetId)).GetAsync();
+            await arm.GetGenericResource(new ResourceIdentifier(ArmLab.VnetId + "/subnets/test")).GetAsync();
+            await arm.GetGenericResource(new ResourceIdentifier(ArmLab.StorageAccountId)).GetAsync();
+            using (var http = new System.Net.Http.HttpClient(lab.PinnedHandler()))
+            {
+                var token = await lab.ServicePrincipal().GetTokenAsync(new TokenRequestContext(new[] { "https://management.azure.com/.default" }), default);
+                using var request = new System.Net.Http.HttpRequestMessage(System.Net.Http.HttpMethod.Post, new Uri(lab.Url, ArmLab.StorageAccountId.TrimStart('/') + "/listKeys?api-version=2023-01-01"));
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token.Token);
+                using var keys = await http.SendAsync(request);
+                Assert.Equal(200, (int)keys.StatusCode);
+            }
+
+            var (disk, vm, _) = await RunningVmAsync(arm, "specvm", "job-7");
+            await disk.GetAsync();
+            await rg.GetManagedDisks().GetAllAsync().ToListAsync();
+            await vm.GetAsync(expand: InstanceViewType.InstanceView);
+            await vm.InstanceViewAsync();
+            var snapshotData = new SnapshotData(ArmLab.Location) { CreationData = new DiskCreationData(DiskCreateOption.Copy) { SourceResourceId = disk.Id }, Tags = { ["azsr-dr.job"] = "job-7" } };
+            var snapshot = (await rg.GetSnapshots().CreateOrUpdateAsync(WaitUntil.Completed, "specvm-snap", snapshotData)).Value;
+            await snapshot.GetAsync();
+            await snapshot.GrantAccessAsync(WaitUntil.Completed, new GrantAccessData(AccessLevel.Read, 600));
+            await snapshot.RevokeAccessAsync(WaitUntil.Completed);
+            await snapshot.DeleteAsync(WaitUntil.Completed);
+            await vm.PowerOffAsync(WaitUntil.Completed, skipShutdown: true);
+            await vm.PowerOnAsync(WaitUntil.Completed);
+            await vm.RestartAsync(WaitUntil.Completed);
+            await vm.DeallocateAsync(WaitUntil.Completed);
+            await disk.GrantAccessAsync(WaitUntil.Completed, new GrantAccessData(AccessLevel.Read, 600));
+            await disk.RevokeAccessAsync(WaitUntil.Completed);
+            Assert.Single(await rg.GetGenericResourcesAsync(filter: "tagName eq 'azsr-dr.job' and tagValue eq 'job-7'", top: 5).Where(r => r.Data.Name == "specvm").ToListAsync());
+            Assert.NotEmpty(await subscription.GetGenericResourcesAsync(filter: "resourceType eq 'Microsoft.Compute/disks'").ToListAsync());
+            await vm.DeleteAsync(WaitUntil.Completed, forceDeletion: true);
+            await arm.GetGenericResource(NicId("specvm-nic0")).DeleteAsync(WaitUntil.Completed);
+
+            var requests = (await lab.LabAsync("requests")).Select(r => r!.AsObject()).Where(r => ((string)r["path"]!).StartsWith("/subscriptions", StringComparison.OrdinalIgnoreCase)).ToList();
+            // Not kept yet (tests/lab/arm/specs/README.md): Resources 2022-09-01 resources.json, subscriptions.json 2022-12-01,
+            // Network 2023-09-01 virtualNetwork.json, Storage 2023-01-01 storage.json. Those requests carry no body; every
+            // request with a body (disks, snapshots, NICs, VMs, beginGetAccess) is checked. A new unchecked kind fails here.
+            var notKept = new System.Text.RegularExpressions.Regex(
+                @"^/subscriptions(/[^/]+(/providers/Microsoft\.(Compute|Network|Storage)|/resources|/resourcegroups/[^/]+(/resources|/providers/Microsoft\.Network/virtualNetworks/[^/]+(/subnets/[^/]+)?|/providers/Microsoft\.Storage/storageAccounts/[^/]+(/listKeys)?)?)?)?/?$",
+                System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+            var notChecked = requests.Where(r => (string?)r["spec"] is null or "none").Select(r => $"{r["method"]} {r["path"]}?{r["query"]} -> {r["status"]}").ToList();
+            var unexpected = requests.Where(r => (string?)r["spec"] is null or "none")
+                .Where(r => (string)r["method"]! is not ("GET" or "POST") || !notKept.IsMatch((string)r["path"]!) || ((string)r["method"]! == "POST" && !((string)r["path"]!).EndsWith("/listKeys", StringComparison.Ordinal)))
+                .Select(r => $"{r["method"]} {r["path"]}?{r["query"]} -> {r["status"]}").ToList();
+            Assert.True(unexpected.Count == 0, "requests no swagger operation checked:\n" + string.Join("\n", unexpected));
+            Assert.NotEmpty(notChecked); // the known gap above; when the files are added this list empties and the regex goes.
+            Assert.Empty(await lab.LabAsync("violations"));
+            foreach (var kind in new[] { "virtualMachine.json#VirtualMachines_CreateOrUpdate", "virtualMachine.json#VirtualMachines_Get", "virtualMachine.json#VirtualMachines_InstanceView",
+                                         "virtualMachine.json#VirtualMachines_PowerOff", "virtualMachine.json#VirtualMachines_Start", "virtualMachine.json#VirtualMachines_Restart",
+                                         "virtualMachine.json#VirtualMachines_Deallocate", "virtualMachine.json#VirtualMachines_Delete", "computeRPCommon.json#VirtualMachineSizes_List",
+                                         "snapshot.json#Snapshots_CreateOrUpdate", "snapshot.json#Snapshots_Get", "snapshot.json#Snapshots_GrantAccess", "snapshot.json#Snapshots_RevokeAccess",
+                                         "snapshot.json#Snapshots_Delete", "disk.json#Disks_CreateOrUpdate", "disk.json#Disks_GrantAccess", "disk.json#Disks_ListByResourceGroup",
+                                         "networkInterface.json#NetworkInterfaces_CreateOrUpdate", "networkInterface.json#NetworkInterfaces_Delete" })
+            {
+                Assert.Contains(requests, r => ((string?)r["spec"])?.EndsWith(kind, StringComparison.Ordinal) == true);
+            }
+        }
+
+        /// <summary>A VM body with an unknown property, a read-only property and a value outside a closed enum is refused 400 LabSpecViolation naming each JSON path.</summary>
+        [Fact]
+        public async Task BadVmBodyIsRefusedNamingEachJsonPath()
+        {
+            await using var lab = await ArmLab.StartAsync(fixture.Azurite);
+            var arm = lab.Client();
+            var token = await lab.ServicePrincipal().GetTokenAsync(new TokenRequestContext(new[] { "https://management.azure.com/.default" }), default);
+            var body = new JsonObject
+            {
+                ["location"] = ArmLab.Location,
+                ["properties"] = new JsonObject
+                {
+                    ["hardwareProfile"] = new JsonObject { ["vmSize"] = "Standard_D2s_v3", ["vmSizeName"] = "x" },
+                    ["storageProfile"] = new JsonObject
+                    {
+                        ["osDisk"] = new JsonObject
+                        {
+                            ["createOption"] = "Attach",
+                            ["osType"] = "Solaris",
+                            ["managedDisk"] = new JsonObject { ["id"] = $"/subscriptions/{ArmLab.Subscription}/resourceGroups/{ArmLab.ResourceGroup}/providers/Microsoft.Compute/disks/none" },
+                        },
+                    },
+                    ["vmId"] = Guid.NewGuid().ToString(),
+                },
+            };
+            using var http = new System.Net.Http.HttpClient(lab.PinnedHandler());
+            using var request = new System.Net.Http.HttpRequestMessage(System.Net.Http.HttpMethod.Put,
+                new Uri(lab.Url, $"subscriptions/{ArmLab.Subscription}/resourceGroups/{ArmLab.ResourceGroup}/providers/Microsoft.Compute/virtualMachines/badvm?api-version=2023-07-01"))
+            {
+                Content = new System.Net.Http.StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"),
+            };
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token.Token);
+            using var response = await http.SendAsync(request);
+            Assert.Equal(400, (int)response.StatusCode);
+            var error = JsonNode.Parse(await response.Content.ReadAsStringAsync())!["error"]!;
+            Assert.Equal("LabSpecViolation", (string?)error["code"]);
+            var violations = (await lab.LabAsync("violations")).Single()!["violations"]!.AsArray().Select(v => (string)v!).ToList();
+            Assert.Contains(violations, v => v.StartsWith("$.properties.hardwareProfile.vmSizeName:", StringComparison.Ordinal) && v.Contains("OBJECT_ADDITIONAL_PROPERTIES", StringComparison.Ordinal));
+            Assert.Contains(violations, v => v.StartsWith("$.properties.vmId:", StringComparison.Ordinal) && v.Contains("READONLY", StringComparison.Ordinal));
+            Assert.Contains(violations, v => v.StartsWith("$.properties.storageProfile.osDisk.osType:", StringComparison.Ordinal) && v.Contains("ENUM_MISMATCH", StringComparison.Ordinal));
+            Assert.Contains("virtualMachine.json", (string?)error["message"], StringComparison.Ordinal);
+            Assert.False((await Rg(arm).GetVirtualMachines().ExistsAsync("badvm")).Value);
+        }
+
         /// <summary>Every 3rd request gets 429 with Retry-After: 1; the SDK waits and retries, so the calls succeed, no faster than the header says.</summary>
         [Fact]
         public async Task ThrottlingIsRetriedAfterRetryAfter()
@@ -275,12 +530,20 @@ namespace AzureSiteRecovery.DR.Core.Tests.Lab
             var nic = (await arm.GetGenericResources().CreateOrUpdateAsync(WaitUntil.Completed, NicId("async-nic"), Nic("job-4"))).Value;
             var vm = (await rg.GetVirtualMachines().CreateOrUpdateAsync(WaitUntil.Completed, "async-vm", Vm(disk.Id, nic.Id, "job-4"))).Value;
             Assert.Equal("Succeeded", vm.Data.ProvisioningState);
+            await vm.PowerOffAsync(WaitUntil.Completed, skipShutdown: true);
+            Assert.Equal("PowerState/stopped", await PowerAsync(vm));
+            var snapshot = (await rg.GetSnapshots().CreateOrUpdateAsync(WaitUntil.Completed, "async-snap",
+                new SnapshotData(ArmLab.Location) { CreationData = new DiskCreationData(DiskCreateOption.Copy) { SourceResourceId = disk.Id } })).Value;
+            Assert.Equal("Succeeded", snapshot.Data.ProvisioningState);
             await vm.DeleteAsync(WaitUntil.Completed, forceDeletion: true);
             Assert.False((await rg.GetManagedDisks().ExistsAsync("async-os")).Value);
+            Assert.True((await rg.GetSnapshots().ExistsAsync("async-snap")).Value); // a snapshot outlives its disk
             var requests = await lab.LabAsync("requests");
             Assert.Contains(requests, r => ((string)r!["path"]!).Contains("/operations/", StringComparison.Ordinal));
             Assert.Contains(requests, r => (string)r!["method"]! == "PUT" && (int)r["status"]! == 202);
             Assert.Contains(requests, r => (string)r!["method"]! == "PUT" && (int)r["status"]! == 201);
+            Assert.Contains(requests, r => (string)r!["method"]! == "POST" && ((string)r["path"]!).EndsWith("/powerOff", StringComparison.Ordinal) && (int)r["status"]! == 202);
+            Assert.Contains(requests, r => (string)r!["method"]! == "PUT" && ((string)r["path"]!).EndsWith("/snapshots/async-snap", StringComparison.Ordinal) && (int)r["status"]! == 202);
         }
 
         /// <summary>Service principal: ClientSecretCredential with the lab as authority host signs in; a wrong secret fails at sign-in; no token → 401.</summary>

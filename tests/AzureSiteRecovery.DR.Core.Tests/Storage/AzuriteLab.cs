@@ -29,7 +29,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Storage
             StateDir = Path.Combine(Path.GetTempPath(), "azsr-dr-azurite-" + Guid.NewGuid().ToString("N"));
         }
 
-        /// <summary>With more accounts besides devstoreaccount1 (name → base64 key; AZURITE_ACCOUNTS of azurite.sh). Internal: a class fixture may have one public constructor.</summary>
+        /// <summary>With more accounts besides devstoreaccount1 (name → base64 key; AZURITE_ACCOUNTS of azurite.sh).</summary>
         internal AzuriteLab(System.Collections.Generic.IReadOnlyDictionary<string, string> accounts)
             : this()
         {

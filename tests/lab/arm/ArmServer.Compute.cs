@@ -162,23 +162,28 @@ namespace ArmLab
             });
         }
 
-        private async Task<Answer> BeginGetAccessAsync(Req req)
+        /// <summary>beginGetAccess of a disk or a snapshot (<paramref name="type"/> disks|snapshots).</summary>
+        private async Task<Answer> BeginGetAccessAsync(Req req, string type)
         {
-            var id = ResourceId(req, Compute, "disks", req.G("name"));
+            var id = ResourceId(req, Compute, type, req.G("name"));
             var access = (string?)req.Body?["access"] ?? "";
             var seconds = (int?)req.Body?["durationInSeconds"] ?? 3600;
             string blob;
             lock (state.Gate)
             {
-                var disk = Require(id, "Microsoft.Compute/disks");
-                var p = disk["properties"]!.AsObject();
+                var resource = Require(id, $"{Compute}/{type}");
+                var p = resource["properties"]!.AsObject();
                 var ds = (string?)p["diskState"];
-                blob = (string)ArmState.Lab(disk)["blob"]!;
+                blob = (string)ArmState.Lab(resource)["blob"]!;
                 if (string.Equals(access, "Write", StringComparison.OrdinalIgnoreCase))
                 {
+                    if (type == "snapshots")
+                    {
+                        throw new ArmException(409, "OperationNotAllowed", $"Write access cannot be granted to snapshot {resource["name"]}: only a disk created with createOption Upload can be written through a SAS.");
+                    }
                     if (ds != "ReadyToUpload" && ds != "ActiveUpload")
                     {
-                        throw new ArmException(409, "OperationNotAllowed", $"Write access can only be granted to a disk created with createOption Upload that is in ReadyToUpload state; disk {disk["name"]} is {ds}.");
+                        throw new ArmException(409, "OperationNotAllowed", $"Write access can only be granted to a disk created with createOption Upload that is in ReadyToUpload state; disk {resource["name"]} is {ds}.");
                     }
                     p["diskState"] = "ActiveUpload";
                 }
@@ -186,10 +191,15 @@ namespace ArmLab
                 {
                     if (ds == "ReadyToUpload" || ds == "ActiveUpload")
                     {
-                        throw new ArmException(409, "OperationNotAllowed", $"Read access cannot be granted to disk {disk["name"]} in state {ds}.");
+                        throw new ArmException(409, "OperationNotAllowed", $"Read access cannot be granted to disk {resource["name"]} in state {ds}.");
                     }
-                    if (ds == "Unattached") p["diskState"] = "ActiveSAS";
-                    ArmState.Lab(disk)["readSas"] = true;
+                    if ((string?)resource["managedBy"] is { Length: > 0 } vmId && state.Get(vmId) is JsonObject vm && PowerState(vm) is "running" or "starting" or "stopping" or "deallocating")
+                    {
+                        // As Azure answers (Compute: 409 Conflict); a snapshot of the disk can be read instead.
+                        throw new ArmException(409, "Conflict", $"Access not permitted because disk {resource["name"]} is currently attached to running VM {vm["id"]}.");
+                    }
+                    p["diskState"] = "ActiveSAS";
+                    ArmState.Lab(resource)["readSas"] = true;
                 }
                 else
                 {
@@ -202,16 +212,17 @@ namespace ArmLab
             return await LroAsync(req, Compute, 202, null, () => Task.FromResult(new Answer(200, result)));
         }
 
-        private async Task<Answer> EndGetAccessAsync(Req req)
+        /// <summary>endGetAccess of a disk or a snapshot: an upload's VHD footer is checked; the state goes back to Unattached, Attached or Reserved.</summary>
+        private async Task<Answer> EndGetAccessAsync(Req req, string type)
         {
-            var id = ResourceId(req, Compute, "disks", req.G("name"));
+            var id = ResourceId(req, Compute, type, req.G("name"));
             string blob, name, state0;
             lock (state.Gate)
             {
-                var disk = Require(id, "Microsoft.Compute/disks");
-                blob = (string)ArmState.Lab(disk)["blob"]!;
-                name = (string)disk["name"]!;
-                state0 = (string?)disk["properties"]!["diskState"] ?? "";
+                var resource = Require(id, $"{Compute}/{type}");
+                blob = (string)ArmState.Lab(resource)["blob"]!;
+                name = (string)resource["name"]!;
+                state0 = (string?)resource["properties"]!["diskState"] ?? "";
             }
             return await LroAsync(req, Compute, 202, null, async () =>
             {
@@ -223,20 +234,27 @@ namespace ArmLab
                 }
                 lock (state.Gate)
                 {
-                    var disk = Require(id, "Microsoft.Compute/disks");
-                    var p = disk["properties"]!.AsObject();
+                    var resource = Require(id, $"{Compute}/{type}");
+                    var p = resource["properties"]!.AsObject();
                     var ds = (string?)p["diskState"];
-                    if (ds == "ActiveUpload" || ds == "ActiveSAS") p["diskState"] = disk["managedBy"] != null ? "Attached" : "Unattached";
+                    if (ds == "ActiveUpload" || ds == "ActiveSAS") p["diskState"] = AttachState(resource);
                     if (size != null)
                     {
                         p["diskSizeBytes"] = size.Value;
                         p["diskSizeGB"] = (int)Math.Ceiling(size.Value / (double)(1024 * DiskBlobs.MiB));
                     }
-                    ArmState.Lab(disk).Remove("readSas");
+                    ArmState.Lab(resource).Remove("readSas");
                     state.Save();
                 }
                 return new Answer(200, null);
             });
+        }
+
+        /// <summary>A disk's state without a SAS: Unattached, Attached, or Reserved (its VM deallocated).</summary>
+        private string AttachState(JsonObject disk)
+        {
+            if ((string?)disk["managedBy"] is not { Length: > 0 } vmId) return "Unattached";
+            return state.Get(vmId) is JsonObject vm && PowerState(vm) is "deallocated" or "deallocating" ? "Reserved" : "Attached";
         }
 
         // ---- virtual machines (Microsoft.Compute 2023-07-01) ---------------------------------
@@ -503,11 +521,43 @@ namespace ArmLab
             });
         }
 
+        /// <summary>
+        /// VirtualMachines_PowerOff (skipShutdown), _Deallocate, _Start, _Restart: 200 (sync) or 202 + LRO headers. While the
+        /// operation runs the power state is stopping/deallocating/starting; then stopped (disks Attached), deallocated (disks
+        /// Reserved) or running (after --boot-delay). Restart of a VM that is not running, and a start with a disk that has an
+        /// active SAS, are refused 409 OperationNotAllowed.
+        /// </summary>
         private async Task<Answer> PowerAsync(Req req)
         {
             var id = ResourceId(req, Compute, "virtualMachines", req.G("name"));
             var action = req.G("action").ToLowerInvariant();
-            lock (state.Gate) Require(id, "Microsoft.Compute/virtualMachines");
+            lock (state.Gate)
+            {
+                var vm = Require(id, "Microsoft.Compute/virtualMachines");
+                var power = PowerState(vm);
+                if (action == "restart" && power is "stopped" or "deallocated" or "deallocating" or "stopping")
+                {
+                    throw new ArmException(409, "OperationNotAllowed", $"Operation 'restart' is not allowed on VM '{vm["name"]}' since the VM is {power}. Start the VM instead.");
+                }
+                if (action is "start" or "restart")
+                {
+                    foreach (var diskId in VmDiskIds(vm))
+                    {
+                        if (state.Get(diskId) is JsonObject disk && (string?)disk["properties"]!["diskState"] == "ActiveSAS")
+                        {
+                            throw new ArmException(409, "OperationNotAllowed", $"VM '{vm["name"]}' cannot be started: its disk {disk["name"]} has an active SAS (diskState ActiveSAS). Revoke the access (endGetAccess) first.");
+                        }
+                    }
+                }
+                var lab = ArmState.Lab(vm);
+                switch (action)
+                {
+                    case "poweroff": lab["power"] = "stopping"; break;
+                    case "deallocate": lab["power"] = "deallocating"; break;
+                    case "start": lab["power"] = "starting"; break;
+                }
+                state.Save();
+            }
             return await LroAsync(req, Compute, 202, null, () =>
             {
                 lock (state.Gate)
@@ -522,6 +572,13 @@ namespace ArmLab
                             lab["power"] = "running";
                             lab["bootAt"] = DateTimeOffset.UtcNow.Add(options.BootDelay).ToUnixTimeMilliseconds();
                             break;
+                    }
+                    foreach (var diskId in VmDiskIds(vm))
+                    {
+                        if (state.Get(diskId) is JsonObject disk && (string?)disk["properties"]!["diskState"] is "Attached" or "Reserved")
+                        {
+                            disk["properties"]!["diskState"] = AttachState(disk);
+                        }
                     }
                     state.Save();
                 }

@@ -146,8 +146,16 @@ namespace ArmLab
             Route("GET", Rg + @"/providers/Microsoft\.Compute/disks/(?<name>[^/]+)", r => Task.FromResult(GetResource(r, Compute, "disks")));
             Route("GET", Rg + @"/providers/Microsoft\.Compute/disks", r => Task.FromResult(ListType(r, "Microsoft.Compute/disks")));
             Route("DELETE", Rg + @"/providers/Microsoft\.Compute/disks/(?<name>[^/]+)", DeleteDiskAsync);
-            Route("POST", Rg + @"/providers/Microsoft\.Compute/disks/(?<name>[^/]+)/beginGetAccess", BeginGetAccessAsync);
-            Route("POST", Rg + @"/providers/Microsoft\.Compute/disks/(?<name>[^/]+)/endGetAccess", EndGetAccessAsync);
+            Route("POST", Rg + @"/providers/Microsoft\.Compute/disks/(?<name>[^/]+)/beginGetAccess", r => BeginGetAccessAsync(r, "disks"));
+            Route("POST", Rg + @"/providers/Microsoft\.Compute/disks/(?<name>[^/]+)/endGetAccess", r => EndGetAccessAsync(r, "disks"));
+
+            // Compute: snapshots
+            Route("PUT", Rg + @"/providers/Microsoft\.Compute/snapshots/(?<name>[^/]+)", PutSnapshotAsync);
+            Route("GET", Rg + @"/providers/Microsoft\.Compute/snapshots/(?<name>[^/]+)", r => Task.FromResult(GetResource(r, Compute, "snapshots")));
+            Route("GET", Rg + @"/providers/Microsoft\.Compute/snapshots", r => Task.FromResult(ListType(r, "Microsoft.Compute/snapshots")));
+            Route("DELETE", Rg + @"/providers/Microsoft\.Compute/snapshots/(?<name>[^/]+)", DeleteSnapshotAsync);
+            Route("POST", Rg + @"/providers/Microsoft\.Compute/snapshots/(?<name>[^/]+)/beginGetAccess", r => BeginGetAccessAsync(r, "snapshots"));
+            Route("POST", Rg + @"/providers/Microsoft\.Compute/snapshots/(?<name>[^/]+)/endGetAccess", r => EndGetAccessAsync(r, "snapshots"));
 
             // Compute: virtual machines
             Route("PUT", Rg + @"/providers/Microsoft\.Compute/virtualMachines/(?<name>[^/]+)", PutVmAsync);
@@ -190,7 +198,7 @@ namespace ArmLab
             (string Type, string Version)[] types = ns.ToLowerInvariant() switch
             {
                 "microsoft.network" => new[] { ("networkInterfaces", "2023-09-01"), ("virtualNetworks", "2023-09-01"), ("virtualNetworks/subnets", "2023-09-01"), ("locations", "2023-09-01"), ("operations", "2023-09-01") },
-                "microsoft.compute" => new[] { ("disks", "2023-04-02"), ("virtualMachines", "2023-07-01"), ("locations/vmSizes", "2023-07-01"), ("locations", "2023-07-01") },
+                "microsoft.compute" => new[] { ("disks", "2023-04-02"), ("snapshots", "2023-04-02"), ("virtualMachines", "2023-07-01"), ("locations/vmSizes", "2023-07-01"), ("locations", "2023-07-01") },
                 "microsoft.storage" => new[] { ("storageAccounts", "2023-01-01") },
                 _ => Array.Empty<(string, string)>(),
             };

@@ -262,6 +262,12 @@ namespace ArmLab
         private async Task LabEndpointAsync(HttpContext ctx, string path)
         {
             JsonNode body;
+            var disk = Regex.Match(path.TrimEnd('/'), @"^/lab/disks/(?<name>[^/]+)/sas$", RegexOptions.IgnoreCase);
+            if (disk.Success)
+            {
+                await WriteAsync(ctx, GuestWriteSas(ctx, Uri.UnescapeDataString(disk.Groups["name"].Value)));
+                return;
+            }
             switch (path.TrimEnd('/').ToLowerInvariant())
             {
                 case "/lab/health":
@@ -277,10 +283,38 @@ namespace ArmLab
                     lock (state.Gate) body = new JsonArray(state.All.Select(r => (JsonNode)ArmState.Public(r)).ToArray());
                     break;
                 default:
-                    await WriteAsync(ctx, Error(404, "LabNotFound", "GET /lab/health, /lab/violations, /lab/requests, /lab/resources"));
+                    await WriteAsync(ctx, Error(404, "LabNotFound", "GET /lab/health, /lab/violations, /lab/requests, /lab/resources; POST /lab/disks/{name}/sas?access=write[&resourceGroup=RG]"));
                     return;
             }
             await WriteAsync(ctx, new Answer(200, body));
+        }
+
+        /// <summary>
+        /// POST /lab/disks/{name}/sas?access=write[&amp;resourceGroup=RG]: a lab-only back door, standing in for the guest
+        /// writing to its disk (Azure has no such thing: beginGetAccess Write is for Upload disks only). Answers
+        /// {"accessSAS": read+write SAS of the disk's Azurite page blob, "diskId": ...}, whatever the disk's state.
+        /// </summary>
+        private Answer GuestWriteSas(HttpContext ctx, string name)
+        {
+            if (!HttpMethods.IsPost(ctx.Request.Method)) return Error(405, "MethodNotAllowed", "POST /lab/disks/{name}/sas?access=write");
+            var access = ctx.Request.Query["access"].ToString();
+            if (!string.Equals(access, "write", StringComparison.OrdinalIgnoreCase))
+            {
+                return Error(400, "InvalidParameter", $"access={access}: the lab's disk back door gives write SASs only (access=write); read a disk through beginGetAccess Read or a snapshot.");
+            }
+            var rg = ctx.Request.Query["resourceGroup"].ToString();
+            List<JsonObject> disks;
+            lock (state.Gate)
+            {
+                disks = state.All.Where(r => string.Equals((string?)r["type"], "Microsoft.Compute/disks", StringComparison.OrdinalIgnoreCase)
+                                             && string.Equals((string?)r["name"], name, StringComparison.OrdinalIgnoreCase)
+                                             && (rg.Length == 0 || ((string)r["id"]!).Split('/')[4].Equals(rg, StringComparison.OrdinalIgnoreCase))).ToList();
+            }
+            if (disks.Count == 0) return Error(404, "ResourceNotFound", $"The lab ARM has no managed disk '{name}'{(rg.Length > 0 ? " in resource group " + rg : "")}.");
+            if (disks.Count > 1) return Error(409, "Ambiguous", $"Managed disks named '{name}' are in several resource groups: add ?resourceGroup=.");
+            var blob = (string)ArmState.Lab(disks[0])["blob"]!;
+            var sas = blobs.Sas(blob, write: true, 3600);
+            return new Answer(200, new JsonObject { ["accessSAS"] = sas.ToString(), ["diskId"] = disks[0]["id"]!.DeepClone() });
         }
 
         // ---- long-running operations ---------------------------------------------------------

@@ -173,7 +173,34 @@ namespace ArmLab
         public async Task<long> ImportAsync(PageBlobClient source, string blobName, string diskName, CancellationToken ct)
         {
             var size = await CheckBlobAsync(source, diskName, ct);
-            var length = size + 512;
+            await CopyPagesAsync(source, blobName, size + 512, ct);
+            return size;
+        }
+
+        /// <summary>The instant a snapshot's Copy is taken: an Azurite blob snapshot of the disk blob (writes after it do not leak into the copy).</summary>
+        public async Task<string> InstantAsync(string sourceBlobName, CancellationToken ct) =>
+            (await DiskBlob(sourceBlobName).CreateSnapshotAsync(cancellationToken: ct)).Value.Snapshot;
+
+        /// <summary>A snapshot's Copy: the written pages of the disk blob as of <paramref name="instant"/> copied into a new blob; the instant is deleted. Returns the virtual size.</summary>
+        public async Task<long> CopyDiskAsync(string sourceBlobName, string instant, string blobName, string name, CancellationToken ct)
+        {
+            var source = DiskBlob(sourceBlobName).WithSnapshot(instant);
+            try
+            {
+                var size = await CheckBlobAsync(source, name, ct);
+                await CopyPagesAsync(source, blobName, size + 512, ct);
+                return size;
+            }
+            finally
+            {
+                try { await source.DeleteIfExistsAsync(cancellationToken: CancellationToken.None); }
+                catch (RequestFailedException) { }
+            }
+        }
+
+        /// <summary>Creates <paramref name="blobName"/> (<paramref name="length"/> bytes) and copies the non-zero written pages of <paramref name="source"/> into it.</summary>
+        private async Task CopyPagesAsync(PageBlobClient source, string blobName, long length, CancellationToken ct)
+        {
             await CreateAsync(blobName, length, null, ct);
             var target = DiskBlob(blobName);
             IEnumerable<HttpRange> ranges;
@@ -186,7 +213,6 @@ namespace ArmLab
             {
                 ranges = new[] { new HttpRange(0, length) };
             }
-            var buffer = new byte[Chunk];
             foreach (var range in ranges)
             {
                 var end = range.Offset + (range.Length ?? length - range.Offset);
@@ -200,7 +226,6 @@ namespace ArmLab
                     await target.UploadPagesAsync(ms, off, cancellationToken: ct);
                 }
             }
-            return size;
         }
 
         private static bool IsZero(ReadOnlySpan<byte> s) => s.IndexOfAnyExcept((byte)0) < 0;

@@ -10,6 +10,7 @@ using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Orchestration.Jobs;
 using AzureSiteRecovery.DR.Core.Orchestration.Plans;
 using AzureSiteRecovery.DR.Core.Replication;
+using AzureSiteRecovery.DR.Core.Replication.Sources;
 using AzureSiteRecovery.DR.Core.Sites;
 using AzureSiteRecovery.DR.Core.Sites.VSphere;
 using AzureSiteRecovery.DR.Core.Storage;
@@ -231,15 +232,16 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 {
                     throw new RecoveryException("RecoveredVmUnknown", FailureKind.InvalidData, vm.Name, $"The vault does not record where '{vm.Name}' was recovered to.");
                 }
-                var client = await run.SiteAsync(vm.RecoveredSite, cancellationToken).ConfigureAwait(false);
-                var recovered = await client.GetVmAsync(vm.RecoveredMoRef, cancellationToken).ConfigureAwait(false)
-                    ?? throw new RecoveryException("VmGone", FailureKind.NotFound, vm.Name, $"The recovered VM '{vm.Name}' ({vm.RecoveredMoRef}) is not on site '{vm.RecoveredSite}' any more.");
-                await client.SetChangeTrackingAsync(recovered.MoRef, true, cancellationToken).ConfigureAwait(false);
-                // The recovered VM's disks replace the source's in the record: change ids start afresh (the first cycle reads them whole; unchanged chunks are not stored again).
+                // The recovered VM as the source of the cycles from now on (a vSphere VM: CBT on; an Azure VM: its disk snapshots).
+                IReadOnlyList<ProtectedDisk> disks;
+                using (var source = await ReplicationSources.OpenAsync(services.Vault, vm, vm.RecoveredSite, vm.RecoveredMoRef, cancellationToken).ConfigureAwait(false))
+                {
+                    disks = await source.StartReprotectAsync(cancellationToken).ConfigureAwait(false);
+                }
                 vm = await services.Vault.UpdateProtectedVmAsync(vmId, v => v with
                 {
                     State = ProtectionState.Reprotected,
-                    Disks = recovered.Disks.Select(d => new ProtectedDisk { Key = d.Key, Label = d.Label, FileName = d.FileName, CapacityBytes = d.CapacityBytes }).ToArray(),
+                    Disks = disks,
                 }, CancellationToken.None).ConfigureAwait(false);
             }
             if (vm.State != ProtectionState.Reprotected)

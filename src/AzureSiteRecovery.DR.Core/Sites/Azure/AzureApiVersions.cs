@@ -11,6 +11,8 @@ namespace AzureSiteRecovery.DR.Core.Sites.Azure
     {
         /// <summary>What Azure.ResourceManager.Compute 1.2.0 sends for disks.</summary>
         public const string Disks = "2023-04-02";
+        /// <summary>Disk snapshots: the same DiskRP version as disks.</summary>
+        public const string Snapshots = Disks;
         /// <summary>What Azure.ResourceManager.Compute 1.2.0 sends for VMs.</summary>
         public const string VirtualMachines = "2023-07-01";
         public const string Network = "2023-09-01";
@@ -24,6 +26,7 @@ namespace AzureSiteRecovery.DR.Core.Sites.Azure
             options.SetApiVersion(new ResourceType("Microsoft.Storage/storageAccounts"), Storage);
             options.SetApiVersion(new ResourceType("Microsoft.Compute/disks"), Disks);
             options.SetApiVersion(new ResourceType("Microsoft.Compute/virtualMachines"), VirtualMachines);
+            options.SetApiVersion(new ResourceType("Microsoft.Compute/snapshots"), Snapshots);
         }
     }
 }

@@ -154,6 +154,14 @@ namespace AzureSiteRecovery.DR.Core.Sites.Azure
                 $"Storage account '{account.Name}' of site '{Site.Name}' gave no key (listKeys); the site's identity needs the 'Storage Account Key Operator Service Role' or Contributor on it, and shared-key access must be allowed.");
         }
 
+        /// <summary>A page blob by a SAS URL Azure handed out (a disk's or snapshot's access SAS), over the site's transport.</summary>
+        public global::Azure.Storage.Blobs.Specialized.PageBlobClient SasPageBlob(Uri sas)
+        {
+            var blobOptions = new BlobClientOptions();
+            transport.Apply(blobOptions);
+            return new global::Azure.Storage.Blobs.Specialized.PageBlobClient(sas, blobOptions);
+        }
+
         /// <summary>A string at a path of a resource's properties; null when absent.</summary>
         public static string? ReadString(BinaryData? properties, params string[] path)
         {
