@@ -319,20 +319,30 @@ function Get-TestAzureToken($Lab) {
     (Invoke-RestMethod -Uri $uri -Headers @{ 'X-IDENTITY-HEADER' = $Lab.IdentityHeader }).access_token
 }
 
-# The bytes of a managed disk (the whole VHD: disk and footer) through a read SAS: beginGetAccess Read, download, endGetAccess.
+# The bytes of a managed disk (the whole VHD: disk and footer) through a read SAS. Azure grants none on the disk of a running
+# VM (409 Conflict), so, as an admin would: a snapshot of the disk (Copy), beginGetAccess Read on it, download, endGetAccess,
+# and the snapshot deleted.
 function Read-TestManagedDisk($Lab, [string] $DiskId) {
     $headers = @{ Authorization = "Bearer $(Get-TestAzureToken $Lab)" }
-    $base = "$($Lab.ArmUrl.TrimEnd('/'))$DiskId"
-    $grant = Invoke-RestMethod -Method Post -Uri "$base/beginGetAccess?api-version=2023-04-02" -Headers $headers -SkipCertificateCheck `
-        -ContentType 'application/json' -Body '{"access":"Read","durationInSeconds":3600}'
+    $arm = $Lab.ArmUrl.TrimEnd('/')
+    $snapshot = "/subscriptions/$($Lab.SubscriptionId)/resourceGroups/$($Lab.ResourceGroup)/providers/Microsoft.Compute/snapshots/read-$([guid]::NewGuid().ToString('n').Substring(0, 12))"
+    $body = @{ location = $Lab.Location; properties = @{ creationData = @{ createOption = 'Copy'; sourceResourceId = $DiskId } } } | ConvertTo-Json -Depth 4
+    Invoke-RestMethod -Method Put -Uri "$arm$snapshot`?api-version=2023-04-02" -Headers $headers -SkipCertificateCheck -ContentType 'application/json' -Body $body | Out-Null
     try {
-        $sas = if ($grant.accessSAS) { $grant.accessSAS } else { $grant.properties.output.accessSAS }
-        $http = [Net.Http.HttpClient]::new()
-        # The comma keeps the bytes one array (not 16 million pipeline objects).
-        try { , $http.GetByteArrayAsync($sas).GetAwaiter().GetResult() } finally { $http.Dispose() }
+        $grant = Invoke-RestMethod -Method Post -Uri "$arm$snapshot/beginGetAccess?api-version=2023-04-02" -Headers $headers -SkipCertificateCheck `
+            -ContentType 'application/json' -Body '{"access":"Read","durationInSeconds":3600}'
+        try {
+            $sas = if ($grant.accessSAS) { $grant.accessSAS } else { $grant.properties.output.accessSAS }
+            $http = [Net.Http.HttpClient]::new()
+            # The comma keeps the bytes one array (not 16 million pipeline objects).
+            try { , $http.GetByteArrayAsync($sas).GetAwaiter().GetResult() } finally { $http.Dispose() }
+        }
+        finally {
+            Invoke-RestMethod -Method Post -Uri "$arm$snapshot/endGetAccess?api-version=2023-04-02" -Headers $headers -SkipCertificateCheck | Out-Null
+        }
     }
     finally {
-        Invoke-RestMethod -Method Post -Uri "$base/endGetAccess?api-version=2023-04-02" -Headers $headers -SkipCertificateCheck | Out-Null
+        Invoke-RestMethod -Method Delete -Uri "$arm$snapshot`?api-version=2023-04-02" -Headers $headers -SkipCertificateCheck | Out-Null
     }
 }
 
