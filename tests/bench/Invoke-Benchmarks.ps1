@@ -11,6 +11,9 @@
                      store size of ten cloned VMs                    vs  the store size of one of them
     Recovery         a 100-VM test failover in three groups          vs  its critical path (each group's slowest VM)
                      (recovery/Measure-RecoveryPlan.ps1)                 and the same VMs recovered one after another
+    AzureRecovery    a 20-VM test failover to Azure (the lab)         vs  its critical path, as Recovery computes it
+                     a cycle's bytes sent to the Azure replica       vs  the bytes of the chunks that changed
+                     (recovery/Measure-RecoveryPlan.ps1 -RecoverySite Azure; out/bench/azure-recovery.json)
     Results go to the console and to out/bench/<name>.json. Timings are medians of several runs.
 #>
 [CmdletBinding()]
@@ -34,7 +37,7 @@ param(
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
 
-$known = @('ImportModule', 'GetGroups10k', 'GetDRVm10k', 'Replication', 'Recovery')
+$known = @('ImportModule', 'GetGroups10k', 'GetDRVm10k', 'Replication', 'Recovery', 'AzureRecovery')
 $Only = @($Only | ForEach-Object { $_ -split ',' } | ForEach-Object { $_.Trim() } | Where-Object { $_ })
 if (-not $Only) { $Only = $known }
 $unknown = @($Only | Where-Object { $_ -notin $known })
@@ -418,4 +421,9 @@ finally {
 if ('Recovery' -in $Only) {
     # Its own script (it also runs alone); writes out/bench/recovery.json.
     & (Join-Path $PSScriptRoot 'recovery/Measure-RecoveryPlan.ps1') -ModulePath $ModulePath -OutFolder $outFolder
+}
+
+if ('AzureRecovery' -in $Only) {
+    # The same script with Azure (the lab) as the recovery site; writes out/bench/azure-recovery.json.
+    & (Join-Path $PSScriptRoot 'recovery/Measure-RecoveryPlan.ps1') -ModulePath $ModulePath -OutFolder $outFolder -RecoverySite Azure -GroupSizes 4, 8, 8 -DiskMiB 16
 }

@@ -30,18 +30,8 @@ Describe 'The acceptance script of the recovery issue' {
         # What the guests serve: SQL (1433), the app servers (8443) and the load balancer's HTTP health page (80), all on 127.0.0.1.
         $sql = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0); $sql.Start()
         $app = [Net.Sockets.TcpListener]::new([Net.IPAddress]::Loopback, 0); $app.Start()
-        $web = [Net.HttpListener]::new()
-        $webPort = Get-Random -Minimum 20000 -Maximum 60000
-        $web.Prefixes.Add("http://127.0.0.1:$webPort/"); $web.Start()
-        $serve = [powershell]::Create().AddScript({
-            param($listener)
-            while ($listener.IsListening) {
-                try { $context = $listener.GetContext() } catch { break }
-                $context.Response.StatusCode = 200
-                $context.Response.Close()
-            }
-        }).AddArgument($web)
-        $serving = $serve.BeginInvoke()
+        $web = Start-TestHttpServer
+        $webPort = $web.Port
 
         $planFolder = Join-Path (Split-Path $lab.Vault) 'plan'
         New-Item -ItemType Directory (Join-Path $planFolder 'checks') | Out-Null
@@ -81,8 +71,7 @@ Get-DRJob | Select-Object -First 1 | Stop-TestFailover | Format-List Operation, 
         $after = Get-RecoverySiteState $lab
     }
     AfterAll {
-        if ($web) { $web.Stop(); $web.Close() }
-        if ($serve) { $serve.Dispose() }
+        Stop-TestHttpServer $web
         if ($sql) { $sql.Stop() }
         if ($app) { $app.Stop() }
         $lab.Protected, $lab.Recovery | Stop-TestVcsim

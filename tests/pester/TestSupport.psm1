@@ -319,20 +319,30 @@ function Get-TestAzureToken($Lab) {
     (Invoke-RestMethod -Uri $uri -Headers @{ 'X-IDENTITY-HEADER' = $Lab.IdentityHeader }).access_token
 }
 
-# The bytes of a managed disk (the whole VHD: disk and footer) through a read SAS: beginGetAccess Read, download, endGetAccess.
+# The bytes of a managed disk (the whole VHD: disk and footer) through a read SAS. Azure grants none on the disk of a running
+# VM (409 Conflict), so, as an admin would: a snapshot of the disk (Copy), beginGetAccess Read on it, download, endGetAccess,
+# and the snapshot deleted.
 function Read-TestManagedDisk($Lab, [string] $DiskId) {
     $headers = @{ Authorization = "Bearer $(Get-TestAzureToken $Lab)" }
-    $base = "$($Lab.ArmUrl.TrimEnd('/'))$DiskId"
-    $grant = Invoke-RestMethod -Method Post -Uri "$base/beginGetAccess?api-version=2023-04-02" -Headers $headers -SkipCertificateCheck `
-        -ContentType 'application/json' -Body '{"access":"Read","durationInSeconds":3600}'
+    $arm = $Lab.ArmUrl.TrimEnd('/')
+    $snapshot = "/subscriptions/$($Lab.SubscriptionId)/resourceGroups/$($Lab.ResourceGroup)/providers/Microsoft.Compute/snapshots/read-$([guid]::NewGuid().ToString('n').Substring(0, 12))"
+    $body = @{ location = $Lab.Location; properties = @{ creationData = @{ createOption = 'Copy'; sourceResourceId = $DiskId } } } | ConvertTo-Json -Depth 4
+    Invoke-RestMethod -Method Put -Uri "$arm$snapshot`?api-version=2023-04-02" -Headers $headers -SkipCertificateCheck -ContentType 'application/json' -Body $body | Out-Null
     try {
-        $sas = if ($grant.accessSAS) { $grant.accessSAS } else { $grant.properties.output.accessSAS }
-        $http = [Net.Http.HttpClient]::new()
-        # The comma keeps the bytes one array (not 16 million pipeline objects).
-        try { , $http.GetByteArrayAsync($sas).GetAwaiter().GetResult() } finally { $http.Dispose() }
+        $grant = Invoke-RestMethod -Method Post -Uri "$arm$snapshot/beginGetAccess?api-version=2023-04-02" -Headers $headers -SkipCertificateCheck `
+            -ContentType 'application/json' -Body '{"access":"Read","durationInSeconds":3600}'
+        try {
+            $sas = if ($grant.accessSAS) { $grant.accessSAS } else { $grant.properties.output.accessSAS }
+            $http = [Net.Http.HttpClient]::new()
+            # The comma keeps the bytes one array (not 16 million pipeline objects).
+            try { , $http.GetByteArrayAsync($sas).GetAwaiter().GetResult() } finally { $http.Dispose() }
+        }
+        finally {
+            Invoke-RestMethod -Method Post -Uri "$arm$snapshot/endGetAccess?api-version=2023-04-02" -Headers $headers -SkipCertificateCheck | Out-Null
+        }
     }
     finally {
-        Invoke-RestMethod -Method Post -Uri "$base/endGetAccess?api-version=2023-04-02" -Headers $headers -SkipCertificateCheck | Out-Null
+        Invoke-RestMethod -Method Delete -Uri "$arm$snapshot`?api-version=2023-04-02" -Headers $headers -SkipCertificateCheck | Out-Null
     }
 }
 
@@ -389,7 +399,32 @@ function Get-VhdDiskHash([byte[]] $Vhd, [long] $Capacity) {
     [Convert]::ToHexString($sha.GetHashAndReset())
 }
 
+# An HTTP server on 127.0.0.1 (what recovered guests serve: the lab reports their address as 127.0.0.1) answering every
+# request with 200, served on its own runspace; .Port is its port. Stop it with Stop-TestHttpServer.
+function Start-TestHttpServer {
+    $listener = [Net.HttpListener]::new()
+    $port = Get-Random -Minimum 20000 -Maximum 60000
+    $listener.Prefixes.Add("http://127.0.0.1:$port/"); $listener.Start()
+    $shell = [powershell]::Create().AddScript({
+        param($listener)
+        while ($listener.IsListening) {
+            try { $context = $listener.GetContext() } catch { break }
+            $context.Response.StatusCode = 200
+            $context.Response.Close()
+        }
+    }).AddArgument($listener)
+    [void]$shell.BeginInvoke()
+    [pscustomobject]@{ Port = $port; Listener = $listener; Shell = $shell }
+}
+
+function Stop-TestHttpServer($Server) {
+    if ($Server) {
+        $Server.Listener.Stop(); $Server.Listener.Close()
+        $Server.Shell.Dispose()
+    }
+}
+
 Export-ModuleMember -Function Add-TestRecoveryPoint, Invoke-VaultSql, Invoke-ChildPwshKilled, Get-FlatFile, Write-DiskBytes, Get-DiskHash, Start-TestVcsim, Stop-TestVcsim, Add-TestProtectedVm, New-TestVaultPath, Remove-TestVault, Get-ChildPwshCommand, Invoke-ChildPwsh, Start-ChildPwsh, New-TestCredential,
     New-FailoverLab, Remove-FailoverLab, Import-TestPlan, Get-RecoverySiteState, Assert-NothingLeft, Get-RecoveredFlatFile,
     Start-TestAzureLab, Stop-TestAzureLab, Get-TestAzureIdentityPrelude, Get-TestAzureLabState, Get-TestAzureTagged, Get-TestAzureToken, Read-TestManagedDisk,
-    Get-TestAzuriteSas, Get-TestAzureBlob, Read-TestAzureBlob, Get-VhdProblem, Get-VhdDiskHash
+    Get-TestAzuriteSas, Get-TestAzureBlob, Read-TestAzureBlob, Get-VhdProblem, Get-VhdDiskHash, Start-TestHttpServer, Stop-TestHttpServer

@@ -148,20 +148,33 @@ namespace AzureSiteRecovery.DR.Core.Tests.Azure
             return names;
         }
 
-        /// <summary>The managed disk's bytes through a read SAS (beginGetAccess Read, then endGetAccess), split into the disk and the footer's problems.</summary>
+        /// <summary>
+        /// The managed disk's bytes through a read SAS, split into the disk and the footer's problems. Azure grants no SAS on the
+        /// disk of a running VM (409 Conflict): a snapshot of it (Copy) is read instead (beginGetAccess Read, endGetAccess) and deleted.
+        /// </summary>
         private async Task<(byte[] Disk, IReadOnlyList<string> FooterProblems)> ReadManagedDiskAsync(ResourceIdentifier diskId)
         {
-            var disk = lab.Arm.Client().GetManagedDiskResource(diskId);
-            var access = await disk.GrantAccessAsync(WaitUntil.Completed, new GrantAccessData(AccessLevel.Read, 3600));
+            var arm = lab.Arm.Client();
+            var group = arm.GetResourceGroupResource(new ResourceIdentifier($"/subscriptions/{ArmLab.Subscription}/resourceGroups/{ArmLab.ResourceGroup}"));
+            var data = new SnapshotData(ArmLab.Location) { CreationData = new DiskCreationData(DiskCreateOption.Copy) { SourceResourceId = diskId } };
+            var snapshot = (await group.GetSnapshots().CreateOrUpdateAsync(WaitUntil.Completed, "read-" + Guid.NewGuid().ToString("N").Substring(0, 12), data)).Value;
             try
             {
-                var content = (await new BlobClient(new Uri(access.Value.AccessSas)).DownloadContentAsync()).Value.Content.ToArray();
-                Assert.Equal(VhdFooter.BlobLengthFor(DiskBytes), content.Length);
-                return (content.AsSpan(0, (int)DiskBytes).ToArray(), VhdFooter.Validate(content.AsSpan((int)DiskBytes).ToArray(), DiskBytes, out _));
+                var access = await snapshot.GrantAccessAsync(WaitUntil.Completed, new GrantAccessData(AccessLevel.Read, 3600));
+                try
+                {
+                    var content = (await new BlobClient(new Uri(access.Value.AccessSas)).DownloadContentAsync()).Value.Content.ToArray();
+                    Assert.Equal(VhdFooter.BlobLengthFor(DiskBytes), content.Length);
+                    return (content.AsSpan(0, (int)DiskBytes).ToArray(), VhdFooter.Validate(content.AsSpan((int)DiskBytes).ToArray(), DiskBytes, out _));
+                }
+                finally
+                {
+                    await snapshot.RevokeAccessAsync(WaitUntil.Completed);
+                }
             }
             finally
             {
-                await disk.RevokeAccessAsync(WaitUntil.Completed);
+                await snapshot.DeleteAsync(WaitUntil.Completed);
             }
         }
 

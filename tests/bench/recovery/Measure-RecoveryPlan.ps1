@@ -21,6 +21,13 @@
     step timings (start spread, slowest up, median VM time, against the serial median), so a
     ratio far from its goal shows where the time went. Both test failovers are cleaned up with
     Stop-TestFailover. Writes $OutFolder/recovery.json. Never asserted by a test.
+
+    -RecoverySite Azure: the recovery site is Azure in the lab (Azurite with the storage account
+    drreplica, the lab ARM with VMs that report running after $GuestBoot, its managed-identity
+    endpoint), each VM recovered from its page-blob replica (managed disk by Import, NIC, VM).
+    Also measured: a cycle after the guests each wrote 1 MiB into one chunk, its bytes sent to
+    Azure (Put Page) against the bytes of the chunks that changed (BytesSentToChanged, goal about 1).
+    Writes $OutFolder/azure-recovery.json. RatioToCriticalPath is T_plan / T_critical in both.
 .EXAMPLE
     dotnet pwsh -NoProfile -File tests/bench/recovery/Measure-RecoveryPlan.ps1 -ModulePath out/AzureSiteRecovery.DR/0.1.0/AzureSiteRecovery.DR.psd1
 #>
@@ -33,7 +40,9 @@ param(
     [string] $GuestBoot = '2s',
     [ValidateRange(1, 1024)][int] $DiskMiB = 4,
     # Skip the serial run (the longest part: one VM after the other).
-    [switch] $NoSerial
+    [switch] $NoSerial,
+    # The recovery site: a vcsim, or Azure in the lab.
+    [ValidateSet('VSphere', 'Azure')][string] $RecoverySite = 'VSphere'
 )
 
 $ErrorActionPreference = 'Stop'
@@ -47,6 +56,11 @@ $protectedLab = Join-Path $work 'vcsim-protected'
 $recoveryLab = Join-Path $work 'vcsim-recovery'
 $vault = Join-Path $work 'vault.db'
 $vmCount = [int]($GroupSizes | Measure-Object -Sum).Sum
+$toAzure = $RecoverySite -eq 'Azure'
+$azure = $null
+$resultName = if ($toAzure) { 'azure-recovery' } else { 'recovery' }
+# The Azure lab is started and stopped as the Pester suites do it.
+if ($toAzure) { Import-Module (Join-Path $PSScriptRoot '../../pester/TestSupport.psm1') -Function Start-TestAzureLab, Stop-TestAzureLab }
 
 function Start-Lab([string] $StateDir, [string[]] $Arguments) {
     $url = & bash $lab start-vcsim $StateDir @Arguments
@@ -62,7 +76,8 @@ function Write-Plan([string] $Path, [string] $Name, [object[]] $Groups) {
     $yaml = [Text.StringBuilder]::new()
     [void]$yaml.AppendLine("name: $Name").AppendLine('protectedSite: onprem').AppendLine('recoverySite: dr').AppendLine('networkMappings:')
     foreach ($network in 'VM Network', 'DC0_DVPG0') {
-        [void]$yaml.AppendLine("  - sourceNetwork: $network").AppendLine("    recoveryNetwork: $network").AppendLine('    testNetwork: DC0_DVPG1')
+        $recovery, $test = if ($toAzure) { 'dr-vnet/default', 'dr-test/test' } else { $network, 'DC0_DVPG1' }
+        [void]$yaml.AppendLine("  - sourceNetwork: $network").AppendLine("    recoveryNetwork: $recovery").AppendLine("    testNetwork: $test")
     }
     [void]$yaml.AppendLine('groups:')
     for ($g = 0; $g -lt $Groups.Count; $g++) {
@@ -90,12 +105,23 @@ function ConvertTo-VmSeconds([object[]] $Timings) {
 $cred = [pscredential]::new('bench@vsphere.local', (ConvertTo-SecureString 'bench-only' -AsPlainText -Force))
 $testJobs = @()
 try {
-    Write-Host "== Recovery: test failover of $vmCount VMs in groups of $($GroupSizes -join '/') (guest boot $GuestBoot, boot delays 0-$MaxBootDelaySeconds s, $DiskMiB MiB disks)" -ForegroundColor Cyan
+    Write-Host "== Recovery: test failover of $vmCount VMs to $RecoverySite in groups of $($GroupSizes -join '/') (guest boot $GuestBoot, boot delays 0-$MaxBootDelaySeconds s, $DiskMiB MiB disks)" -ForegroundColor Cyan
     $perPool = [int][math]::Ceiling($vmCount / 2)
     $protectedUrl = Start-Lab $protectedLab @('-vm', "$perPool", '-disk-mb', "$DiskMiB")
-    $recoveryUrl = Start-Lab $recoveryLab @('-pg', '2', '-disk-mb', '1', '-guest-boot', $GuestBoot)
     New-DRSite -Vault $vault -Name onprem -VSphere -Server $protectedUrl -Credential $cred -Role Protected -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
-    New-DRSite -Vault $vault -Name dr -VSphere -Server $recoveryUrl -Credential $cred -Role Recovery -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
+    if ($toAzure) {
+        $boot = [Xml.XmlConvert]::ToTimeSpan("PT$($GuestBoot.ToUpperInvariant())").TotalSeconds
+        $azure = Start-TestAzureLab -StateDir (Join-Path $work 'azure') -ArmArguments @('--boot-delay', "$boot")
+        # The default sign-in of an Azure site: the managed identity (here the lab's endpoint).
+        $env:IDENTITY_ENDPOINT = $azure.IdentityEndpoint
+        $env:IDENTITY_HEADER = $azure.IdentityHeader
+        New-DRSite -Vault $vault -Name dr -Azure -SubscriptionId $azure.SubscriptionId -ResourceGroup rg-dr -Location westeurope -StorageAccount drreplica `
+            -Environment Custom -ArmEndpoint $azure.ArmUrl -ArmCertificateThumbprint $azure.Thumbprint -Role Recovery | Out-Null
+    }
+    else {
+        $recoveryUrl = Start-Lab $recoveryLab @('-pg', '2', '-disk-mb', '1', '-guest-boot', $GuestBoot)
+        New-DRSite -Vault $vault -Name dr -VSphere -Server $recoveryUrl -Credential $cred -Role Recovery -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
+    }
     New-ReplicationPolicy -Vault $vault -Name gold -AppConsistentFrequency 0 | Out-Null
     New-ProtectionGroup -Vault $vault -Name bench -ProtectedSite onprem -RecoverySite dr -Policy gold | Out-Null
 
@@ -116,6 +142,22 @@ try {
         $cycles = @(Sync-VmReplication -Vault $vault -ProtectionGroup bench -ThrottleLimit 8)
     }
     Write-Host ("replicated {0} VMs once in {1:n1} s" -f $cycles.Count, $replicate.TotalSeconds)
+
+    # Azure: a cycle after each guest wrote 1 MiB into one 4 MiB chunk: bytes sent to Azure against the changed chunks' bytes.
+    $replicaSent = $null; $changedChunkBytes = $null
+    if ($toAzure) {
+        $chunk = 4MB
+        foreach ($vm in $vms) {
+            $random.NextBytes($block)
+            $stream = [IO.File]::Open($flats[$vm.Name], 'Open', 'Write')
+            try { [void]$stream.Seek([long]$random.Next(0, [int]($DiskMiB * 1MB / $chunk)) * $chunk + [long]$random.Next(0, 4) * 1MB, 'Begin'); $stream.Write($block, 0, $block.Length) }
+            finally { $stream.Dispose() }
+        }
+        $delta = @(Sync-VmReplication -Vault $vault -ProtectionGroup bench -ThrottleLimit 8)
+        $replicaSent = ($delta | Measure-Object ReplicaBytesSent -Sum).Sum
+        $changedChunkBytes = [long]$vms.Count * $chunk
+        Write-Host ("delta cycle: {0:n1} MiB sent to Azure for {1:n1} MiB of changed chunks ({2} VMs, mode {3})" -f ($replicaSent / 1MB), ($changedChunkBytes / 1MB), $delta.Count, (($delta.Mode | Select-Object -Unique) -join '/'))
+    }
 
     # The groups: consecutive VMs by name; boot delays 0..Max spread over each group's VMs.
     $groups = @()
@@ -200,8 +242,13 @@ try {
         TCriticalSeconds       = Round $tCritical
         TSerialSeconds         = Round $tSerial
         TIdealSeconds          = Round $tIdeal
+        RecoverySite           = $RecoverySite
         PlanOverCritical       = Round ($tPlan / $tCritical) 3
+        RatioToCriticalPath    = Round ($tPlan / $tCritical) 3
         Goal                   = 'PlanOverCritical <= 1.25'
+        BytesSentToChanged     = if ($toAzure) { Round ($replicaSent / $changedChunkBytes) 3 } else { $null }
+        ReplicaBytesSent       = $replicaSent
+        ChangedChunkBytes      = $changedChunkBytes
         PlanOverSerial         = if ($tSerial) { Round ($tPlan / $tSerial) 3 } else { $null }
         PlanOverIdeal          = if ($tIdeal) { Round ($tPlan / $tIdeal) 3 } else { $null }
         PrepareStepSeconds     = if ($prepare) { Round (Get-Seconds $prepare.Started $prepare.Ended) } else { $null }
@@ -215,10 +262,11 @@ try {
         LoadAverage            = (Get-Content /proc/loadavg).Split(' ')[0..2] -join ' '
         Meaning                = 'T_plan: plan job Started->Ended; T_critical: sum over groups of (slowest VM upAt - group first step start); T_serial: one-VM-per-group plan job Started->Ended; T_ideal: sum over groups of the slowest member''s Started->upAt in the serial run. Per group: GapBeforeS = first start - previous group''s last end (or the prepare step''s end), StartSpreadS = last step start - first, SlowestUpS / LastEndS from the first start, MedianVmUpS = median step Started->upAt.'
     }
-    $result | ConvertTo-Json -Depth 4 | Set-Content (Join-Path $OutFolder 'recovery.json')
+    $result | ConvertTo-Json -Depth 4 | Set-Content (Join-Path $OutFolder "$resultName.json")
     Write-Host ("T_plan {0:n1} s | T_critical {1:n1} s | T_serial {2} s | T_ideal {3} s | T_plan/T_critical {4} (goal <= 1.25) | T_plan/T_serial {5} | T_plan/T_ideal {6}" -f
         $tPlan, $tCritical, $(if ($tSerial) { '{0:n1}' -f $tSerial } else { '-' }), $(if ($tIdeal) { '{0:n1}' -f $tIdeal } else { '-' }),
         $result.PlanOverCritical, $(if ($result.PlanOverSerial) { $result.PlanOverSerial } else { '-' }), $(if ($result.PlanOverIdeal) { $result.PlanOverIdeal } else { '-' }))
+    if ($toAzure) { Write-Host ("bytes sent to Azure / changed chunks' bytes in a cycle: {0}" -f $result.BytesSentToChanged) }
 }
 finally {
     foreach ($jobId in $testJobs) {
@@ -232,5 +280,6 @@ finally {
     foreach ($stateDir in $protectedLab, $recoveryLab) {
         if (Test-Path (Join-Path $stateDir 'vcsim.pid')) { & bash $lab stop $stateDir | Out-Null }
     }
+    if ($azure) { Stop-TestAzureLab $azure }
     Remove-Item $work -Recurse -Force -ErrorAction SilentlyContinue
 }
