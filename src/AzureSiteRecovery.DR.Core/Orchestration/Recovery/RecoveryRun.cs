@@ -19,10 +19,10 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
     internal sealed class RecoveryRun : IDisposable
     {
         private readonly RecoveryServices services;
-        private readonly Dictionary<string, Task<VSphereClient>> sites = new Dictionary<string, Task<VSphereClient>>(StringComparer.OrdinalIgnoreCase);
-        private readonly Dictionary<string, Task<IRecoverySite>> recoverySites = new Dictionary<string, Task<IRecoverySite>>(StringComparer.OrdinalIgnoreCase);
+        private readonly SharedTasks<VSphereClient> sites = new SharedTasks<VSphereClient>();
+        private readonly SharedTasks<IRecoverySite> recoverySites = new SharedTasks<IRecoverySite>();
         private readonly Lazy<ReplicationStore> store;
-        private readonly Dictionary<string, Task<DatastoreInfo>> placements = new Dictionary<string, Task<DatastoreInfo>>(StringComparer.OrdinalIgnoreCase);
+        private readonly SharedTasks<DatastoreInfo> placements = new SharedTasks<DatastoreInfo>();
 
         public RecoveryRun(RecoveryServices services, string? datastore)
         {
@@ -39,18 +39,8 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
         public ReplicationStore Store => store.Value;
 
         /// <summary>The recovery side of <paramref name="site"/> (<see cref="IRecoverySite"/> of the site's kind), made once per run.</summary>
-        public Task<IRecoverySite> RecoverySiteAsync(string site, CancellationToken cancellationToken)
-        {
-            lock (recoverySites)
-            {
-                if (!recoverySites.TryGetValue(site, out var recoverySite) || recoverySite.IsFaulted || recoverySite.IsCanceled)
-                {
-                    recoverySite = OpenRecoverySiteAsync(site);
-                    recoverySites[site] = recoverySite;
-                }
-                return recoverySite.WaitAsync(cancellationToken);
-            }
-        }
+        public Task<IRecoverySite> RecoverySiteAsync(string site, CancellationToken cancellationToken) =>
+            recoverySites.GetAsync(site, () => OpenRecoverySiteAsync(site), cancellationToken);
 
         private async Task<IRecoverySite> OpenRecoverySiteAsync(string site)
         {
@@ -64,32 +54,12 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
         }
 
         /// <summary>The run's connection to vSphere site <paramref name="site"/>, made once.</summary>
-        public Task<VSphereClient> SiteAsync(string site, CancellationToken cancellationToken)
-        {
-            lock (sites)
-            {
-                if (!sites.TryGetValue(site, out var client) || client.IsFaulted || client.IsCanceled)
-                {
-                    client = SiteConnector.ConnectVSphereAsync(services.Vault, site, CancellationToken.None);
-                    sites[site] = client;
-                }
-                return client.WaitAsync(cancellationToken);
-            }
-        }
+        public Task<VSphereClient> SiteAsync(string site, CancellationToken cancellationToken) =>
+            sites.GetAsync(site, () => SiteConnector.ConnectVSphereAsync(services.Vault, site, CancellationToken.None), cancellationToken);
 
         /// <summary>Where recovered VMs of <paramref name="site"/> go: the datastore asked for, or the accessible one with the most free space.</summary>
-        public Task<DatastoreInfo> PlacementAsync(string site, CancellationToken cancellationToken)
-        {
-            lock (placements)
-            {
-                if (!placements.TryGetValue(site, out var placement) || placement.IsFaulted || placement.IsCanceled)
-                {
-                    placement = ChoosePlacementAsync(site);
-                    placements[site] = placement;
-                }
-                return placement.WaitAsync(cancellationToken);
-            }
-        }
+        public Task<DatastoreInfo> PlacementAsync(string site, CancellationToken cancellationToken) =>
+            placements.GetAsync(site, () => ChoosePlacementAsync(site), cancellationToken);
 
         private async Task<DatastoreInfo> ChoosePlacementAsync(string site)
         {
@@ -108,24 +78,41 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
 
         public void Dispose()
         {
-            lock (recoverySites)
-            {
-                foreach (var recoverySite in recoverySites.Values.Where(c => c.Status == TaskStatus.RanToCompletion))
-                {
-                    recoverySite.Result.Dispose();
-                }
-                recoverySites.Clear();
-            }
-            lock (sites)
-            {
-                foreach (var client in sites.Values.Where(c => c.Status == TaskStatus.RanToCompletion))
-                {
-                    client.Result.Dispose();
-                }
-                sites.Clear();
-            }
+            // Recovery sites first: a vSphere one uses its site's connection.
+            foreach (var recoverySite in recoverySites.TakeCompleted()) recoverySite.Dispose();
+            foreach (var client in sites.TakeCompleted()) client.Dispose();
             if (store.IsValueCreated) store.Value.Dispose();
             DiskWrites.Dispose();
+        }
+    }
+
+    /// <summary>One task per key (a site name), started at the first ask and shared by every step; a failed or cancelled one is started again at the next ask.</summary>
+    internal sealed class SharedTasks<T>
+    {
+        private readonly Dictionary<string, Task<T>> tasks = new Dictionary<string, Task<T>>(StringComparer.OrdinalIgnoreCase);
+
+        public Task<T> GetAsync(string key, Func<Task<T>> start, CancellationToken cancellationToken)
+        {
+            lock (tasks)
+            {
+                if (!tasks.TryGetValue(key, out var task) || task.IsFaulted || task.IsCanceled)
+                {
+                    task = start();
+                    tasks[key] = task;
+                }
+                return task.WaitAsync(cancellationToken);
+            }
+        }
+
+        /// <summary>The results of the tasks that completed; the set is empty afterwards.</summary>
+        public IReadOnlyList<T> TakeCompleted()
+        {
+            lock (tasks)
+            {
+                var done = tasks.Values.Where(t => t.Status == TaskStatus.RanToCompletion).Select(t => t.Result).ToList();
+                tasks.Clear();
+                return done;
+            }
         }
     }
 
