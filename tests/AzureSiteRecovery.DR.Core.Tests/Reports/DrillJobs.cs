@@ -41,7 +41,8 @@ namespace AzureSiteRecovery.DR.Core.Tests.Reports
         public DrillJobs Recover(string group, string vm, double start, double up, double pointAge = 300, JobStepState state = JobStepState.Succeeded, string? error = null,
             IDictionary<string, string>? details = null)
         {
-            details = new Dictionary<string, string>(details ?? new Dictionary<string, string>())
+            var given = details;
+            details = new Dictionary<string, string>
             {
                 [JobStepDetail.VmId] = "vm-id-" + vm,
                 [JobStepDetail.RecoveryPointId] = "rp-" + vm,
@@ -53,6 +54,8 @@ namespace AzureSiteRecovery.DR.Core.Tests.Reports
                 [JobStepDetail.BytesWritten] = "1073741824",
                 [JobStepDetail.ChunksWritten] = "256",
             };
+            // What the caller gives wins over the defaults above.
+            foreach (var detail in given ?? new Dictionary<string, string>()) details[detail.Key] = detail.Value;
             if (state == JobStepState.Succeeded)
             {
                 details[JobStepDetail.IpAddress] = "10.0.0." + (10 + steps.Count).ToString(CultureInfo.InvariantCulture);

@@ -182,6 +182,22 @@ namespace AzureSiteRecovery.DR.Core.Tests.Reports
         }
 
         [Fact]
+        public void An_azure_vm_is_shown_by_its_resource_group_with_the_whole_resource_id_in_the_tooltip()
+        {
+            const string id = "/subscriptions/00000000-0000-0000-0000-0000000000aa/resourceGroups/rg-dr/providers/Microsoft.Compute/virtualMachines/erp-db01-drtest-9f1c1f";
+            var job = new DrillJobs()
+                .Recover("db", "erp-db01", 0, 60, details: new Dictionary<string, string> { [JobStepDetail.RecoveredMoRef] = id })
+                .Recover("db", "erp-db02", 0, 60)
+                .Job(JobState.Succeeded, 62);
+            var html = Render(DrillReport.FromJob(job, DrillJobs.At(100)), DrillReportFormat.Html);
+
+            // A hundred-character id in the cell would widen the table past the page.
+            Assert.Contains($"erp-db01-drill <span class=\"dim\" title=\"{id}\">in rg-dr</span>", html);
+            Assert.DoesNotContain($">{id}<", html);
+            Assert.Matches("erp-db02-drill <span class=\"dim\" title=\"vm-\\d+\">vm-\\d+</span>", html);
+        }
+
+        [Fact]
         public void Html_encodes_every_name_and_error_and_references_nothing_outside_the_page()
         {
             var html = Render(Odd(), DrillReportFormat.Html);

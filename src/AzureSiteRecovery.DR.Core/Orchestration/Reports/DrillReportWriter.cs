@@ -269,7 +269,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Reports
                 foreach (var vm in report.Vms)
                 {
                     w.Raw("<tr><td>").Text(vm.Group).Raw("</td><td>").Text(vm.Name).Raw("</td><td>").Text(vm.RecoveredName)
-                        .Raw(vm.RecoveredMoRef is null ? "" : " <span class=\"dim\">").Text(vm.RecoveredMoRef).Raw(vm.RecoveredMoRef is null ? "" : "</span>")
+                        .Raw(RecoveredReference(vm.RecoveredMoRef))
                         .Raw("</td><td class=\"num\">").Text(Duration(vm.Rto) ?? "not up").Raw(TargetCell(vm.RtoTarget, vm.RtoMet))
                         .Raw("</td><td class=\"num\">").Text(Duration(vm.Rpo)).Raw(TargetCell(vm.RpoTarget, vm.RpoMet))
                         .Raw("</td><td>").Text(Time(vm.RecoveryPointTime)).Raw(vm.Consistency is null ? "" : " <span class=\"dim\">").Text(vm.Consistency?.ToString())
@@ -376,6 +376,21 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Reports
 
         private static void Term(HtmlWriter w, string term, string? value) =>
             w.Raw("<dt>").Text(term).Raw("</dt><dd>").Text(value).Raw("</dd>\n");
+
+        /// <summary>
+        /// Where the recovered VM is, dimmed beside its name: a vSphere moref as it is (vm-73); an Azure
+        /// resource id (a hundred characters) as "in &lt;resource group&gt;", the whole id in its tooltip.
+        /// </summary>
+        private static string RecoveredReference(string? reference)
+        {
+            if (string.IsNullOrEmpty(reference)) return "";
+            var parts = reference!.Split('/');
+            var group = Array.FindIndex(parts, p => string.Equals(p, "resourceGroups", StringComparison.OrdinalIgnoreCase));
+            var shown = reference.StartsWith("/subscriptions/", StringComparison.OrdinalIgnoreCase) && group > 0 && group + 1 < parts.Length
+                ? "in " + parts[group + 1]
+                : reference;
+            return $" <span class=\"dim\" title=\"{WebUtility.HtmlEncode(reference)}\">{WebUtility.HtmlEncode(shown)}</span>";
+        }
 
         private static string StepClass(JobStepState state) => state switch
         {
