@@ -74,7 +74,7 @@ namespace AzureSiteRecovery.DR.Core.Model
                 }
                 if (url.Scheme != Uri.UriSchemeHttps)
                 {
-                    throw Invalid(nameof(BlobContainer), $"The chunk store container '{url}' is plain http, and a managed identity's token is only sent over https. Use SharedKey or Sas for a local emulator.");
+                    throw Invalid(nameof(BlobContainer), $"The chunk store container (-BlobContainer) '{url}' is plain http, and a managed identity's token is only sent over https. Use SharedKey or Sas for a local emulator.");
                 }
             }
             else
@@ -100,17 +100,17 @@ namespace AzureSiteRecovery.DR.Core.Model
             if (url is null) throw new ArgumentNullException(nameof(url));
             if (!url.IsAbsoluteUri || (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp))
             {
-                throw Invalid(nameof(BlobContainer), $"The chunk store container '{url}' is not an https URL; give it as https://<account>.blob.core.windows.net/<container>.");
+                throw Invalid(nameof(BlobContainer), $"The chunk store container (-BlobContainer) '{url}' is not an https URL; give it as https://<account>.blob.core.windows.net/<container>.");
             }
             if (url.Scheme == Uri.UriSchemeHttp && !IsLoopback(url))
             {
                 throw Invalid(nameof(BlobContainer),
-                    $"The chunk store container '{url}' is plain http to '{url.Host}', which would send the chunks and the key in clear: use https. Plain http is allowed only to a loopback address (a local Azurite).");
+                    $"The chunk store container (-BlobContainer) '{url}' is plain http to '{url.Host}', which would send the chunks and the key in clear: use https. Plain http is allowed only to a loopback address (a local Azurite).");
             }
             if (!string.IsNullOrEmpty(url.Query) || !string.IsNullOrEmpty(url.Fragment))
             {
                 throw Invalid(nameof(BlobContainer),
-                    $"The chunk store container URL '{url.GetLeftPart(UriPartial.Path)}' has a query: a SAS in the URL would be stored in clear. Give the URL without '?…' and the SAS with -SasToken.");
+                    $"The chunk store container URL (-BlobContainer) '{url.GetLeftPart(UriPartial.Path)}' has a query: a SAS in the URL would be stored in clear. Give the URL without '?…' and the SAS with -SasToken.");
             }
             var segments = url.AbsolutePath.Trim('/').Split(new[] { '/' }, StringSplitOptions.RemoveEmptyEntries);
             // Azurite (and any IP-style endpoint) puts the account in the path: /account/container.
@@ -119,7 +119,7 @@ namespace AzureSiteRecovery.DR.Core.Model
             {
                 var shape = IsIpStyle(url) ? "http://127.0.0.1:<port>/<account>/<container>" : "https://<account>.blob.core.windows.net/<container>";
                 throw Invalid(nameof(BlobContainer),
-                    $"The chunk store container URL '{url}' does not name one container ({shape}; a container name is 3-63 lower-case letters, digits and single hyphens).");
+                    $"The chunk store container URL (-BlobContainer) '{url}' does not name one container ({shape}; a container name is 3-63 lower-case letters, digits and single hyphens).");
             }
         }
 
