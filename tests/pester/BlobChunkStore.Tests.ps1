@@ -166,3 +166,50 @@ Get-DRChunkStore -Verbose 4>&1 | Format-List *
         (Get-DRChunkStore).Kind | Should -Be 'AzureBlob'
     }
 }
+
+Describe 'Failover and failback of a VM whose points are in the container' {
+    BeforeAll {
+        Start-Azurite
+        $container = "$($storage.BlobEndpoint)/failback"
+        $secureKey = ConvertTo-SecureString $storage.StorageKey -AsPlainText -Force
+        $lab = New-FailoverLab -Vms DC0_H0_VM0 -BeforeProtection {
+            param($vault)
+            Set-DRChunkStore -Vault $vault -BlobContainer $container -AccountKey $secureKey -Confirm:$false
+        }
+        $PSDefaultParameterValues = @{ '*:Vault' = $lab.Vault; '*:WarningAction' = 'SilentlyContinue'; '*:Confirm' = $false }
+        $localStore = Join-Path (Split-Path $lab.Vault) 'vault.store'
+        Import-TestPlan $lab erp @'
+  - name: db
+    vms:
+      - name: DC0_H0_VM0
+'@
+    }
+    AfterAll {
+        Remove-FailoverLab $lab
+        Stop-Azurite
+        Remove-Item $azuriteDir -Recurse -Force -ErrorAction SilentlyContinue
+    }
+
+    It 'fails over, reprotects into the container and writes the recovered VM''s changes back to the original' {
+        $job = Start-Failover -RecoveryPlan erp -Planned
+        $job.State | Should -Be 'Succeeded' -Because $job.Error
+        $source = Get-FlatFile $lab.Protected.StateDir DC0_H0_VM0
+        $recovered = Get-RecoveredFlatFile $lab DC0_H0_VM0
+        Get-DiskHash $recovered $capacity | Should -Be (Get-DiskHash $source $capacity)
+        (Complete-Failover -RecoveryPlan erp).State | Should -Be 'Succeeded'
+
+        Write-DiskBytes $recovered 4MB 1MB 41 # the VM works on the recovery site
+        $wanted = Get-DiskHash $recovered $capacity
+        $reprotect = Invoke-Reprotect -RecoveryPlan erp
+        $reprotect.State | Should -Be 'Succeeded' -Because $reprotect.Error
+        $failback = Invoke-Failback -RecoveryPlan erp
+        $failback.State | Should -Be 'Succeeded' -Because $failback.Error
+
+        Get-DiskHash $source $capacity | Should -Be $wanted
+        (Get-ProtectedVm DC0_H0_VM0).State | Should -Be 'Protected'
+        $points = @(Get-ProtectedVm DC0_H0_VM0 | Get-RecoveryPoint)
+        $blobs = (Get-TestAzureBlob $storage failback).Name
+        foreach ($point in $points) { $blobs | Should -Contain "points/$($point.VmId)/$($point.RecoveryPointId)" }
+        Get-LocalFiles $localStore | Should -BeNullOrEmpty
+    }
+}
