@@ -19,7 +19,7 @@
         'New-ReplicationPolicy', 'Get-ReplicationPolicy', 'Set-ReplicationPolicy', 'Remove-ReplicationPolicy',
         'New-ProtectionGroup', 'Get-ProtectionGroup', 'Set-ProtectionGroup', 'Remove-ProtectionGroup',
         'Enable-VmProtection', 'Disable-VmProtection', 'Get-ProtectedVm', 'Sync-VmReplication',
-        'Get-RecoveryPoint', 'Test-RecoveryPoint', 'Export-RecoveryPoint',
+        'Get-RecoveryPoint', 'Test-RecoveryPoint', 'Export-RecoveryPoint', 'Set-DRChunkStore', 'Get-DRChunkStore',
         'Import-RecoveryPlan', 'Export-RecoveryPlan', 'Get-RecoveryPlan', 'Remove-RecoveryPlan', 'Test-RecoveryPlan',
         'Get-DRJob', 'Wait-DRJob', 'Stop-DRJob', 'Resume-DRJob',
         'Start-TestFailover', 'Stop-TestFailover', 'Invoke-DRDrill', 'Export-DrillReport',

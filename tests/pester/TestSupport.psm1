@@ -154,8 +154,10 @@ function Stop-TestVcsim {
 # Two vcsims (protected, recovery with the test network DC0_DVPG1), a fresh vault with both sites,
 # and the given VMs protected in group erp with data written into their disks first. $ProtectedArguments and
 # $RecoveryArguments go to the two vcsims (e.g. -ranged-put=false: the protected site's datastore takes no ranged writes, as vSphere).
+# $BeforeProtection runs with the vault path before the VMs are protected (e.g. Set-DRChunkStore).
 function New-FailoverLab {
-    param([string[]] $Vms, [string[]] $RecoveryArguments = @(), [string[]] $ProtectedArguments = @(), [int] $DiskMb = 8, [string] $GuestBoot = '500ms')
+    param([string[]] $Vms, [string[]] $RecoveryArguments = @(), [string[]] $ProtectedArguments = @(), [int] $DiskMb = 8, [string] $GuestBoot = '500ms',
+        [scriptblock] $BeforeProtection)
     $cred = New-TestCredential
     $lab = [pscustomobject]@{ Protected = $null; Recovery = $null; Vault = New-TestVaultPath }
     $lab.Protected = Start-TestVcsim -Arguments (@('-disk-mb', $DiskMb, '-guest-boot', $GuestBoot) + $ProtectedArguments)
@@ -167,6 +169,7 @@ function New-FailoverLab {
     New-ProtectionGroup @vault -Name erp -ProtectedSite onprem -RecoverySite dr -Policy gold | Out-Null
     $seed = 1
     foreach ($vm in $Vms) { Write-DiskBytes (Get-FlatFile $lab.Protected.StateDir $vm) 1MB 2MB ($seed++) }
+    if ($BeforeProtection) { & $BeforeProtection $lab.Vault }
     Get-DRVm @vault -Site onprem -Name $Vms | Enable-VmProtection @vault -ProtectionGroup erp | Out-Null
     $lab
 }

@@ -39,6 +39,18 @@ namespace AzureSiteRecovery.DR.Core.Storage
             return new BlobStore(service.GetBlobContainerClient(containerName));
         }
 
+        /// <summary>A store on the container at <paramref name="containerUri"/>, signing in with a token (a managed identity).</summary>
+        public static BlobStore Create(Uri containerUri, TokenCredential credential, BlobStoreOptions? options = null) =>
+            new BlobStore(new BlobContainerClient(containerUri, credential, ClientOptions(options ?? new BlobStoreOptions())));
+
+        /// <summary>A store on the container at <paramref name="containerUri"/>, signing in with the account's shared key.</summary>
+        public static BlobStore Create(Uri containerUri, StorageSharedKeyCredential credential, BlobStoreOptions? options = null) =>
+            new BlobStore(new BlobContainerClient(containerUri, credential, ClientOptions(options ?? new BlobStoreOptions())));
+
+        /// <summary>A store on the container at <paramref name="containerUri"/>, signing in with a shared access signature.</summary>
+        public static BlobStore Create(Uri containerUri, AzureSasCredential credential, BlobStoreOptions? options = null) =>
+            new BlobStore(new BlobContainerClient(containerUri, credential, ClientOptions(options ?? new BlobStoreOptions())));
+
         /// <summary>A store from a storage connection string.</summary>
         public static BlobStore FromConnectionString(string connectionString, string containerName, BlobStoreOptions? options = null) =>
             new BlobStore(new BlobContainerClient(connectionString, containerName, ClientOptions(options ?? new BlobStoreOptions())));

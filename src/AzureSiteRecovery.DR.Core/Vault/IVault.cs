@@ -27,6 +27,16 @@ namespace AzureSiteRecovery.DR.Core.Vault
         /// <summary>The decrypted secret of a site, for the site providers only; null when it has none.</summary>
         Task<string?> ReadSiteSecretAsync(string name, CancellationToken cancellationToken);
 
+        /// <summary>Where the chunk store is; <see cref="ChunkStoreSetting.Default"/> (the local folder) until someone sets it.</summary>
+        Task<ChunkStoreSetting> GetChunkStoreAsync(CancellationToken cancellationToken);
+        /// <summary>
+        /// Records where the chunk store is, with its account key or SAS (<paramref name="secret"/>, sealed; null: none).
+        /// Fails with ChunkStoreInUse when the place changes while recovery points exist, unless <paramref name="force"/>.
+        /// </summary>
+        Task<ChunkStoreSetting> SetChunkStoreAsync(ChunkStoreSetting setting, string? secret, bool force, CancellationToken cancellationToken);
+        /// <summary>The decrypted account key or SAS of the chunk store, for opening it only; null when there is none.</summary>
+        Task<string?> ReadChunkStoreSecretAsync(CancellationToken cancellationToken);
+
         Task<ReplicationPolicy> AddPolicyAsync(ReplicationPolicy policy, CancellationToken cancellationToken);
         Task<ReplicationPolicy?> FindPolicyAsync(string name, CancellationToken cancellationToken);
         Task<IReadOnlyList<ReplicationPolicy>> ListPoliciesAsync(CancellationToken cancellationToken);

@@ -370,15 +370,24 @@ namespace AzureSiteRecovery.DR.Core.Vault
 
         private void SaveSecret(SqliteTransaction transaction, string siteName, string secret)
         {
+            var sealedSecret = Seal(transaction, secret, SecretBinding(siteName));
+            Execute(transaction,
+                "INSERT INTO site_secrets (site_name, key_id, ciphertext) VALUES ($name, $keyId, $ciphertext) " +
+                "ON CONFLICT (site_name) DO UPDATE SET key_id = excluded.key_id, ciphertext = excluded.ciphertext;",
+                ("$name", siteName), ("$keyId", key!.Id), ("$ciphertext", sealedSecret));
+        }
+
+        private string OpenSecret(string siteName, byte[] keyId, byte[] sealedSecret) =>
+            Unseal($"the secret of site '{siteName}'", $"Set-DRSite {siteName}", keyId, sealedSecret, SecretBinding(siteName));
+
+        /// <summary>Seals <paramref name="secret"/> with the vault key (created in <paramref name="transaction"/> when none exists yet), authenticating <paramref name="binding"/>.</summary>
+        private byte[] Seal(SqliteTransaction transaction, string secret, ArraySegment<byte> binding)
+        {
             var cipher = SecretCipher(transaction)!;
             var plaintext = Encoding.UTF8.GetBytes(secret);
             try
             {
-                var sealedSecret = cipher.Seal(new ArraySegment<byte>(plaintext), SecretBinding(siteName));
-                Execute(transaction,
-                    "INSERT INTO site_secrets (site_name, key_id, ciphertext) VALUES ($name, $keyId, $ciphertext) " +
-                    "ON CONFLICT (site_name) DO UPDATE SET key_id = excluded.key_id, ciphertext = excluded.ciphertext;",
-                    ("$name", siteName), ("$keyId", key!.Id), ("$ciphertext", sealedSecret));
+                return cipher.Seal(new ArraySegment<byte>(plaintext), binding);
             }
             finally
             {
@@ -386,20 +395,21 @@ namespace AzureSiteRecovery.DR.Core.Vault
             }
         }
 
-        private string OpenSecret(string siteName, byte[] keyId, byte[] sealedSecret)
+        /// <summary>Opens a sealed secret; <paramref name="what"/> names it and <paramref name="fix"/> is the command that sets it again, for the errors.</summary>
+        private string Unseal(string what, string fix, byte[] keyId, byte[] sealedSecret, ArraySegment<byte> binding)
         {
             var cipher = SecretCipher(null)
                 ?? throw new VaultException("VaultKeyMissing", KeyPath,
-                    $"The vault key file '{KeyPath}' is missing, so the secret of site '{siteName}' cannot be read. Put the key file back from a backup, or set the secret again with Set-DRSite.");
+                    $"The vault key file '{KeyPath}' is missing, so {what} cannot be read. Put the key file back from a backup, or set the secret again with {fix}.");
             if (!keyId.SequenceEqual(key!.Id))
             {
                 throw new VaultException("VaultKeyMismatch", KeyPath,
-                    $"The secret of site '{siteName}' was encrypted with another key than the one in '{KeyPath}' (the key file was replaced, or the vault was copied without it). " +
-                    "Put the original key file back, or set the secret again with Set-DRSite.");
+                    $"{Capitalize(what)} was encrypted with another key than the one in '{KeyPath}' (the key file was replaced, or the vault was copied without it). " +
+                    $"Put the original key file back, or set the secret again with {fix}.");
             }
             try
             {
-                var plaintext = cipher.Open(new ArraySegment<byte>(sealedSecret), SecretBinding(siteName));
+                var plaintext = cipher.Open(new ArraySegment<byte>(sealedSecret), binding);
                 try
                 {
                     return Encoding.UTF8.GetString(plaintext);
@@ -412,9 +422,11 @@ namespace AzureSiteRecovery.DR.Core.Vault
             catch (TamperedDataException ex)
             {
                 throw new VaultException("VaultSecretTampered", Location,
-                    $"The secret of site '{siteName}' in the vault '{Location}' failed its integrity check (it was changed or damaged). Set it again with Set-DRSite.", ex);
+                    $"{Capitalize(what)} in the vault '{Location}' failed its integrity check (it was changed or damaged). Set it again with {fix}.", ex);
             }
         }
+
+        private static string Capitalize(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text.Substring(1);
 
         // The site name is authenticated with its secret, so a secret copied onto another site's row does not open.
         private static ArraySegment<byte> SecretBinding(string siteName) => new ArraySegment<byte>(Encoding.UTF8.GetBytes(siteName));
@@ -444,6 +456,11 @@ namespace AzureSiteRecovery.DR.Core.Vault
             using var command = connection.CreateCommand();
             command.Transaction = transaction;
             command.CommandText = "SELECT EXISTS (SELECT 1 FROM site_secrets) OR EXISTS (SELECT 1 FROM recovery_points);";
+            if (Convert.ToInt64(command.ExecuteScalar()) != 0) return true;
+            // A vault not yet migrated to 9 has no chunk store table.
+            command.CommandText = "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'chunk_store');";
+            if (Convert.ToInt64(command.ExecuteScalar()) == 0) return false;
+            command.CommandText = "SELECT EXISTS (SELECT 1 FROM chunk_store WHERE ciphertext IS NOT NULL);";
             return Convert.ToInt64(command.ExecuteScalar()) != 0;
         }
 

@@ -223,6 +223,21 @@ ALTER TABLE sites ADD COLUMN authority_host TEXT;
 ALTER TABLE sites ADD COLUMN arm_certificate_thumbprint TEXT;
 ALTER TABLE protected_vms ADD COLUMN firmware TEXT;
 ",
+
+            // 9: where the chunk store is (one row; none: the folder beside the vault): an Azure Blob container URL, how to sign in
+            //    to it, and its account key or SAS sealed with the vault key like a site secret. Depends on no table or column of 8.
+            @"
+CREATE TABLE chunk_store (
+    id               INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+    kind             TEXT    NOT NULL,
+    container_url    TEXT,
+    authentication   TEXT,
+    client_id        TEXT,
+    key_id           BLOB,
+    ciphertext       BLOB,
+    modified_unix_ms INTEGER NOT NULL
+);
+",
         };
 
         public static int LatestVersion => Migrations.Count;

@@ -21,6 +21,7 @@ namespace AzureSiteRecovery.DR.Common
         private readonly CancellationTokenSource cancellation = new CancellationTokenSource();
         private IVault? vault;
         private ReplicationStore? store;
+        private ConfiguredChunkStore? chunkStore;
 
         /// <summary>The vault file to use. Default: the AZSR_DR_VAULT environment variable, else the per-user vault ($HOME/.local/share/AzureSiteRecovery.DR/vault.db on Linux and macOS, %LOCALAPPDATA%\AzureSiteRecovery.DR\vault.db on Windows). A -Vault file that does not exist is created by New-* and Import-* cmdlets only; the others report VaultNotFound.</summary>
         [Parameter]
@@ -60,11 +61,11 @@ namespace AzureSiteRecovery.DR.Common
         private static bool CreatesVault(CommandInfo? command) =>
             command is CmdletInfo cmdlet && (cmdlet.Verb == VerbsCommon.New || cmdlet.Verb == VerbsData.Import);
 
-        /// <summary>The vault's chunk store (beside the vault file), opened on first use.</summary>
+        /// <summary>The vault's chunk store (as Set-DRChunkStore configured it), opened on first use.</summary>
         protected ReplicationStore OpenStore() => store ??= OpenStoreForCycle();
 
-        /// <summary>A new handle on the vault's chunk store, for one replication cycle; the caller disposes it.</summary>
-        protected ReplicationStore OpenStoreForCycle() => ReplicationStore.OpenLocal(OpenVault().Location);
+        /// <summary>A new handle on the vault's chunk store, for one replication cycle; the caller disposes it. Cycles running in parallel may call it.</summary>
+        protected ReplicationStore OpenStoreForCycle() => LazyInitializer.EnsureInitialized(ref chunkStore, () => new ConfiguredChunkStore(OpenVault()))!.Open();
 
         /// <summary>
         /// ShouldProcess for every cmdlet of the module: where the host cannot prompt (a runbook,

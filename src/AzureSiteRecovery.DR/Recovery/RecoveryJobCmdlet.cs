@@ -25,7 +25,7 @@ namespace AzureSiteRecovery.DR.Recovery
 
         /// <summary>The services recovery jobs of this invocation use; the chunk store handle is the job's own.</summary>
         internal static RecoveryServices ServicesFor(IVault vault) =>
-            new RecoveryServices(vault, () => ReplicationStore.OpenLocal(vault.Location), new RunspaceScriptHost()) { ReplicaContainers = ReplicaContainers.For(vault) };
+            new RecoveryServices(vault, new ConfiguredChunkStore(vault).Open, new RunspaceScriptHost()) { ReplicaContainers = ReplicaContainers.For(vault) };
 
         /// <summary>
         /// Records a job for <paramref name="request"/> and runs it (here, or in the background with

@@ -40,7 +40,7 @@ namespace AzureSiteRecovery.DR.Replication
         {
             var failed = false;
             using var vault = SqliteVault.Open(vaultPath);
-            var replicator = new VmReplicator(vault, () => ReplicationStore.OpenLocal(vault.Location), ReplicaContainers.For(vault));
+            var replicator = new VmReplicator(vault, new ConfiguredChunkStore(vault).Open, ReplicaContainers.For(vault));
             var first = true;
             do
             {

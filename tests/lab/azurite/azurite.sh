@@ -12,6 +12,7 @@
 # More accounts (e.g. one named like a real storage account for the lab ARM): AZURITE_ACCOUNTS=
 # "name:base64key[;name2:key2]" (Azurite's own variable); devstoreaccount1 stays available.
 # Each account's blob endpoint is http://127.0.0.1:<port>/<name>.
+# AZURITE_BLOB_PORT=<port>: listen there instead of a free port the OS picks (a restart that keeps the endpoint).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -59,7 +60,7 @@ start() {
         export AZURITE_ACCOUNTS="devstoreaccount1:$devkey;$accounts"
     fi
     # --blobPort 0: the OS picks a free port and Azurite logs it, so instances never collide.
-    "$bin" --blobHost 127.0.0.1 --blobPort 0 --skipApiVersionCheck --disableTelemetry --loose \
+    "$bin" --blobHost 127.0.0.1 --blobPort "${AZURITE_BLOB_PORT:-0}" --skipApiVersionCheck --disableTelemetry --loose \
         --location "$dir/data" </dev/null >"$dir/azurite.log" 2>&1 &
     local pid=$!
     echo "$pid" >"$dir/azurite.pid"

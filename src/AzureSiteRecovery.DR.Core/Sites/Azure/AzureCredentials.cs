@@ -24,8 +24,7 @@ namespace AzureSiteRecovery.DR.Core.Sites.Azure
             {
                 case AzureAuthentication.ManagedIdentity:
                     // System-assigned unless a client id is configured (user-assigned ids are refused by some Automation sandboxes: research 5.1).
-                    var id = string.IsNullOrWhiteSpace(site.ClientId) ? ManagedIdentityId.SystemAssigned : ManagedIdentityId.FromUserAssignedClientId(site.ClientId!.Trim());
-                    return new ManagedIdentityCredential(With(new ManagedIdentityCredentialOptions(id)));
+                    return ManagedIdentity(site.ClientId, transport, cloud.AuthorityHost);
                 case AzureAuthentication.ServicePrincipalSecret:
                     if (string.IsNullOrEmpty(secret))
                     {
@@ -44,6 +43,19 @@ namespace AzureSiteRecovery.DR.Core.Sites.Azure
                 default:
                     throw new InvalidSettingException("Site", site.Name, nameof(Site.Authentication), $"Azure site '{site.Name}' has an unknown Authentication '{site.Authentication}'.");
             }
+        }
+
+        /// <summary>
+        /// The managed identity of the Automation account or VM: system-assigned unless <paramref name="clientId"/> names a user-assigned one
+        /// (user-assigned ids are refused by some Automation sandboxes: research 5.1). For Azure sites and the Blob chunk store alike.
+        /// </summary>
+        public static TokenCredential ManagedIdentity(string? clientId, AzureTransport transport, Uri? authorityHost = null)
+        {
+            var id = string.IsNullOrWhiteSpace(clientId) ? ManagedIdentityId.SystemAssigned : ManagedIdentityId.FromUserAssignedClientId(clientId!.Trim());
+            var options = new ManagedIdentityCredentialOptions(id);
+            if (authorityHost != null) options.AuthorityHost = authorityHost;
+            transport.Apply(options);
+            return new ManagedIdentityCredential(options);
         }
 
         /// <summary>The service principal's certificate, with its private key, from the current user's store or the machine's.</summary>
