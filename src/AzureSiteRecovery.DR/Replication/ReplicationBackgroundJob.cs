@@ -47,6 +47,8 @@ namespace AzureSiteRecovery.DR.Replication
                 var observer = new JobObserver(this);
                 await new ReplicationScheduler(vault, () => ReplicationStore.OpenLocal(vault.Location), ReplicaContainers.For(vault), continuous)
                     .RunAsync(observer, cancellationToken).ConfigureAwait(false);
+                // The worker ends only when stopped: the job is Stopped, as Stop-Job asked.
+                cancellationToken.ThrowIfCancellationRequested();
                 return observer.Failed ? PSJobState.Failed : PSJobState.Completed;
             }
 
