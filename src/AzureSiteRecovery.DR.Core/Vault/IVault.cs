@@ -113,5 +113,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
         Task SaveWorkerAsync(ReplicationWorker worker, CancellationToken cancellationToken);
         /// <summary>The workers that reported to the vault, the most recently started first.</summary>
         Task<IReadOnlyList<ReplicationWorker>> ListWorkersAsync(CancellationToken cancellationToken);
+        /// <summary>Forgets the workers last seen before <paramref name="lastSeenBefore"/> (stopped or lost long ago); returns how many.</summary>
+        Task<int> ForgetWorkersAsync(DateTimeOffset lastSeenBefore, CancellationToken cancellationToken);
     }
 }

@@ -223,6 +223,13 @@ namespace AzureSiteRecovery.DR.Core.Vault
                 return true;
             }, cancellationToken);
 
+        public Task<int> ForgetWorkersAsync(DateTimeOffset lastSeenBefore, CancellationToken cancellationToken) =>
+            WriteAsync(transaction =>
+            {
+                using var command = CreateCommand(transaction.Connection!, transaction, "DELETE FROM workers WHERE heartbeat_unix_ms < $before;", ("$before", ToUnixMs(lastSeenBefore)));
+                return command.ExecuteNonQuery();
+            }, cancellationToken);
+
         public Task<IReadOnlyList<ReplicationWorker>> ListWorkersAsync(CancellationToken cancellationToken) =>
             ReadAsync<IReadOnlyList<ReplicationWorker>>(() => ReadAll(null,
                 "SELECT id, machine, process_id, started_unix_ms, heartbeat_unix_ms, lease_ms, current_vms, stopped_unix_ms FROM workers ORDER BY started_unix_ms DESC, id;",

@@ -138,6 +138,10 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
             Assert.Equal(WorkerStatus.Running, a.StatusAt(started.AddMinutes(11)));
             Assert.Equal(WorkerStatus.Lost, a.StatusAt(started.AddMinutes(11).AddSeconds(1)));
             Assert.Equal(WorkerStatus.Stopped, listed[0].StatusAt(started.AddDays(1)));
+
+            // Forgotten once not seen since the cut-off: host-b (last seen at its start), not host-a (seen 4 minutes later).
+            Assert.Equal(1, await vault.ForgetWorkersAsync(started.AddMinutes(2), none));
+            Assert.Equal("host-a/100/abcd1234", Assert.Single(await vault.ListWorkersAsync(none)).WorkerId);
         }
 
         private static RecoveryPoint Point(ProtectedVm vm, string id) => new RecoveryPoint

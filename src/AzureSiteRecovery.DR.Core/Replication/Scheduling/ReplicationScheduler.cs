@@ -76,6 +76,9 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
             self = new ReplicationWorker { WorkerId = WorkerId, Machine = ProcessOwner.MachineName, ProcessId = process.Id, LeaseDuration = options.LeaseDuration };
         }
 
+        /// <summary>A worker not seen for this long is forgotten when another one starts: Get-DRWorker shows a week of history.</summary>
+        public static readonly TimeSpan ForgetWorkersAfter = TimeSpan.FromDays(7);
+
         /// <summary>This worker's id in the vault and on its leases: machine/pid/suffix.</summary>
         public string WorkerId { get; }
 
@@ -87,6 +90,7 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
             var lastHeartbeat = DateTimeOffset.MinValue;
             var reported = "";
             await ReportAsync(started, Array.Empty<string>(), null, cancellationToken).ConfigureAwait(false);
+            await vault.ForgetWorkersAsync(started - ForgetWorkersAfter, cancellationToken).ConfigureAwait(false);
             try
             {
                 while (!cancellationToken.IsCancellationRequested)
