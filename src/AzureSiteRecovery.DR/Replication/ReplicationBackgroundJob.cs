@@ -91,6 +91,9 @@ namespace AzureSiteRecovery.DR.Replication
             public void GarbageCollected(Core.Storage.GarbageCollectionResult result)
             {
             }
+
+            public void PollFailed(Exception error, TimeSpan retryIn) =>
+                job.Warning.Add(new WarningRecord($"The replication worker could not read or write the vault or store ({error.Message}); it keeps running and tries again in {retryIn}."));
         }
 
         // True when every cycle succeeded.

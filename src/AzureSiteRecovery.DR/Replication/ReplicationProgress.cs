@@ -91,10 +91,10 @@ namespace AzureSiteRecovery.DR.Replication
         /// (under a parent naming the worker); the callbacks run on the pipeline thread.
         /// </summary>
         public static void RunWorker(DRCmdlet cmdlet, ReplicationScheduler scheduler, Action<CycleResult> completed,
-            Action<ProtectedVm, Exception, TimeSpan> failed, Action<GarbageCollectionResult> collected)
+            Action<ProtectedVm, Exception, TimeSpan> failed, Action<GarbageCollectionResult> collected, Action<Exception, TimeSpan> pollFailed)
         {
             using var dispatcher = new PipelineDispatcher();
-            var observer = new WorkerObserver(dispatcher, cmdlet, completed, failed, collected);
+            var observer = new WorkerObserver(dispatcher, cmdlet, completed, failed, collected, pollFailed);
             try
             {
                 dispatcher.Run(async () =>
@@ -125,10 +125,13 @@ namespace AzureSiteRecovery.DR.Replication
             private readonly Action<CycleResult> completed;
             private readonly Action<ProtectedVm, Exception, TimeSpan> failed;
             private readonly Action<GarbageCollectionResult> collected;
+            private readonly Action<Exception, TimeSpan> pollFailed;
             private readonly Dictionary<string, int> activities = new Dictionary<string, int>();
 
-            public WorkerObserver(PipelineDispatcher dispatcher, DRCmdlet cmdlet, Action<CycleResult> completed, Action<ProtectedVm, Exception, TimeSpan> failed, Action<GarbageCollectionResult> collected)
+            public WorkerObserver(PipelineDispatcher dispatcher, DRCmdlet cmdlet, Action<CycleResult> completed, Action<ProtectedVm, Exception, TimeSpan> failed,
+                Action<GarbageCollectionResult> collected, Action<Exception, TimeSpan> pollFailed)
             {
+                this.pollFailed = pollFailed;
                 this.dispatcher = dispatcher;
                 this.cmdlet = cmdlet;
                 this.completed = completed;
@@ -151,6 +154,8 @@ namespace AzureSiteRecovery.DR.Replication
             });
 
             public void GarbageCollected(GarbageCollectionResult result) => dispatcher.Post(() => collected(result));
+
+            public void PollFailed(Exception error, TimeSpan retryIn) => dispatcher.Post(() => pollFailed(error, retryIn));
 
             private int Activity(string vmId)
             {

@@ -179,7 +179,10 @@ namespace AzureSiteRecovery.DR.Replication
                         WriteError(ToCycleError(vm, ex));
                         WriteVerbose($"VM '{vm.Name}' is tried again in {retryIn}.");
                     },
-                    collected => WriteVerbose($"Garbage collection: {collected.ChunksDeleted} unreferenced chunk(s) deleted ({collected.BytesDeleted} bytes), {collected.ChunksReferenced} in use."));
+                    collected => WriteVerbose($"Garbage collection: {collected.ChunksDeleted} unreferenced chunk(s) deleted ({collected.BytesDeleted} bytes), {collected.ChunksReferenced} in use."),
+                    (ex, retryIn) => WriteWarning(retryIn > TimeSpan.Zero
+                        ? $"The replication worker could not read or write the vault or store ({ex.Message}); it keeps running and tries again in {retryIn}."
+                        : $"The replication worker could not record that it stopped ({ex.Message}); Get-DRWorker will show it as Lost."));
                 return;
             }
 

@@ -8,6 +8,7 @@ using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Replication;
 using AzureSiteRecovery.DR.Core.Replication.Scheduling;
 using AzureSiteRecovery.DR.Core.Storage;
+using AzureSiteRecovery.DR.Core.Vault;
 using Xunit;
 using static AzureSiteRecovery.DR.Core.Tests.Replication.ReplicationBed;
 
@@ -144,6 +145,46 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
             Assert.Equal("host-a/100/abcd1234", Assert.Single(await vault.ListWorkersAsync(none)).WorkerId);
         }
 
+        [Fact]
+        public async Task A_worker_rides_out_a_vault_that_cannot_be_read_backing_off_and_reporting_each_failure()
+        {
+            // Not due for an hour: the worker only polls.
+            await vault.AddProtectedVmAsync(new ProtectedVm { VmId = "vm1", Name = "sql01", ProtectionGroup = "erp", Site = "onprem", MoRef = "vm-1", State = ProtectionState.Protected, LastCycleTime = DateTimeOffset.UtcNow }, none);
+            var lists = 0;
+            var flaky = FaultyVault.Wrap(vault, method =>
+                method == nameof(IVault.ListProtectedVmsAsync) && Interlocked.Increment(ref lists) <= 3 ? new System.IO.IOException("database is locked") : null);
+            var poll = TimeSpan.FromMilliseconds(100);
+            var scheduler = new ReplicationScheduler(flaky, () => throw new InvalidOperationException("no cycle runs"), null,
+                new ReplicationSchedulerOptions { PollInterval = poll, LeaseDuration = TimeSpan.FromSeconds(3) });
+            var observer = new PollRecorder();
+            using var stop = new CancellationTokenSource();
+            var run = scheduler.RunAsync(observer, stop.Token);
+            var deadline = DateTimeOffset.UtcNow.AddSeconds(30);
+            while (Volatile.Read(ref lists) < 6 && DateTimeOffset.UtcNow < deadline && !run.IsCompleted)
+            {
+                await Task.Delay(50);
+            }
+
+            Assert.False(run.IsCompleted, "the worker must keep running");
+            stop.Cancel();
+            await run;
+            Assert.Equal(new[] { 100.0, 200, 400 }, observer.Failures.Select(f => f.RetryIn.TotalMilliseconds));
+            Assert.All(observer.Failures, f => Assert.Equal("database is locked", f.Error.Message));
+            Assert.True(Volatile.Read(ref lists) >= 6);
+            Assert.Equal(WorkerStatus.Stopped, Assert.Single(await vault.ListWorkersAsync(none)).StatusAt(DateTimeOffset.UtcNow));
+            Assert.Empty(await vault.ListRecoveryPointsAsync("vm1", none));
+        }
+
+        private sealed class PollRecorder : IReplicationSchedulerObserver
+        {
+            public System.Collections.Concurrent.ConcurrentQueue<(Exception Error, TimeSpan RetryIn)> Failures { get; } = new System.Collections.Concurrent.ConcurrentQueue<(Exception, TimeSpan)>();
+            public IProgress<CycleProgress>? CycleStarting(ProtectedVm vm) => throw new InvalidOperationException("no VM is due");
+            public void CycleCompleted(CycleResult result) => throw new InvalidOperationException("no VM is due");
+            public void CycleFailed(ProtectedVm vm, Exception error, TimeSpan retryIn) => throw new InvalidOperationException("no VM is due");
+            public void GarbageCollected(GarbageCollectionResult result) => throw new InvalidOperationException("no VM is due");
+            public void PollFailed(Exception error, TimeSpan retryIn) => Failures.Enqueue((error, retryIn));
+        }
+
         private static RecoveryPoint Point(ProtectedVm vm, string id) => new RecoveryPoint
         {
             RecoveryPointId = id, VmId = vm.VmId, VmName = vm.Name, Time = DateTimeOffset.UtcNow, ManifestKey = $"points/{vm.VmId}/{id}",
@@ -252,6 +293,8 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
             public void GarbageCollected(GarbageCollectionResult result)
             {
             }
+
+            public void PollFailed(Exception error, TimeSpan retryIn) => Failures.Enqueue(error);
         }
     }
 }

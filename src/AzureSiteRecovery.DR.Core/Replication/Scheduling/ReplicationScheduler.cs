@@ -20,6 +20,8 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
         /// <summary>A cycle failed; the VM is tried again after <paramref name="retryIn"/>.</summary>
         void CycleFailed(ProtectedVm vm, Exception error, TimeSpan retryIn);
         void GarbageCollected(GarbageCollectionResult result);
+        /// <summary>Looking for due VMs, reporting or collecting garbage failed (the vault or store unreachable); tried again after <paramref name="retryIn"/>.</summary>
+        void PollFailed(Exception error, TimeSpan retryIn);
     }
 
     /// <summary>How a replication worker runs.</summary>
@@ -35,6 +37,8 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
         public TimeSpan LeaseDuration { get; init; } = VmReplicator.DefaultLeaseDuration;
         /// <summary>The longest wait after failures in a row.</summary>
         public TimeSpan MaximumBackOff { get; init; } = TimeSpan.FromMinutes(30);
+        /// <summary>The longest wait between polls while the vault cannot be read (the poll interval, doubling with each failure in a row).</summary>
+        public TimeSpan MaximumPollBackOff { get; init; } = TimeSpan.FromMinutes(1);
     }
 
     /// <summary>
@@ -89,36 +93,49 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
             var running = new Dictionary<string, (ProtectedVm Vm, Task<bool> Cycle)>();
             var lastHeartbeat = DateTimeOffset.MinValue;
             var reported = "";
+            var pollFailures = 0;
             await ReportAsync(started, Array.Empty<string>(), null, cancellationToken).ConfigureAwait(false);
             await vault.ForgetWorkersAsync(started - ForgetWorkersAfter, cancellationToken).ConfigureAwait(false);
             try
             {
                 while (!cancellationToken.IsCancellationRequested)
                 {
-                    if (running.Count < options.Parallelism)
+                    var wait = options.PollInterval;
+                    try
                     {
-                        foreach (var vm in await DueAsync(running.Keys, cancellationToken).ConfigureAwait(false))
+                        if (running.Count < options.Parallelism)
                         {
-                            if (running.Count >= options.Parallelism)
+                            foreach (var vm in await DueAsync(running.Keys, cancellationToken).ConfigureAwait(false))
                             {
-                                break;
+                                if (running.Count >= options.Parallelism)
+                                {
+                                    break;
+                                }
+
+                                running[vm.VmId] = (vm, Task.Run(() => CycleAsync(vm, observer, cancellationToken)));
                             }
-
-                            running[vm.VmId] = (vm, Task.Run(() => CycleAsync(vm, observer, cancellationToken)));
                         }
-                    }
 
-                    var now = DateTimeOffset.UtcNow;
-                    var current = string.Join("\n", running.Values.Select(r => r.Vm.Name).OrderBy(n => n, StringComparer.OrdinalIgnoreCase));
-                    if (current != reported || now - lastHeartbeat >= TimeSpan.FromTicks(options.LeaseDuration.Ticks / 3))
+                        var now = DateTimeOffset.UtcNow;
+                        var current = string.Join("\n", running.Values.Select(r => r.Vm.Name).OrderBy(n => n, StringComparer.OrdinalIgnoreCase));
+                        if (current != reported || now - lastHeartbeat >= TimeSpan.FromTicks(options.LeaseDuration.Ticks / 3))
+                        {
+                            await ReportAsync(started, running.Values.Select(r => r.Vm.Name).ToList(), null, cancellationToken).ConfigureAwait(false);
+                            lastHeartbeat = now;
+                            reported = current;
+                        }
+
+                        pollFailures = 0;
+                    }
+                    catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
                     {
-                        await ReportAsync(started, running.Values.Select(r => r.Vm.Name).ToList(), null, cancellationToken).ConfigureAwait(false);
-                        lastHeartbeat = now;
-                        reported = current;
+                        // The vault unreachable for a while: the worker keeps running (its cycles too), and looks again later.
+                        wait = ReplicationSchedule.BackOff(options.PollInterval, ++pollFailures, options.MaximumPollBackOff);
+                        observer.PollFailed(ex, wait);
                     }
 
                     // Until the next poll, or sooner when a cycle ends (its slot is free, and a VM leased meanwhile may be free too).
-                    var poll = Task.Delay(options.PollInterval, cancellationToken);
+                    var poll = Task.Delay(wait, cancellationToken);
                     await Task.WhenAny(running.Values.Select(r => (Task)r.Cycle).Append(poll)).ConfigureAwait(false);
                     var ended = running.Where(r => r.Value.Cycle.IsCompleted).ToList();
                     foreach (var end in ended)
@@ -129,7 +146,15 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
                     if (ended.Any(e => e.Value.Cycle.Status == TaskStatus.RanToCompletion && e.Value.Cycle.Result) && !cancellationToken.IsCancellationRequested)
                     {
                         // Only after cycles: an idle worker must not touch the store or write to the vault every poll.
-                        await CollectGarbageIfDueAsync(observer, cancellationToken).ConfigureAwait(false);
+                        try
+                        {
+                            await CollectGarbageIfDueAsync(observer, cancellationToken).ConfigureAwait(false);
+                        }
+                        catch (Exception ex) when (!(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
+                        {
+                            // Its lease is the "not before" mark: the next collection is due in the usual interval.
+                            observer.PollFailed(ex, ChunkGarbageCollection.Interval);
+                        }
                     }
                 }
             }
@@ -148,7 +173,15 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
                     // Each cycle reported its own outcome.
                 }
 
-                await ReportAsync(started, Array.Empty<string>(), DateTimeOffset.UtcNow, CancellationToken.None).ConfigureAwait(false);
+                try
+                {
+                    await ReportAsync(started, Array.Empty<string>(), DateTimeOffset.UtcNow, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (!(ex is OperationCanceledException))
+                {
+                    // The vault unreachable as the worker stops: it shows as Lost instead of Stopped.
+                    observer.PollFailed(ex, TimeSpan.Zero);
+                }
             }
         }
 
@@ -195,7 +228,17 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
             }
             catch (Exception ex)
             {
-                var interval = (await ReplicationSchedule.WithIntervalsAsync(vault, new[] { vm }, CancellationToken.None).ConfigureAwait(false))[0].Interval;
+                TimeSpan interval;
+                try
+                {
+                    interval = (await ReplicationSchedule.WithIntervalsAsync(vault, new[] { vm }, CancellationToken.None).ConfigureAwait(false))[0].Interval;
+                }
+                catch (Exception)
+                {
+                    // The vault is what failed: back off from the default interval.
+                    interval = ReplicationPolicy.DefaultReplicationInterval;
+                }
+
                 int failures;
                 lock (gate)
                 {
