@@ -21,7 +21,7 @@
         'Enable-VmProtection', 'Disable-VmProtection', 'Get-ProtectedVm', 'Sync-VmReplication',
         'Get-RecoveryPoint', 'Test-RecoveryPoint', 'Export-RecoveryPoint', 'Set-DRChunkStore', 'Get-DRChunkStore',
         'Import-RecoveryPlan', 'Export-RecoveryPlan', 'Get-RecoveryPlan', 'Remove-RecoveryPlan', 'Test-RecoveryPlan',
-        'Get-DRJob', 'Wait-DRJob', 'Stop-DRJob', 'Resume-DRJob',
+        'Get-DRJob', 'Wait-DRJob', 'Stop-DRJob', 'Resume-DRJob', 'Get-DRWorker',
         'Start-TestFailover', 'Stop-TestFailover', 'Invoke-DRDrill', 'Export-DrillReport',
         'Start-Failover', 'Complete-Failover', 'Undo-Failover', 'Invoke-Reprotect', 'Invoke-Failback'
     )

@@ -111,6 +111,24 @@ Describe 'Documented pipelines and names against a vcsim' {
         @(Get-ProtectionGroup erp | Get-RecoveryPoint).Count | Should -Be ($before + 2)
     }
 
+    It 'Sync-VmReplication -Continuous -AsJob is a replication worker until Stop-Job, shown by Get-DRWorker' {
+        # Both VMs' last cycle an hour ago: due at once.
+        Invoke-VaultSql -VaultPath $vault -Sql 'UPDATE protected_vms SET last_cycle_unix_ms = $t' -Parameters @{ '$t' = [DateTimeOffset]::UtcNow.AddHours(-1).ToUnixTimeMilliseconds() } | Should -Be 2
+        $job = Get-ProtectionGroup erp | Sync-VmReplication -Continuous -AsJob -LeaseDuration 00:00:30
+        $deadline = [DateTime]::UtcNow.AddSeconds(60)
+        while ($job.Output.Count -lt 2 -and $job.State -in 'NotStarted', 'Running' -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 200 }
+        $running = @(Get-DRWorker -Status Running)
+        $job | Stop-Job
+        $job | Wait-Job -Timeout 30 | Out-Null
+        $job.State | Should -Be 'Stopped' -Because ($job.ChildJobs.Error + $job.Error | Out-String)
+        $results = @($job | Receive-Job)
+        $results.Vm.Name | Sort-Object | Should -Be @('DC0_H0_VM0', 'DC0_H0_VM1')
+        $worker = $results[0].Worker
+        $running.WorkerId | Should -Be $worker
+        $running[0].LeaseDuration | Should -Be ([timespan]::FromSeconds(30))
+        (Get-DRWorker | Where-Object WorkerId -eq $worker).Status | Should -Be 'Stopped'
+    }
+
     It 'Get-ProtectionGroup | Remove-ProtectionGroup -WhatIf removes nothing' {
         Get-ProtectionGroup | Remove-ProtectionGroup -WhatIf
         (Get-ProtectionGroup erp).Name | Should -Be 'erp'

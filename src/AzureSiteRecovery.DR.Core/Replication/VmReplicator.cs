@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Model;
+using AzureSiteRecovery.DR.Core.Replication.Scheduling;
 using AzureSiteRecovery.DR.Core.Replication.Sources;
 using AzureSiteRecovery.DR.Core.Sites;
 using AzureSiteRecovery.DR.Core.Sites.VSphere;
@@ -35,6 +36,10 @@ namespace AzureSiteRecovery.DR.Core.Replication
         /// <summary>Chunks of the replica blobs cleared because they became all zeros (Clear Pages).</summary>
         public int ReplicaChunksCleared { get; init; }
         public TimeSpan Duration { get; init; }
+        /// <summary>When the cycle began (its lease taken); with <see cref="Duration"/>, the span it held the VM.</summary>
+        public DateTimeOffset Started { get; init; }
+        /// <summary>Who ran it: the lease owner (machine/pid/suffix; a worker's id under Sync-VmReplication -Continuous).</summary>
+        public string Worker { get; init; } = "";
     }
 
     /// <summary>Progress of a cycle: the step and, while copying, the bytes done of the bytes to look at.</summary>
@@ -45,13 +50,20 @@ namespace AzureSiteRecovery.DR.Core.Replication
     /// compare when CBT cannot answer), chunk and store, commit the point, remove the snapshot.
     /// Every step is safe to repeat: a cycle killed anywhere leaves the previous point as it was,
     /// and its snapshot is found and removed by the next cycle. A lease in the vault keeps two
-    /// processes from cycling the same VM at once.
+    /// processes from cycling the same VM at once: short (<see cref="LeaseDuration"/>), renewed every
+    /// third of it while the cycle runs, and checked again when the point is committed, so a worker
+    /// that dies loses its VMs to the others once the lease expires, and a cycle whose lease was
+    /// taken over meanwhile commits nothing.
     /// </summary>
     public sealed class VmReplicator
     {
         /// <summary>Our snapshots are named with this prefix, so a snapshot left by a killed cycle is recognised.</summary>
         public const string SnapshotPrefix = "azsr-dr-";
-        private static readonly TimeSpan LeaseDuration = TimeSpan.FromMinutes(30);
+        /// <summary>How long a cycle's lease lasts unless renewed (renewed every third of it while the cycle runs).</summary>
+        public static readonly TimeSpan DefaultLeaseDuration = TimeSpan.FromMinutes(2);
+        /// <summary>The shortest lease allowed: renewals every third of it must still fit vault round trips.</summary>
+        public static readonly TimeSpan MinimumLeaseDuration = TimeSpan.FromSeconds(3);
+        private TimeSpan leaseDuration = DefaultLeaseDuration;
 
         private readonly IVault vault;
         private readonly Func<ReplicationStore> openStore;
@@ -61,12 +73,25 @@ namespace AzureSiteRecovery.DR.Core.Replication
         /// <param name="vault">The vault holding the protected VMs and their points.</param>
         /// <param name="openStore">Opens the chunk store; each cycle gets its own, as a store's memory of known chunks must not outlive a cycle (garbage collection runs in between).</param>
         /// <param name="replicaContainers">Finds the replica container of an Azure recovery site; null: no replica is kept (and none deleted).</param>
-        public VmReplicator(IVault vault, Func<ReplicationStore> openStore, ReplicaContainerLocator? replicaContainers = null)
+        /// <param name="leaseOwner">Who the cycles' leases are taken for (a worker's id); null: a new owner id of this process.</param>
+        public VmReplicator(IVault vault, Func<ReplicationStore> openStore, ReplicaContainerLocator? replicaContainers = null, string? leaseOwner = null)
         {
             this.vault = vault;
             this.openStore = openStore;
             this.replicaContainers = replicaContainers;
-            leaseOwner = ProcessOwner.NewId();
+            this.leaseOwner = leaseOwner ?? ProcessOwner.NewId();
+        }
+
+        /// <summary>Who this replicator's cycles take their leases for.</summary>
+        public string LeaseOwner => leaseOwner;
+
+        /// <summary>How long a cycle's lease on its VM lasts without renewal (the time a dead worker's VMs wait for another); default 2 minutes.</summary>
+        public TimeSpan LeaseDuration
+        {
+            get => leaseDuration;
+            set => leaseDuration = value >= MinimumLeaseDuration ? value
+                : throw new InvalidSettingException("Replication", "LeaseDuration", nameof(LeaseDuration),
+                    $"A lease duration of {value} is too short: it must be at least {MinimumLeaseDuration} (renewed every third of it while a cycle runs).");
         }
 
         /// <summary>Records the VM in the group and turns CBT on; the first cycle then makes the full copy.</summary>
@@ -193,12 +218,23 @@ namespace AzureSiteRecovery.DR.Core.Replication
                     $"VM '{vm.Name}' is being replicated by another process right now; its cycle will make the next point.");
             }
 
+            var started = DateTimeOffset.UtcNow;
             var watch = Stopwatch.StartNew();
+            var renewal = new LeaseRenewal(vault, resource, leaseOwner, LeaseDuration, cancellationToken);
             try
             {
                 using var store = openStore();
-                var result = await CycleAsync(vm, store, progress, cancellationToken).ConfigureAwait(false);
-                return result with { Duration = watch.Elapsed };
+                var result = await CycleAsync(vm, store, progress, new LeaseClaim(resource, leaseOwner), renewal.Token).ConfigureAwait(false);
+                return result with { Duration = watch.Elapsed, Started = started, Worker = leaseOwner };
+            }
+            catch (OperationCanceledException) when (renewal.Lost && !cancellationToken.IsCancellationRequested)
+            {
+                // Not an error of the VM: another worker has it now, and its cycle makes the next point.
+                throw LeaseLost(vm);
+            }
+            catch (DRException ex) when (ex.ErrorId == "VmReplicationLeaseLost")
+            {
+                throw;
             }
             catch (Exception ex) when (!(ex is OperationCanceledException))
             {
@@ -213,9 +249,15 @@ namespace AzureSiteRecovery.DR.Core.Replication
             }
             finally
             {
+                await renewal.StopAsync().ConfigureAwait(false);
                 await vault.ReleaseLeaseAsync(resource, leaseOwner, CancellationToken.None).ConfigureAwait(false);
             }
         }
+
+        private static ObjectInUseException LeaseLost(ProtectedVm vm) =>
+            new ObjectInUseException("VmReplicationLeaseLost", vm.Name,
+                $"The cycle of VM '{vm.Name}' lost its lease to another worker (it could not be renewed in time) and was cancelled before it committed; " +
+                "the other worker's cycle makes the next point. Check the vault's reachability and the worker's load.");
 
         /// <summary>A lease held by a process of this machine that no longer runs (killed mid-cycle) is taken over at once.</summary>
         private async Task<bool> TakeOverFromDeadProcessAsync(string resource, CancellationToken cancellationToken)
@@ -230,7 +272,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
             return await vault.TryAcquireLeaseAsync(resource, leaseOwner, LeaseDuration, cancellationToken).ConfigureAwait(false);
         }
 
-        private async Task<CycleResult> CycleAsync(ProtectedVm vm, ReplicationStore store, IProgress<CycleProgress>? progress, CancellationToken cancellationToken)
+        private async Task<CycleResult> CycleAsync(ProtectedVm vm, ReplicationStore store, IProgress<CycleProgress>? progress, LeaseClaim lease, CancellationToken cancellationToken)
         {
             var group = await vault.FindGroupAsync(vm.ProtectionGroup, cancellationToken).ConfigureAwait(false)
                 ?? throw new ObjectNotFoundException("ProtectionGroup", vm.ProtectionGroup);
@@ -358,7 +400,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
                     MemoryMB = hardware?.MemoryMB ?? v.MemoryMB,
                     Firmware = hardware?.Firmware ?? v.Firmware,
                     Networks = hardware?.Networks ?? v.Networks,
-                }, cancellationToken).ConfigureAwait(false);
+                }, lease, cancellationToken).ConfigureAwait(false);
 
                 var expired = await ApplyRetentionAsync(committed, group, policy, store, replica, cancellationToken).ConfigureAwait(false);
                 return new CycleResult

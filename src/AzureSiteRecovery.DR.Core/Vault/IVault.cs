@@ -66,6 +66,12 @@ namespace AzureSiteRecovery.DR.Core.Vault
         /// in one transaction; a point with replica snapshots also records that the VM's replica blobs now hold exactly it.
         /// </summary>
         Task<ProtectedVm> CommitRecoveryPointAsync(RecoveryPoint point, Func<ProtectedVm, ProtectedVm> vmChange, CancellationToken cancellationToken);
+        /// <summary>
+        /// As the other overload, but only while <paramref name="lease"/>'s owner still holds its lease (checked in the same
+        /// transaction): when another owner took it over (this one's expired meanwhile), nothing is written and the call
+        /// fails with VmReplicationLeaseLost.
+        /// </summary>
+        Task<ProtectedVm> CommitRecoveryPointAsync(RecoveryPoint point, Func<ProtectedVm, ProtectedVm> vmChange, LeaseClaim? lease, CancellationToken cancellationToken);
         /// <summary>The VM's points, oldest first.</summary>
         Task<IReadOnlyList<RecoveryPoint>> ListRecoveryPointsAsync(string vmId, CancellationToken cancellationToken);
         Task<RecoveryPoint?> FindRecoveryPointAsync(string recoveryPointId, CancellationToken cancellationToken);
@@ -107,5 +113,17 @@ namespace AzureSiteRecovery.DR.Core.Vault
         Task<string?> FindLeaseHolderAsync(string resource, CancellationToken cancellationToken);
         /// <summary>Drops <paramref name="resource"/>'s lease if <paramref name="owner"/> still holds it (its process is known to be gone).</summary>
         Task BreakLeaseAsync(string resource, string owner, CancellationToken cancellationToken);
+        /// <summary>
+        /// Extends <paramref name="owner"/>'s lease on <paramref name="resource"/> to now + <paramref name="duration"/>; false
+        /// (nothing changed) when the lease is no longer this owner's: released, or taken over by another owner after it expired.
+        /// </summary>
+        Task<bool> RenewLeaseAsync(string resource, string owner, TimeSpan duration, CancellationToken cancellationToken);
+
+        /// <summary>Records the worker as it is now (inserted the first time, replaced after).</summary>
+        Task SaveWorkerAsync(ReplicationWorker worker, CancellationToken cancellationToken);
+        /// <summary>The workers that reported to the vault, the most recently started first.</summary>
+        Task<IReadOnlyList<ReplicationWorker>> ListWorkersAsync(CancellationToken cancellationToken);
+        /// <summary>Forgets the workers last seen before <paramref name="lastSeenBefore"/> (stopped or lost long ago); returns how many.</summary>
+        Task<int> ForgetWorkersAsync(DateTimeOffset lastSeenBefore, CancellationToken cancellationToken);
     }
 }

@@ -4,16 +4,29 @@ using System.Diagnostics;
 namespace AzureSiteRecovery.DR.Core.Vault
 {
     /// <summary>
-    /// Who holds a lease or runs a job, written as machine/pid/guid (the guid tells apart two holders
+    /// Who holds a lease or runs a job, written as machine/pid/suffix (the suffix tells apart two holders
     /// in one process), and whether that holder is known to be gone.
     /// </summary>
     public static class ProcessOwner
     {
+        /// <summary>
+        /// Overrides the machine name in owner ids, for tests and containers (where several "machines" share one host, or every
+        /// container has the same host name): processes with different names never declare each other gone by their PID.
+        /// </summary>
+        public const string MachineNameVariable = "AZSR_DR_WORKER_NAME";
+
+        /// <summary>This process's machine name as owner ids write it: <see cref="MachineNameVariable"/> when set, else the host's.</summary>
+        public static string MachineName =>
+            Environment.GetEnvironmentVariable(MachineNameVariable) is string name && name.Trim().Length > 0 ? name.Trim().Replace('/', '-') : Environment.MachineName;
+
         /// <summary>A new owner id for the current process.</summary>
-        public static string NewId()
+        public static string NewId() => NewId(32);
+
+        /// <summary>A new owner id whose random suffix has <paramref name="suffixLength"/> hex digits (at most 32).</summary>
+        public static string NewId(int suffixLength)
         {
             using var process = Process.GetCurrentProcess();
-            return $"{Environment.MachineName}/{process.Id}/{Guid.NewGuid():N}";
+            return $"{MachineName}/{process.Id}/{Guid.NewGuid().ToString("N").Substring(0, Math.Min(32, suffixLength))}";
         }
 
         /// <summary>
@@ -23,7 +36,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
         public static bool IsGone(string? owner)
         {
             var parts = owner?.Split('/');
-            return parts != null && parts.Length == 3 && parts[0] == Environment.MachineName
+            return parts != null && parts.Length == 3 && parts[0] == MachineName
                 && int.TryParse(parts[1], out var pid) && !IsRunning(pid);
         }
 

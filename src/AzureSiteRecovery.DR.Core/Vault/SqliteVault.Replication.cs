@@ -81,8 +81,19 @@ namespace AzureSiteRecovery.DR.Core.Vault
             }, cancellationToken);
 
         public Task<ProtectedVm> CommitRecoveryPointAsync(RecoveryPoint point, Func<ProtectedVm, ProtectedVm> vmChange, CancellationToken cancellationToken) =>
+            CommitRecoveryPointAsync(point, vmChange, null, cancellationToken);
+
+        public Task<ProtectedVm> CommitRecoveryPointAsync(RecoveryPoint point, Func<ProtectedVm, ProtectedVm> vmChange, LeaseClaim? lease, CancellationToken cancellationToken) =>
             WriteAsync(transaction =>
             {
+                if (lease != null && LeaseOwner(transaction, lease.Resource) != lease.Owner)
+                {
+                    // Taken over after this cycle's lease expired (its worker stalled or lost the vault): the other worker's cycle counts.
+                    throw new ObjectInUseException("VmReplicationLeaseLost", point.VmName,
+                        $"The cycle of VM '{point.VmName}' lost its lease to another worker before it could commit; its point was not recorded " +
+                        "(the other worker's cycle makes the next one). Its worker could not renew the lease in time: check the vault's reachability and the worker's load.");
+                }
+
                 // A VM removed while its cycle ran (Disable-VmProtection): say so, not "FOREIGN KEY constraint failed".
                 _ = FindProtectedVm(transaction, point.VmId) ?? throw new ObjectNotFoundException("ProtectedVm", point.VmId);
                 Execute(transaction,
@@ -179,6 +190,60 @@ namespace AzureSiteRecovery.DR.Core.Vault
                 reader => reader.GetString(0), ("$resource", resource), ("$now", ToUnixMs(DateTimeOffset.UtcNow))).FirstOrDefault(), cancellationToken);
 
         public Task BreakLeaseAsync(string resource, string owner, CancellationToken cancellationToken) => ReleaseLeaseAsync(resource, owner, cancellationToken);
+
+        public Task<bool> RenewLeaseAsync(string resource, string owner, TimeSpan duration, CancellationToken cancellationToken) =>
+            WriteAsync(transaction =>
+            {
+                // Our row, expired or not: nobody took the lease meanwhile (taking it replaces the owner; releasing deletes the row).
+                if (LeaseOwner(transaction, resource) != owner)
+                {
+                    return false;
+                }
+
+                Execute(transaction, "UPDATE leases SET expires_unix_ms = $expires WHERE resource = $resource AND owner = $owner;",
+                    ("$resource", resource), ("$owner", owner), ("$expires", ToUnixMs(DateTimeOffset.UtcNow) + (long)duration.TotalMilliseconds));
+                return true;
+            }, cancellationToken);
+
+        private string? LeaseOwner(SqliteTransaction transaction, string resource) =>
+            ReadAll(transaction, "SELECT owner FROM leases WHERE resource = $resource;", reader => reader.GetString(0), ("$resource", resource)).FirstOrDefault();
+
+        public Task SaveWorkerAsync(ReplicationWorker worker, CancellationToken cancellationToken) =>
+            WriteAsync(transaction =>
+            {
+                Execute(transaction,
+                    @"INSERT INTO workers (id, machine, process_id, started_unix_ms, heartbeat_unix_ms, lease_ms, current_vms, stopped_unix_ms)
+                      VALUES ($id, $machine, $pid, $started, $heartbeat, $lease, $vms, $stopped)
+                      ON CONFLICT (id) DO UPDATE SET heartbeat_unix_ms = excluded.heartbeat_unix_ms, lease_ms = excluded.lease_ms,
+                          current_vms = excluded.current_vms, stopped_unix_ms = excluded.stopped_unix_ms;",
+                    ("$id", worker.WorkerId), ("$machine", worker.Machine), ("$pid", (long)worker.ProcessId), ("$started", ToUnixMs(worker.Started)),
+                    ("$heartbeat", ToUnixMs(worker.LastHeartbeat)), ("$lease", (long)worker.LeaseDuration.TotalMilliseconds),
+                    ("$vms", worker.CurrentVms.Count == 0 ? null : string.Join("\n", worker.CurrentVms)),
+                    ("$stopped", worker.Stopped is null ? null : (object)ToUnixMs(worker.Stopped.Value)));
+                return true;
+            }, cancellationToken);
+
+        public Task<int> ForgetWorkersAsync(DateTimeOffset lastSeenBefore, CancellationToken cancellationToken) =>
+            WriteAsync(transaction =>
+            {
+                using var command = CreateCommand(transaction.Connection!, transaction, "DELETE FROM workers WHERE heartbeat_unix_ms < $before;", ("$before", ToUnixMs(lastSeenBefore)));
+                return command.ExecuteNonQuery();
+            }, cancellationToken);
+
+        public Task<IReadOnlyList<ReplicationWorker>> ListWorkersAsync(CancellationToken cancellationToken) =>
+            ReadAsync<IReadOnlyList<ReplicationWorker>>(() => ReadAll(null,
+                "SELECT id, machine, process_id, started_unix_ms, heartbeat_unix_ms, lease_ms, current_vms, stopped_unix_ms FROM workers ORDER BY started_unix_ms DESC, id;",
+                reader => new ReplicationWorker
+                {
+                    WorkerId = reader.GetString(0),
+                    Machine = reader.GetString(1),
+                    ProcessId = (int)reader.GetInt64(2),
+                    Started = FromUnixMs(reader.GetInt64(3)),
+                    LastHeartbeat = FromUnixMs(reader.GetInt64(4)),
+                    LeaseDuration = TimeSpan.FromMilliseconds(reader.GetInt64(5)),
+                    CurrentVms = NullableString(reader, 6)?.Split('\n') ?? Array.Empty<string>(),
+                    Stopped = reader.IsDBNull(7) ? (DateTimeOffset?)null : FromUnixMs(reader.GetInt64(7)),
+                }), cancellationToken);
 
         private ProtectedVm ChangeProtectedVm(SqliteTransaction transaction, string vmId, Func<ProtectedVm, ProtectedVm> change)
         {

@@ -238,6 +238,21 @@ CREATE TABLE chunk_store (
     modified_unix_ms INTEGER NOT NULL
 );
 ",
+            // 10: replication workers (many Sync-VmReplication -Continuous processes on one vault): each one's id, machine and pid,
+            //    start, last heartbeat, lease duration (a worker silent for several of them is Lost), the VMs it cycles (names, one a
+            //    line) and when it stopped by itself. Depends on no table or column of 8 or 9.
+            @"
+CREATE TABLE workers (
+    id                TEXT    NOT NULL PRIMARY KEY,
+    machine           TEXT    NOT NULL,
+    process_id        INTEGER NOT NULL,
+    started_unix_ms   INTEGER NOT NULL,
+    heartbeat_unix_ms INTEGER NOT NULL,
+    lease_ms          INTEGER NOT NULL,
+    current_vms       TEXT,
+    stopped_unix_ms   INTEGER
+);
+",
         };
 
         public static int LatestVersion => Migrations.Count;

@@ -7,6 +7,7 @@ using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Common;
 using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Replication;
+using AzureSiteRecovery.DR.Core.Replication.Scheduling;
 using AzureSiteRecovery.DR.Core.Vault;
 using PSJobState = System.Management.Automation.JobState;
 
@@ -23,9 +24,10 @@ namespace AzureSiteRecovery.DR.Replication
         private readonly string vaultPath;
         private readonly IReadOnlyList<string> vmIds;
         private readonly int parallelism;
-        private readonly bool continuous;
+        private readonly ReplicationSchedulerOptions? continuous;
 
-        public ReplicationBackgroundJob(string command, string name, string vaultPath, IReadOnlyList<string> vmIds, int parallelism, bool continuous)
+        // continuous: with -Continuous, how the job's replication worker runs; null: one cycle per VM.
+        public ReplicationBackgroundJob(string command, string name, string vaultPath, IReadOnlyList<string> vmIds, int parallelism, ReplicationSchedulerOptions? continuous)
             : base(command, name)
         {
             this.vaultPath = vaultPath;
@@ -40,30 +42,58 @@ namespace AzureSiteRecovery.DR.Replication
         {
             var failed = false;
             using var vault = SqliteVault.Open(vaultPath);
-            var replicator = new VmReplicator(vault, new ConfiguredChunkStore(vault).Open, ReplicaContainers.For(vault));
-            var first = true;
-            do
+            if (continuous != null)
             {
-                var due = new List<string>();
-                foreach (var id in vmIds)
-                {
-                    var vm = await vault.FindProtectedVmAsync(id, cancellationToken).ConfigureAwait(false);
-                    if (vm != null && vm.IsReplicating && (first && !continuous || await ReplicationSchedule.IsDueAsync(vault, vm, cancellationToken).ConfigureAwait(false)))
-                    {
-                        due.Add(id);
-                    }
-                }
+                var observer = new JobObserver(this);
+                await new ReplicationScheduler(vault, new ConfiguredChunkStore(vault).Open, ReplicaContainers.For(vault), continuous)
+                    .RunAsync(observer, cancellationToken).ConfigureAwait(false);
+                // The worker ends only when stopped: the job is Stopped, as Stop-Job asked.
+                cancellationToken.ThrowIfCancellationRequested();
+                return observer.Failed ? PSJobState.Failed : PSJobState.Completed;
+            }
 
-                first = false;
-                failed |= !await CycleAsync(replicator, due, cancellationToken).ConfigureAwait(false);
-                if (continuous)
+            var replicator = new VmReplicator(vault, new ConfiguredChunkStore(vault).Open, ReplicaContainers.For(vault));
+            var due = new List<string>();
+            foreach (var id in vmIds)
+            {
+                var vm = await vault.FindProtectedVmAsync(id, cancellationToken).ConfigureAwait(false);
+                if (vm != null && vm.IsReplicating)
                 {
-                    await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+                    due.Add(id);
                 }
             }
-            while (continuous && !cancellationToken.IsCancellationRequested);
 
+            failed |= !await CycleAsync(replicator, due, cancellationToken).ConfigureAwait(false);
             return failed ? PSJobState.Failed : PSJobState.Completed;
+        }
+
+        /// <summary>A -Continuous job's worker: its CycleResults are the job's output, a failed cycle an error of the job.</summary>
+        private sealed class JobObserver : IReplicationSchedulerObserver
+        {
+            private readonly ReplicationBackgroundJob job;
+            private int failed;
+
+            public JobObserver(ReplicationBackgroundJob job) => this.job = job;
+
+            public bool Failed => Volatile.Read(ref failed) == 1;
+
+            public IProgress<CycleProgress>? CycleStarting(ProtectedVm vm) => null;
+
+            public void CycleCompleted(CycleResult result) => job.Output.Add(PSObject.AsPSObject(result));
+
+            public void CycleFailed(ProtectedVm vm, Exception error, TimeSpan retryIn)
+            {
+                Interlocked.Exchange(ref failed, 1);
+                job.Error.Add(error is Core.Errors.DRException dr ? DRCmdlet.ToErrorRecord(dr, vm.Name)
+                    : new ErrorRecord(error, "ReplicationCycleFailed", ErrorCategory.NotSpecified, vm.Name));
+            }
+
+            public void GarbageCollected(Core.Storage.GarbageCollectionResult result)
+            {
+            }
+
+            public void PollFailed(Exception error, TimeSpan retryIn) =>
+                job.Warning.Add(new WarningRecord($"The replication worker could not read or write the vault or store ({error.Message}); it keeps running and tries again in {retryIn}."));
         }
 
         // True when every cycle succeeded.
@@ -90,18 +120,6 @@ namespace AzureSiteRecovery.DR.Replication
                 }
             })).ConfigureAwait(false);
             return results.All(ok => ok);
-        }
-    }
-
-    /// <summary>When a VM is due for its next cycle: its policy's replication interval has passed since its last one.</summary>
-    internal static class ReplicationSchedule
-    {
-        public static async Task<bool> IsDueAsync(IVault vault, ProtectedVm vm, CancellationToken cancellationToken)
-        {
-            var group = await vault.FindGroupAsync(vm.ProtectionGroup, cancellationToken).ConfigureAwait(false);
-            var policy = group is null ? null : await vault.FindPolicyAsync(group.Policy, cancellationToken).ConfigureAwait(false);
-            var interval = policy?.ReplicationInterval ?? ReplicationPolicy.DefaultReplicationInterval;
-            return vm.LastCycleTime is null || DateTimeOffset.UtcNow - vm.LastCycleTime >= interval;
         }
     }
 }

@@ -6,6 +6,8 @@ using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Common;
 using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Replication;
+using AzureSiteRecovery.DR.Core.Replication.Scheduling;
+using AzureSiteRecovery.DR.Core.Storage;
 
 namespace AzureSiteRecovery.DR.Replication
 {
@@ -81,6 +83,91 @@ namespace AzureSiteRecovery.DR.Replication
             finally
             {
                 parent.Complete();
+            }
+        }
+
+        /// <summary>
+        /// Runs a replication worker until the cmdlet is stopped: one child progress activity per VM while its cycle runs
+        /// (under a parent naming the worker); the callbacks run on the pipeline thread.
+        /// </summary>
+        public static void RunWorker(DRCmdlet cmdlet, ReplicationScheduler scheduler, Action<CycleResult> completed,
+            Action<ProtectedVm, Exception, TimeSpan> failed, Action<GarbageCollectionResult> collected, Action<Exception, TimeSpan> pollFailed)
+        {
+            using var dispatcher = new PipelineDispatcher();
+            var observer = new WorkerObserver(dispatcher, cmdlet, completed, failed, collected, pollFailed);
+            try
+            {
+                dispatcher.Run(async () =>
+                {
+                    dispatcher.Post(() => cmdlet.WriteProgressRecord(new ProgressRecord(ParentActivityId, $"Replication worker {scheduler.WorkerId}", "Waiting for due VMs")));
+                    await scheduler.RunAsync(observer, cmdlet.Cancellation).ConfigureAwait(false);
+                    return true;
+                });
+            }
+            finally
+            {
+                try
+                {
+                    cmdlet.WriteProgressRecord(new ProgressRecord(ParentActivityId, $"Replication worker {scheduler.WorkerId}", "Stopped") { RecordType = ProgressRecordType.Completed });
+                }
+                catch (PipelineStoppedException)
+                {
+                    // Ctrl+C: the pipeline takes no more records.
+                }
+            }
+        }
+
+        /// <summary>The scheduler's events, written on the pipeline thread; each VM keeps its own child activity id.</summary>
+        private sealed class WorkerObserver : IReplicationSchedulerObserver
+        {
+            private readonly PipelineDispatcher dispatcher;
+            private readonly DRCmdlet cmdlet;
+            private readonly Action<CycleResult> completed;
+            private readonly Action<ProtectedVm, Exception, TimeSpan> failed;
+            private readonly Action<GarbageCollectionResult> collected;
+            private readonly Action<Exception, TimeSpan> pollFailed;
+            private readonly Dictionary<string, int> activities = new Dictionary<string, int>();
+
+            public WorkerObserver(PipelineDispatcher dispatcher, DRCmdlet cmdlet, Action<CycleResult> completed, Action<ProtectedVm, Exception, TimeSpan> failed,
+                Action<GarbageCollectionResult> collected, Action<Exception, TimeSpan> pollFailed)
+            {
+                this.pollFailed = pollFailed;
+                this.dispatcher = dispatcher;
+                this.cmdlet = cmdlet;
+                this.completed = completed;
+                this.failed = failed;
+                this.collected = collected;
+            }
+
+            public IProgress<CycleProgress>? CycleStarting(ProtectedVm vm) => CycleProgress(dispatcher, cmdlet, Activity(vm.VmId));
+
+            public void CycleCompleted(CycleResult result) => dispatcher.Post(() =>
+            {
+                cmdlet.WriteProgressRecord(Child(Activity(result.Vm.VmId), result.Vm.Name, "Done", ProgressRecordType.Completed));
+                completed(result);
+            });
+
+            public void CycleFailed(ProtectedVm vm, Exception error, TimeSpan retryIn) => dispatcher.Post(() =>
+            {
+                cmdlet.WriteProgressRecord(Child(Activity(vm.VmId), vm.Name, "Failed", ProgressRecordType.Completed));
+                failed(vm, error, retryIn);
+            });
+
+            public void GarbageCollected(GarbageCollectionResult result) => dispatcher.Post(() => collected(result));
+
+            public void PollFailed(Exception error, TimeSpan retryIn) => dispatcher.Post(() => pollFailed(error, retryIn));
+
+            private int Activity(string vmId)
+            {
+                lock (activities)
+                {
+                    if (!activities.TryGetValue(vmId, out var id))
+                    {
+                        activities[vmId] = id = ParentActivityId + activities.Count + 1;
+                    }
+
+                    return id;
+                }
             }
         }
 

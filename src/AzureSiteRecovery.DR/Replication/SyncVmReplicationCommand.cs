@@ -7,6 +7,7 @@ using AzureSiteRecovery.DR.Common;
 using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Replication;
+using AzureSiteRecovery.DR.Core.Replication.Scheduling;
 
 namespace AzureSiteRecovery.DR.Replication
 {
@@ -20,8 +21,14 @@ namespace AzureSiteRecovery.DR.Replication
     /// (changed block tracking; a full read compared chunk by chunk when CBT cannot answer),
     /// chunks stored, the point committed, the snapshot removed. Several VMs replicate at once
     /// (-ThrottleLimit). With -Continuous it keeps cycling each VM at its policy's replication
-    /// interval until stopped (Ctrl+C), as the long-running process server. Two processes never
-    /// cycle the same VM at once: the second reports VmReplicationInProgress.
+    /// interval until stopped (Ctrl+C), as the long-running process server (a replication worker):
+    /// several workers, on one machine or many, can run against one vault and split the due VMs
+    /// between them. Each cycle holds a lease on its VM (-LeaseDuration, renewed while it runs);
+    /// a worker that dies loses its VMs to the others once its leases expire. Get-DRWorker shows
+    /// the workers. Two processes never cycle the same VM at once: without -Continuous the second
+    /// reports VmReplicationInProgress; a worker just takes the next due VM. The environment
+    /// variable AZSR_DR_WORKER_NAME, when set, replaces the machine name in the worker's id (for
+    /// tests and containers that share one host name).
     /// </remarks>
     /// <example>
     /// <code>Sync-VmReplication -ProtectionGroup erp</code>
@@ -42,6 +49,10 @@ namespace AzureSiteRecovery.DR.Replication
     /// <example>
     /// <code>Sync-VmReplication -ProtectionGroup erp -Continuous</code>
     /// <para>Keeps replicating the group at its policy's interval until Ctrl+C.</para>
+    /// </example>
+    /// <example>
+    /// <code>Sync-VmReplication -Continuous -LeaseDuration 00:05:00</code>
+    /// <para>A replication worker for every protected VM; run the same line on several machines against one vault to share the work. A worker that dies hands its VMs over after 5 minutes.</para>
     /// </example>
     [Cmdlet(VerbsData.Sync, "VmReplication", DefaultParameterSetName = GroupSet, SupportsShouldProcess = true)]
     [OutputType(typeof(CycleResult))]
@@ -74,6 +85,10 @@ namespace AzureSiteRecovery.DR.Replication
         /// <summary>Keeps cycling each VM at its policy's replication interval until stopped.</summary>
         [Parameter]
         public SwitchParameter Continuous { get; set; }
+
+        /// <summary>With -Continuous: how long a cycle's lease on its VM lasts unless renewed (it is renewed every third of it while the cycle runs); the time a dead worker's VMs wait before another worker takes them. Default 2 minutes; at least 3 seconds.</summary>
+        [Parameter]
+        public TimeSpan LeaseDuration { get; set; } = VmReplicator.DefaultLeaseDuration;
 
         /// <summary>Runs the cycles in a PowerShell background job and returns that job at once (Receive-Job gets the CycleResults; Stop-Job stops a -Continuous one).</summary>
         [Parameter]
@@ -133,43 +148,53 @@ namespace AzureSiteRecovery.DR.Replication
                 return;
             }
 
+            // Without a group or a VM, a worker takes every VM of the vault, also those protected after it started.
+            var options = new ReplicationSchedulerOptions
+            {
+                VmIds = onlyDue ? null : selected.Select(vm => vm.VmId).ToList(),
+                Parallelism = ThrottleLimit,
+                LeaseDuration = LeaseDuration,
+            };
+            if (Continuous && LeaseDuration < VmReplicator.MinimumLeaseDuration)
+            {
+                throw new InvalidSettingException("Replication", "LeaseDuration", nameof(LeaseDuration),
+                    $"-LeaseDuration {LeaseDuration} is too short: use at least {VmReplicator.MinimumLeaseDuration} (the lease is renewed every third of it while a cycle runs).");
+            }
+
             if (AsJob)
             {
                 new ReplicationBackgroundJob(MyInvocation.Line, $"Sync-VmReplication ({selected.Count} VM(s))", OpenVault().Location,
-                    selected.Select(vm => vm.VmId).ToList(), ThrottleLimit, Continuous).StartFor(this);
+                    selected.Select(vm => vm.VmId).ToList(), ThrottleLimit, Continuous ? options : null).StartFor(this);
                 return;
             }
 
-            var replicator = new VmReplicator(OpenVault(), OpenStoreForCycle, ReplicaContainers.For(OpenVault()));
-            do
+            if (Continuous)
             {
-                // A VM failed over meanwhile (by another process) waits quietly until it is reprotected or the failover undone.
-                var due = Continuous || onlyDue ? selected.Where(vm => vm.IsReplicating && IsDue(vm)).ToList() : selected;
-                if (due.Count > 0)
-                {
-                    ReplicationProgress.RunCycles(this, replicator, due, ThrottleLimit,
-                        (_, result) => WriteObject(result),
-                        (vm, ex) => WriteError(ex is DRException known
-                            ? ToErrorRecord(known, vm.Name)
-                            : new ErrorRecord(ex, "ReplicationCycleFailed", ErrorCategory.NotSpecified, vm.Name)));
-
-                    // Only after cycles: an idle -Continuous loop must not touch the store or write to the vault every second.
-                    CollectGarbageIfDue();
-
-                    if (Continuous)
+                var scheduler = new ReplicationScheduler(OpenVault(), OpenStoreForCycle, ReplicaContainers.For(OpenVault()), options);
+                WriteVerbose($"Replication worker {scheduler.WorkerId} started (lease {LeaseDuration}, {ThrottleLimit} VM(s) at once).");
+                ReplicationProgress.RunWorker(this, scheduler,
+                    WriteObject,
+                    (vm, ex, retryIn) =>
                     {
-                        // Re-read: the cycles moved LastCycleTime on.
-                        selected = selected.Select(vm => Await(ct => OpenVault().FindProtectedVmAsync(vm.VmId, ct))).Where(vm => vm != null).Select(vm => vm!).ToList();
-                    }
-                }
-
-                if (Continuous)
-                {
-                    CancellationToken.WaitHandle.WaitOne(TimeSpan.FromSeconds(1));
-                }
+                        WriteError(ToCycleError(vm, ex));
+                        WriteVerbose($"VM '{vm.Name}' is tried again in {retryIn}.");
+                    },
+                    collected => WriteVerbose($"Garbage collection: {collected.ChunksDeleted} unreferenced chunk(s) deleted ({collected.BytesDeleted} bytes), {collected.ChunksReferenced} in use."),
+                    (ex, retryIn) => WriteWarning(retryIn > TimeSpan.Zero
+                        ? $"The replication worker could not read or write the vault or store ({ex.Message}); it keeps running and tries again in {retryIn}."
+                        : $"The replication worker could not record that it stopped ({ex.Message}); Get-DRWorker will show it as Lost."));
+                return;
             }
-            while (Continuous && !CancellationToken.IsCancellationRequested);
+
+            ReplicationProgress.RunCycles(this, new VmReplicator(OpenVault(), OpenStoreForCycle, ReplicaContainers.For(OpenVault())), selected, ThrottleLimit,
+                (_, result) => WriteObject(result),
+                (vm, ex) => WriteError(ToCycleError(vm, ex)));
+            CollectGarbageIfDue();
         }
+
+        private static ErrorRecord ToCycleError(ProtectedVm vm, Exception ex) => ex is DRException known
+            ? ToErrorRecord(known, vm.Name)
+            : new ErrorRecord(ex, "ReplicationCycleFailed", ErrorCategory.NotSpecified, vm.Name);
 
         private void CollectGarbageIfDue()
         {

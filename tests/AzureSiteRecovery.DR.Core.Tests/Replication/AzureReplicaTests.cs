@@ -126,7 +126,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
             // The killed cycle writes chunks 3 and 8 into the blob (and snapshots it), then dies before the commit.
             bed.Write(name, 12 * MiB, MiB, 13);
             bed.Write(name, 32 * MiB, MiB, 14);
-            var killed = new VmReplicator(FailingCommitVault.Wrap(bed.Vault), bed.OpenLocalStore, Locator);
+            var killed = new VmReplicator(FailingCommit(bed.Vault), bed.OpenLocalStore, Locator);
             await Assert.ThrowsAsync<IOException>(() => killed.RunCycleAsync(vm.VmId, None));
             Assert.Single(await bed.Vault.ListRecoveryPointsAsync(vm.VmId, None));
             var pending = (await bed.Vault.FindReplicaStateAsync(vm.VmId, None))!;
@@ -165,7 +165,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
             var vm = await bed.ProtectAsync(name);
             await Replicator().RunCycleAsync(vm.VmId, None);
             bed.Write(name, 24 * MiB, MiB, 22); // chunk 6
-            await Assert.ThrowsAsync<IOException>(() => new VmReplicator(FailingCommitVault.Wrap(bed.Vault), bed.OpenLocalStore, Locator).RunCycleAsync(vm.VmId, None));
+            await Assert.ThrowsAsync<IOException>(() => new VmReplicator(FailingCommit(bed.Vault), bed.OpenLocalStore, Locator).RunCycleAsync(vm.VmId, None));
             // Garbage collection took the killed cycle's manifest: what the blob holds is no longer known from manifests.
             var killedPoint = (await bed.Vault.FindReplicaStateAsync(vm.VmId, None))!.PointIds[1];
             using (var store = bed.OpenLocalStore()) Assert.True(await store.Chunks.DeletePointAsync(vm.VmId, killedPoint, None));
@@ -271,6 +271,10 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
 
         private VmReplicator Replicator() => new VmReplicator(bed.Vault, bed.OpenLocalStore, Locator);
 
+        /// <summary>The real vault, whose commit of a point fails as if the process died right before it (after the replica was written).</summary>
+        private static IVault FailingCommit(IVault vault) =>
+            FaultyVault.Wrap(vault, method => method == nameof(IVault.CommitRecoveryPointAsync) ? new IOException("The process died before the commit.") : null);
+
         /// <summary>What the composition root does for an Azure site, here straight to Azurite (no ARM).</summary>
         private Task<BlobContainerClient?> Locator(Site site, CancellationToken cancellationToken)
         {
@@ -336,35 +340,6 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
             using var file = new FileStream(bed.FlatFile(vmName), FileMode.Open, FileAccess.Write);
             file.Seek(offset, SeekOrigin.Begin);
             file.Write(new byte[length], 0, length);
-        }
-
-        /// <summary>The real vault, whose commit of a point fails as if the process died right before it (after the replica was written).</summary>
-        public class FailingCommitVault : DispatchProxy
-        {
-            private IVault inner = null!;
-
-            public static IVault Wrap(IVault vault)
-            {
-                var proxy = Create<IVault, FailingCommitVault>();
-                ((FailingCommitVault)(object)proxy).inner = vault;
-                return proxy;
-            }
-
-            protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
-            {
-                if (targetMethod!.Name == nameof(IVault.CommitRecoveryPointAsync))
-                {
-                    return Task.FromException<ProtectedVm>(new IOException("The process died before the commit."));
-                }
-                try
-                {
-                    return targetMethod.Invoke(inner, args);
-                }
-                catch (TargetInvocationException ex) when (ex.InnerException != null)
-                {
-                    throw ex.InnerException;
-                }
-            }
         }
     }
 }

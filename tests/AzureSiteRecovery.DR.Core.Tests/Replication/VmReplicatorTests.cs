@@ -165,7 +165,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
 
             // Two replicators on one vault: the second asks while the first is taking its snapshot.
             Exception? second = null;
-            var hook = new StepHook("Taking a snapshot", () => second = Record(() => bed.Replicator().RunCycleAsync(vm.VmId, None)));
+            var hook = new StepHook("Taking a snapshot", () => second = CycleHooks.Record(() => bed.Replicator().RunCycleAsync(vm.VmId, None)));
             var first = await bed.Replicator().RunCycleAsync(vm.VmId, None, hook);
             var inProgress = Assert.IsType<ObjectInUseException>(second);
             Assert.Equal("VmReplicationInProgress", inProgress.ErrorId);
@@ -202,46 +202,12 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
             AssertSameDisk(disk, await bed.ExportAsync(store, takeover.Point!), "the point made after the takeover");
         }
 
-        private static Exception? Record(Func<Task> action)
-        {
-            // On the thread pool: the hook runs inside the first cycle, which must not be re-entered.
-            try
-            {
-                Task.Run(action).GetAwaiter().GetResult();
-                return null;
-            }
-            catch (Exception ex)
-            {
-                return ex;
-            }
-        }
-
         /// <summary>The PID of a process that ran on this machine and has exited.</summary>
         private static async Task<int> DeadPidAsync()
         {
             using var process = Process.Start(new ProcessStartInfo("true") { UseShellExecute = false })!;
             await process.WaitForExitAsync();
             return process.Id;
-        }
-
-        /// <summary>Runs an action, synchronously inside the cycle, the first time the cycle reports a step.</summary>
-        private sealed class StepHook : IProgress<CycleProgress>
-        {
-            private readonly string step;
-            private Action? action;
-
-            public StepHook(string step, Action action)
-            {
-                this.step = step;
-                this.action = action;
-            }
-
-            public void Report(CycleProgress value)
-            {
-                if (value.Step != step) return;
-                var run = System.Threading.Interlocked.Exchange(ref action, null);
-                run?.Invoke();
-            }
         }
     }
 }

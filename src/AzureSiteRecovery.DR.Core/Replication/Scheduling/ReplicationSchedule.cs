@@ -1,0 +1,66 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using AzureSiteRecovery.DR.Core.Model;
+using AzureSiteRecovery.DR.Core.Vault;
+
+namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
+{
+    /// <summary>A VM and the interval of its policy, as the scheduler weighs it.</summary>
+    public sealed record ScheduledVm(ProtectedVm Vm, TimeSpan Interval)
+    {
+        /// <summary>When its next cycle is due: its interval after its last cycle; at once (MinValue) before its first.</summary>
+        public DateTimeOffset DueAt => Vm.LastCycleTime is DateTimeOffset last ? last + Interval : DateTimeOffset.MinValue;
+    }
+
+    /// <summary>When VMs are due for their next cycle: their policy's replication interval has passed since their last one.</summary>
+    public static class ReplicationSchedule
+    {
+        public static async Task<bool> IsDueAsync(IVault vault, ProtectedVm vm, CancellationToken cancellationToken) =>
+            (await WithIntervalsAsync(vault, new[] { vm }, cancellationToken).ConfigureAwait(false))[0].DueAt <= DateTimeOffset.UtcNow;
+
+        /// <summary>The VMs with their policies' replication intervals (the default interval when a group or policy is gone).</summary>
+        public static async Task<IReadOnlyList<ScheduledVm>> WithIntervalsAsync(IVault vault, IEnumerable<ProtectedVm> vms, CancellationToken cancellationToken)
+        {
+            var intervals = new Dictionary<string, TimeSpan>(StringComparer.OrdinalIgnoreCase);
+            var result = new List<ScheduledVm>();
+            foreach (var vm in vms)
+            {
+                if (!intervals.TryGetValue(vm.ProtectionGroup, out var interval))
+                {
+                    var group = await vault.FindGroupAsync(vm.ProtectionGroup, cancellationToken).ConfigureAwait(false);
+                    var policy = group is null ? null : await vault.FindPolicyAsync(group.Policy, cancellationToken).ConfigureAwait(false);
+                    intervals[vm.ProtectionGroup] = interval = policy?.ReplicationInterval ?? ReplicationPolicy.DefaultReplicationInterval;
+                }
+
+                result.Add(new ScheduledVm(vm, interval));
+            }
+
+            return result;
+        }
+
+        /// <summary>
+        /// The VMs to cycle at <paramref name="now"/>, the most overdue first (ties by name): replicating, their interval
+        /// passed, and not held back by <paramref name="notBefore"/> (a back-off after failures, or a lease found busy).
+        /// </summary>
+        public static IReadOnlyList<ProtectedVm> ChooseDue(IEnumerable<ScheduledVm> vms, DateTimeOffset now, Func<string, DateTimeOffset?>? notBefore = null) =>
+            vms.Where(s => s.Vm.IsReplicating && s.DueAt <= now && !(notBefore?.Invoke(s.Vm.VmId) > now))
+                .OrderBy(s => s.DueAt)
+                .ThenBy(s => s.Vm.Name, StringComparer.OrdinalIgnoreCase)
+                .Select(s => s.Vm)
+                .ToList();
+
+        /// <summary>
+        /// How long a VM waits after its <paramref name="failures"/>-th failure in a row before it is tried again: its interval
+        /// after the first (as a cycle that worked), doubling with each further one, at most <paramref name="maximum"/>.
+        /// </summary>
+        public static TimeSpan BackOff(TimeSpan interval, int failures, TimeSpan maximum)
+        {
+            var factor = Math.Pow(2, Math.Min(30, Math.Max(0, failures - 1)));
+            var ticks = interval.Ticks * factor;
+            return ticks >= maximum.Ticks ? maximum : TimeSpan.FromTicks((long)ticks);
+        }
+    }
+}
