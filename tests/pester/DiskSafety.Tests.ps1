@@ -143,22 +143,25 @@ Describe 'The identity of protected VMs and their vCenter' {
 
     It 'refuses Set-DRSite -Server pointing the site at another vCenter unless -Force' {
         $other = Start-TestVcsim -Arguments @('-disk-mb', '1')
-        $before = Get-DRSite onprem
-        Set-DRSite onprem -Server $other.Url -ErrorVariable err -ErrorAction SilentlyContinue
-        $err | Should -HaveCount 1
-        $err[0].FullyQualifiedErrorId | Should -Be 'SiteServerChanged,AzureSiteRecovery.DR.Sites.SetDRSiteCommand'
-        $err[0].Exception.Message | Should -Match '-Force'
-        $after = Get-DRSite onprem
-        $after.Server | Should -Be $before.Server
-        $after.ServerInstanceUuid | Should -Be $server
+        try {
+            $before = Get-DRSite onprem
+            Set-DRSite onprem -Server $other.Url -ErrorVariable err -ErrorAction SilentlyContinue
+            $err | Should -HaveCount 1
+            $err[0].FullyQualifiedErrorId | Should -Be 'SiteServerChanged,AzureSiteRecovery.DR.Sites.SetDRSiteCommand'
+            $err[0].Exception.Message | Should -Match '-Force'
+            $after = Get-DRSite onprem
+            $after.Server | Should -Be $before.Server
+            $after.ServerInstanceUuid | Should -Be $server
 
-        # The same vCenter again is accepted without -Force (it is connected to and checked).
-        (Set-DRSite onprem -Server $lab.Protected.Url -PassThru).ServerInstanceUuid | Should -Be $server
+            # The same vCenter again is accepted without -Force (it is connected to and checked).
+            (Set-DRSite onprem -Server $lab.Protected.Url -PassThru).ServerInstanceUuid | Should -Be $server
 
-        $moved = Set-DRSite onprem -Server $other.Url -Force -PassThru
-        $moved.Server | Should -Be $other.Url
-        $moved.ServerInstanceUuid | Should -Not -Be $server
-        $moved.RangedWrites | Should -BeNullOrEmpty -Because 'another server is probed again'
+            $moved = Set-DRSite onprem -Server $other.Url -Force -PassThru
+            $moved.Server | Should -Be $other.Url
+            $moved.ServerInstanceUuid | Should -Not -Be $server
+            $moved.RangedWrites | Should -BeNullOrEmpty -Because 'another server is probed again'
+        }
+        finally { $other | Stop-TestVcsim }
     }
 }
 
