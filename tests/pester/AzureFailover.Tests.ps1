@@ -46,12 +46,16 @@ BeforeAll {
     }
 }
 
-Describe 'Failover to Azure and failback, ranged PUT <RangedPut>' -ForEach @(@{ RangedPut = $true }, @{ RangedPut = $false }) {
+# The last case is vcsim with every lab extension off (no ranged PUT, no CBT, no paging, no simulated guest), as vSphere itself.
+Describe 'Failover to Azure and failback, ranged PUT <RangedPut>, lab extensions <Extensions>' -ForEach @(
+    @{ RangedPut = $true; Extensions = 'on'; Plain = @() },
+    @{ RangedPut = $false; Extensions = 'on'; Plain = @() },
+    @{ RangedPut = $false; Extensions = 'off'; Plain = @('-cbt=false', '-paging=false', '-guest=false') }) {
     BeforeAll {
         $clientId = '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d'
         $tenant = '00000000-0000-0000-0000-0000000000bb'
         $secret = 'lab-sp-secret~' + [guid]::NewGuid().ToString('n').Substring(0, 8)
-        $vcsim = Start-TestVcsim -Arguments @('-disk-mb', '16', '-guest-boot', '300ms', "-ranged-put=$($RangedPut.ToString().ToLower())")
+        $vcsim = Start-TestVcsim -Arguments (@('-disk-mb', '16', '-guest-boot', '300ms', "-ranged-put=$($RangedPut.ToString().ToLower())") + $Plain)
         $azure = Start-TestAzureLab -ArmArguments @('--client', "$clientId=$secret", '--tenant', $tenant)
         $vault = New-TestVaultPath
         $PSDefaultParameterValues = @{ '*:Vault' = $vault; '*:WarningAction' = 'SilentlyContinue'; '*:Confirm' = $false }
