@@ -351,6 +351,19 @@ namespace AzureSiteRecovery.DR.Core.Vault.Tables
             return JsonSerializer.Deserialize<T>(json.ToString(), Json)!;
         }
 
+        /// <summary>For tests: how many rows of a kind the tables hold, named as the SQLite tables (recovery_points, protected_vms, protected_disks, site_secrets).</summary>
+        internal async Task<long> CountRowsAsync(string what, CancellationToken cancellationToken)
+        {
+            switch (what)
+            {
+                case "recovery_points": return (await QueryAsync(vms, RowPrefix(PointPrefix), cancellationToken).ConfigureAwait(false)).Count;
+                case "protected_vms": return (await QueryAsync(vms, $"RowKey eq '{VmRow}'", cancellationToken).ConfigureAwait(false)).Count;
+                case "protected_disks": return (await QueryAsync(vms, $"RowKey eq '{VmRow}'", cancellationToken).ConfigureAwait(false)).Sum(r => Doc<ProtectedVm>(r).Disks.Count);
+                case "site_secrets": return (await PartitionAsync(config, ConfigPartition, SitePrefix, cancellationToken).ConfigureAwait(false)).Count(r => r.GetBinary("Ciphertext") != null);
+                default: throw new ArgumentException($"No rows named '{what}'.", nameof(what));
+            }
+        }
+
         // Truncated to milliseconds so that what Add returns equals what Find reads back.
         private static DateTimeOffset Now() => DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
 
