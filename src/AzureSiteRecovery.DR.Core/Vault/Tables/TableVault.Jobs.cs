@@ -102,8 +102,11 @@ namespace AzureSiteRecovery.DR.Core.Vault.Tables
         {
             var jobRow = rows.FirstOrDefault(r => r.RowKey == JobRow);
             if (jobRow is null) return null;
-            var steps = rows.Where(r => r.RowKey.StartsWith(StepsPrefix, StringComparison.Ordinal)).SelectMany(Doc<List<JobStep>>).OrderBy(s => s.Index).ToList();
-            return (Doc<DRJob>(jobRow) with { Steps = steps }, jobRow.GetInt64("Added") ?? 0);
+            // Empty maps read back as the shared empty map, as SqliteVault's do.
+            var steps = rows.Where(r => r.RowKey.StartsWith(StepsPrefix, StringComparison.Ordinal)).SelectMany(Doc<List<JobStep>>)
+                .Select(s => s.Details.Count == 0 ? s with { Details = JobStep.EmptyDetails } : s).OrderBy(s => s.Index).ToList();
+            var job = Doc<DRJob>(jobRow);
+            return (job with { Steps = steps, Parameters = job.Parameters.Count == 0 ? JobStep.EmptyDetails : job.Parameters }, jobRow.GetInt64("Added") ?? 0);
         }
 
         private static TableEntity JobEntity(string partition, DRJob job, long added) =>

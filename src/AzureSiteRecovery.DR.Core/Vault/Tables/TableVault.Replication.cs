@@ -57,7 +57,7 @@ namespace AzureSiteRecovery.DR.Core.Vault.Tables
                     await SubmitAsync(vms, batch, cancellationToken).ConfigureAwait(false);
                 }
                 var now = Now();
-                var added = vm with { ProtectionGroup = group.Name, Created = now, Modified = now, Disks = vm.Disks.OrderBy(d => d.Key).ToArray() };
+                var added = Normalize(vm) with { ProtectionGroup = group.Name, Created = now, Modified = now, Disks = vm.Disks.OrderBy(d => d.Key).ToArray() };
                 await vms.AddEntityAsync(VmEntity(added, refRow), cancellationToken).ConfigureAwait(false);
 
                 // 2. The membership, in one batch with a touch of the group: a group removed meanwhile fails it.
@@ -65,7 +65,7 @@ namespace AzureSiteRecovery.DR.Core.Vault.Tables
                 {
                     await SubmitAsync(config, new[]
                     {
-                        Insert(new TableEntity(ConfigPartition, refRow) { ["VmId"] = vm.VmId, ["GroupName"] = group.Name }),
+                        Insert(new TableEntity(ConfigPartition, refRow) { ["VmId"] = vm.VmId, ["Group"] = groupRow.RowKey, ["GroupName"] = group.Name }),
                         Insert(new TableEntity(ConfigPartition, MemberRow(groupRow.RowKey, vm.VmId)) { ["VmId"] = vm.VmId, ["Group"] = groupRow.RowKey, ["GroupName"] = group.Name, ["RefRow"] = refRow }),
                         Touch(groupRow),
                     }, cancellationToken).ConfigureAwait(false);
@@ -94,7 +94,7 @@ namespace AzureSiteRecovery.DR.Core.Vault.Tables
                 var found = new List<ProtectedVm>();
                 foreach (var row in await QueryAsync(vms, $"RowKey eq '{VmRow}'", cancellationToken).ConfigureAwait(false))
                 {
-                    var vm = Doc<ProtectedVm>(row);
+                    var vm = ReadVm(row);
                     if (!members.TryGetValue(vm.VmId, out var member) || member.GetString("RefRow") != row.GetString("RefRow")) continue;
                     if (!groups.TryGetValue(member.GetString("Group"), out var owner)) continue;
                     found.Add(vm with
@@ -141,7 +141,7 @@ namespace AzureSiteRecovery.DR.Core.Vault.Tables
             {
                 var rows = (await PartitionAsync(vms, partition, null, cancellationToken).ConfigureAwait(false)).Where(r => r.RowKey != LeaseRow).ToList();
                 var vmRow = rows.FirstOrDefault(r => r.RowKey == VmRow);
-                var name = vmRow is null ? vmId : Doc<ProtectedVm>(vmRow).Name;
+                var name = vmRow is null ? vmId : ReadVm(vmRow).Name;
                 var found = rows.Where(r => r.RowKey.StartsWith(PointPrefix, StringComparison.Ordinal)).Select(r => ReadPoint(r, name)).ToList();
                 try
                 {
@@ -229,7 +229,7 @@ namespace AzureSiteRecovery.DR.Core.Vault.Tables
                 if (pointRow != null)
                 {
                     var actions = new List<TableTransactionAction> { Delete(pointRow) };
-                    if (rows.FirstOrDefault(r => r.RowKey == VmRow) is TableEntity vmRow && Doc<ProtectedVm>(vmRow) is var vm && vm.LastRecoveryPointId == recoveryPointId)
+                    if (rows.FirstOrDefault(r => r.RowKey == VmRow) is TableEntity vmRow && ReadVm(vmRow) is var vm && vm.LastRecoveryPointId == recoveryPointId)
                     {
                         // A VM whose newest point goes keeps pointing at the newest one left.
                         var newest = OrderPoints(rows.Where(r => r.RowKey.StartsWith(PointPrefix, StringComparison.Ordinal) && r.RowKey != pointRow.RowKey)
@@ -367,7 +367,7 @@ namespace AzureSiteRecovery.DR.Core.Vault.Tables
             var group = await FindAsync(config, ConfigPartition, member.GetString("Group"), cancellationToken).ConfigureAwait(false);
             if (group is null) return null;
             var owner = Doc<ProtectionGroup>(group);
-            var vm = Doc<ProtectedVm>(row) with { ProtectionGroup = owner.Name, RpoThreshold = await RpoThresholdAsync(owner.Policy, cancellationToken).ConfigureAwait(false) };
+            var vm = ReadVm(row) with { ProtectionGroup = owner.Name, RpoThreshold = await RpoThresholdAsync(owner.Policy, cancellationToken).ConfigureAwait(false) };
             return (vm, row);
         }
 
@@ -375,7 +375,7 @@ namespace AzureSiteRecovery.DR.Core.Vault.Tables
         private async Task<TableEntity?> IsMemberAsync(TableEntity vmRow, CancellationToken cancellationToken)
         {
             var refRow = await FindAsync(config, ConfigPartition, vmRow.GetString("RefRow"), cancellationToken).ConfigureAwait(false);
-            var vmId = Doc<ProtectedVm>(vmRow).VmId;
+            var vmId = ReadVm(vmRow).VmId;
             return refRow != null && refRow.GetString("VmId") == vmId ? refRow : null;
         }
 
@@ -386,7 +386,7 @@ namespace AzureSiteRecovery.DR.Core.Vault.Tables
         {
             var changed = change(current);
             VaultRules.CheckVmChange(current, changed);
-            return changed with
+            return Normalize(changed) with
             {
                 Modified = Now(),
                 RpoThreshold = current.RpoThreshold,
@@ -399,7 +399,16 @@ namespace AzureSiteRecovery.DR.Core.Vault.Tables
         private static TableEntity VmEntity(ProtectedVm vm, string refRow) =>
             WithDoc(new TableEntity(VmPartition(vm.VmId), VmRow) { ["RefRow"] = refRow }, vm with { RpoThreshold = default }, "ProtectedVm", vm.Name);
 
-        private static RecoveryPoint ReadPoint(TableEntity row, string vmName) => Doc<RecoveryPoint>(row) with { VmName = vmName };
+        private static RecoveryPoint ReadPoint(TableEntity row, string vmName)
+        {
+            var point = Doc<RecoveryPoint>(row);
+            // Empty lists read back as the shared empty array, as SqliteVault's do (records compare lists by reference).
+            return point with { VmName = vmName, ReplicaSnapshots = point.ReplicaSnapshots.Count == 0 ? Array.Empty<ReplicaSnapshot>() : point.ReplicaSnapshots };
+        }
+
+        private static ProtectedVm ReadVm(TableEntity row) => Normalize(Doc<ProtectedVm>(row));
+
+        private static ProtectedVm Normalize(ProtectedVm vm) => vm.Networks.Count == 0 && !(vm.Networks is string[]) ? vm with { Networks = Array.Empty<string>() } : vm;
 
         private static IReadOnlyList<RecoveryPoint> OrderPoints(IEnumerable<(RecoveryPoint Point, long Added)> found) =>
             found.OrderBy(p => p.Point.Time.ToUnixTimeMilliseconds()).ThenBy(p => p.Added).Select(p => p.Point).ToList();

@@ -263,8 +263,12 @@ namespace AzureSiteRecovery.DR.Core.Vault.Tables
 
         private static async Task<TableEntity?> FindAsync(TableClient table, string partition, string row, CancellationToken cancellationToken)
         {
-            var response = await table.GetEntityIfExistsAsync<TableEntity>(partition, row, null, cancellationToken).ConfigureAwait(false);
-            return response.HasValue ? response.Value : null;
+            // A filter, not a point read: GetEntityIfExistsAsync throws NullReferenceException on Azurite's 404 (12.13.0).
+            await foreach (var found in table.QueryAsync<TableEntity>($"PartitionKey eq '{Quote(partition)}' and RowKey eq '{Quote(row)}'", 1, null, cancellationToken).ConfigureAwait(false))
+            {
+                return found;
+            }
+            return null;
         }
 
         private static async Task<List<TableEntity>> QueryAsync(TableClient table, string? filter, CancellationToken cancellationToken)
