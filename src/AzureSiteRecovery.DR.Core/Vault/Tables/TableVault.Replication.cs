@@ -72,8 +72,13 @@ namespace AzureSiteRecovery.DR.Core.Vault.Tables
                 }
                 catch (RequestFailedException)
                 {
-                    // Not a member: the VM row just written is a leftover; drop it now (a crash here leaves it invisible).
-                    await vms.DeleteEntityAsync(partition, VmRow, ETag.All, cancellationToken).ConfigureAwait(false);
+                    // Not a member: the VM row just written is a leftover; drop it now (a crash here leaves it invisible). Unless a
+                    // racing add of the same VM id won the membership: then the row is that add's.
+                    var winner = await FindAsync(config, ConfigPartition, refRow, cancellationToken).ConfigureAwait(false);
+                    if (winner?.GetString("VmId") != vm.VmId)
+                    {
+                        await DeleteIgnoringMissingAsync(vms, partition, VmRow, cancellationToken).ConfigureAwait(false);
+                    }
                     throw;
                 }
                 return added with { RpoThreshold = await RpoThresholdAsync(group.Policy, cancellationToken).ConfigureAwait(false) };
