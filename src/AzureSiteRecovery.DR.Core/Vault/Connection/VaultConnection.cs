@@ -224,12 +224,22 @@ namespace AzureSiteRecovery.DR.Core.Vault.Connection
             return ForTables(endpoint, environment(TablePrefixVariable), authentication, environment(SecretVariable), clientId, key, thumbprint);
         }
 
-        /// <summary>Whether both name the same vault (kind, place and table prefix), whatever the sign-in.</summary>
-        public bool IsSameVault(VaultConnection other) =>
-            other != null && other.Kind == Kind && string.Equals(other.TablePrefix, TablePrefix, StringComparison.OrdinalIgnoreCase)
-            && (Kind == VaultKind.Table
-                ? string.Equals(other.Location.TrimEnd('/'), Location.TrimEnd('/'), StringComparison.OrdinalIgnoreCase)
-                : string.Equals(other.Location, Location, StringComparison.Ordinal));
+        /// <summary>
+        /// Whether <paramref name="vault"/> (a -Vault text: a path made absolute by <paramref name="resolvePath"/>, or an endpoint URL with
+        /// <paramref name="tablePrefix"/>, default drvault) names this vault; never throws for a text that names no vault at all.
+        /// </summary>
+        public bool Names(string vault, string? tablePrefix, Func<string, string> resolvePath)
+        {
+            if (string.IsNullOrWhiteSpace(vault)) return false;
+            if (!IsTableEndpoint(vault))
+            {
+                return Kind == VaultKind.Sqlite && string.Equals(resolvePath(vault.Trim()), Location, StringComparison.Ordinal);
+            }
+            var prefix = string.IsNullOrWhiteSpace(tablePrefix) ? DefaultTablePrefix : tablePrefix!.Trim();
+            return Kind == VaultKind.Table && Uri.TryCreate(vault.Trim(), UriKind.Absolute, out var uri)
+                && string.Equals(uri.GetLeftPart(UriPartial.Path).TrimEnd('/'), Location.TrimEnd('/'), StringComparison.OrdinalIgnoreCase)
+                && string.Equals(prefix, TablePrefix, StringComparison.OrdinalIgnoreCase);
+        }
 
         /// <summary>
         /// The AZSR_DR_VAULT_* variables that make a child process (a worker, a benchmark) use this same vault, secrets included:
