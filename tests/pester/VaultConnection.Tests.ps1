@@ -26,9 +26,14 @@ Describe 'A vault in Azure Table storage (Azurite)' {
             AZSR_DR_VAULT = $endpoint; AZSR_DR_VAULT_TABLE_PREFIX = $prefix; AZSR_DR_VAULT_AUTHENTICATION = 'SharedKey'
             AZSR_DR_VAULT_SECRET = $azuriteKey; AZSR_DR_VAULT_KEY = $keyFile
         }
+        # Whatever fails to reach the tables lands in a scratch vault, never in the user's default one.
+        $savedVault = $env:AZSR_DR_VAULT
+        $env:AZSR_DR_VAULT = New-TestVaultPath
     }
     AfterAll {
         Disconnect-DRVault
+        Remove-TestVault $env:AZSR_DR_VAULT
+        $env:AZSR_DR_VAULT = $savedVault
         & bash $azuriteScript stop-table $stateDir *> $null
         Remove-Item $stateDir -Recurse -Force -ErrorAction SilentlyContinue
     }
@@ -49,6 +54,7 @@ Describe 'A vault in Azure Table storage (Azurite)' {
     }
 
     It 'keeps sites, policies and groups in the tables, sealed secrets included' {
+        (Get-DRVault).Kind | Should -Be 'Table'
         $cred = New-TestCredential -Password 'Tabl3!secret'
         New-DRSite -Name onprem -VSphere -Server https://vc01.example.test/sdk -Credential $cred -Role Protected -SkipConnectionTest | Out-Null
         New-DRSite -Name dr -VSphere -Server https://vc02.example.test/sdk -Credential $cred -Role Recovery -SkipConnectionTest | Out-Null
@@ -57,8 +63,6 @@ Describe 'A vault in Azure Table storage (Azurite)' {
         (Get-DRSite).Name | Sort-Object | Should -Be @('dr', 'onprem')
         (Get-ReplicationPolicy gold).ReplicationInterval | Should -Be ([timespan] '00:15:00')
         (Get-ProtectionGroup erp).Policy | Should -Be 'gold'
-        # Nothing of it went to the default SQLite vault.
-        (Get-DRVault).Kind | Should -Be 'Table'
     }
 
     It 'is the same vault for a child pwsh given only the environment variables' {
@@ -74,6 +78,7 @@ New-ReplicationPolicy -Name silver | Out-Null
     }
 
     It 'runs an -AsJob replication job against it' {
+        (Get-DRVault).Kind | Should -Be 'Table'
         $lab = Start-TestVcsim -Arguments @('-disk-mb', 8)
         try {
             $cred = New-TestCredential
@@ -115,7 +120,7 @@ try { Get-DRSite -ErrorAction Stop } catch { "$($_.FullyQualifiedErrorId)|$($_.E
 
     It 'goes back to the environment or default vault after Disconnect-DRVault' {
         Disconnect-DRVault
-        (Get-DRVault).Source | Should -BeIn @('Environment', 'Default')
+        (Get-DRVault).Source | Should -Be 'Environment'
     }
 }
 
