@@ -182,11 +182,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
                 var users = ReadAll(transaction,
                     "SELECT name FROM protection_groups WHERE protected_site = $name OR recovery_site = $name ORDER BY name;",
                     reader => reader.GetString(0), ("$name", site.Name));
-                if (users.Count > 0)
-                {
-                    throw new ObjectInUseException("SiteInUse", site.Name,
-                        $"Site '{site.Name}' is used by protection group(s) {Quote(users)}. Remove those groups, or give them another site with Set-ProtectionGroup, first.");
-                }
+                if (users.Count > 0) throw VaultRules.SiteInUse(site.Name, users);
                 Execute(transaction, "DELETE FROM sites WHERE name = $name;", ("$name", site.Name));
                 return true;
             }, cancellationToken);
@@ -249,11 +245,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
                 var policy = FindPolicy(transaction, name) ?? throw new ObjectNotFoundException("ReplicationPolicy", name);
                 var users = ReadAll(transaction, "SELECT name FROM protection_groups WHERE policy = $name ORDER BY name;",
                     reader => reader.GetString(0), ("$name", policy.Name));
-                if (users.Count > 0)
-                {
-                    throw new ObjectInUseException("ReplicationPolicyInUse", policy.Name,
-                        $"Replication policy '{policy.Name}' is used by protection group(s) {Quote(users)}. Give them another policy with Set-ProtectionGroup -Policy, or remove them, first.");
-                }
+                if (users.Count > 0) throw VaultRules.PolicyInUse(policy.Name, users);
                 Execute(transaction, "DELETE FROM replication_policies WHERE name = $name;", ("$name", policy.Name));
                 return true;
             }, cancellationToken);
@@ -309,11 +301,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
                 var group = FindGroup(transaction, name) ?? throw new ObjectNotFoundException("ProtectionGroup", name);
                 if (group.ProtectedVmCount > 0)
                 {
-                    if (!force)
-                    {
-                        throw new ObjectInUseException("ProtectionGroupHasProtectedVms", group.Name,
-                            $"Protection group '{group.Name}' has {group.ProtectedVmCount} protected VM(s). Disable protection of its VMs first (Disable-VmProtection), or use -Force.");
-                    }
+                    if (!force) throw VaultRules.GroupHasProtectedVms(group.Name, group.ProtectedVmCount);
                     Execute(transaction, "DELETE FROM protected_vms WHERE group_name = $name;", ("$name", group.Name));
                 }
                 Execute(transaction, "DELETE FROM protection_groups WHERE name = $name;", ("$name", group.Name));
@@ -333,51 +321,18 @@ namespace AzureSiteRecovery.DR.Core.Vault
         /// <summary>Checks that the group's sites and policy exist and fit, and returns it with their names as stored.</summary>
         private ProtectionGroup ResolveReferences(SqliteTransaction transaction, ProtectionGroup group)
         {
-            var protectedSite = FindSite(transaction, group.ProtectedSite)
-                ?? throw new ObjectNotFoundException("Site", group.ProtectedSite, $"Protection group '{group.Name}' names it as its protected site; create it with New-DRSite first.");
-            var recoverySite = FindSite(transaction, group.RecoverySite)
-                ?? throw new ObjectNotFoundException("Site", group.RecoverySite, $"Protection group '{group.Name}' names it as its recovery site; create it with New-DRSite first.");
-            var policy = FindPolicy(transaction, group.Policy)
-                ?? throw new ObjectNotFoundException("ReplicationPolicy", group.Policy, $"Protection group '{group.Name}' names it as its policy; create it with New-ReplicationPolicy first.");
-            if (!CanBeProtected(protectedSite.Role))
-            {
-                throw new InvalidSettingException("ProtectionGroup", group.Name, nameof(ProtectionGroup.ProtectedSite),
-                    $"Site '{protectedSite.Name}' has role {protectedSite.Role}, so it cannot be the protected site of group '{group.Name}': use a site with role Protected or Both, or change its role with Set-DRSite -Role.");
-            }
-            if (!CanRecover(recoverySite.Role))
-            {
-                throw new InvalidSettingException("ProtectionGroup", group.Name, nameof(ProtectionGroup.RecoverySite),
-                    $"Site '{recoverySite.Name}' has role {recoverySite.Role}, so it cannot be the recovery site of group '{group.Name}': use a site with role Recovery or Both, or change its role with Set-DRSite -Role.");
-            }
-            return group with { ProtectedSite = protectedSite.Name, RecoverySite = recoverySite.Name, Policy = policy.Name };
+            return VaultRules.ResolveReferences(group, FindSite(transaction, group.ProtectedSite), FindSite(transaction, group.RecoverySite), FindPolicy(transaction, group.Policy));
         }
 
         private void RefuseRoleThatGroupsNeed(SqliteTransaction transaction, Site site)
         {
-            var protectedBy = CanBeProtected(site.Role) ? new List<string>()
-                : ReadAll(transaction, "SELECT name FROM protection_groups WHERE protected_site = $name ORDER BY name;", reader => reader.GetString(0), ("$name", site.Name));
-            var recoveredTo = CanRecover(site.Role) ? new List<string>()
-                : ReadAll(transaction, "SELECT name FROM protection_groups WHERE recovery_site = $name ORDER BY name;", reader => reader.GetString(0), ("$name", site.Name));
-            if (protectedBy.Count > 0 || recoveredTo.Count > 0)
-            {
-                var use = protectedBy.Count > 0 ? $"the protected site of group(s) {Quote(protectedBy)}" : $"the recovery site of group(s) {Quote(recoveredTo)}";
-                throw new InvalidSettingException("Site", site.Name, nameof(Site.Role),
-                    $"Site '{site.Name}' cannot have role {site.Role}: it is {use}. Use role Both, or change those groups first.");
-            }
+            var protectedBy = ReadAll(transaction, "SELECT name FROM protection_groups WHERE protected_site = $name ORDER BY name;", reader => reader.GetString(0), ("$name", site.Name));
+            var recoveredTo = ReadAll(transaction, "SELECT name FROM protection_groups WHERE recovery_site = $name ORDER BY name;", reader => reader.GetString(0), ("$name", site.Name));
+            VaultRules.RefuseRoleThatGroupsNeed(site, protectedBy, recoveredTo);
         }
 
-        private static bool CanBeProtected(SiteRole role) => role == SiteRole.Protected || role == SiteRole.Both;
-
-        private static bool CanRecover(SiteRole role) => role == SiteRole.Recovery || role == SiteRole.Both;
-
-        private static void RefuseRename(string kind, string currentName, string changedName, string createCmdlet)
-        {
-            if (!string.Equals(currentName, changedName, StringComparison.Ordinal))
-            {
-                throw new InvalidSettingException(kind, currentName, "Name",
-                    $"{ObjectNotFoundException.Describe(kind)} '{currentName}' cannot be renamed to '{changedName}'. Create a new one with {createCmdlet} instead.");
-            }
-        }
+        private static void RefuseRename(string kind, string currentName, string changedName, string createCmdlet) =>
+            VaultRules.RefuseRename(kind, currentName, changedName, createCmdlet);
 
         // ---- Secrets ----
 
@@ -676,8 +631,6 @@ namespace AzureSiteRecovery.DR.Core.Vault
         private static string? NullableString(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
         private static T ParseEnum<T>(string value) where T : struct => (T)Enum.Parse(typeof(T), value, ignoreCase: false);
-
-        private static string Quote(IEnumerable<string> names) => string.Join(", ", names.Select(name => "'" + name + "'"));
 
         // Truncated to milliseconds so that what Add returns equals what Find reads back.
         private static DateTimeOffset Now() => FromUnixMs(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
