@@ -151,7 +151,8 @@ namespace AzureSiteRecovery.DR.Core.Secrets
         private async Task<byte[]> ReadSecretAsync(string? clientId, AzureTransport transport, CancellationToken cancellationToken)
         {
             var (vault, name, version) = ParseSecretUri(SecretUri!);
-            var options = new SecretClientOptions()
+            // Pinned, like the ARM API versions: the version the lab's swagger check knows (tests/lab/arm/specs).
+            var options = new SecretClientOptions(SecretClientOptions.ServiceVersion.V2025_07_01)
             {
                 // A lab or sovereign endpoint's challenge names a resource that is not under *.vault.azure.net.
                 DisableChallengeResourceVerification = transport.Transport != null,

@@ -43,7 +43,7 @@ namespace AzureSiteRecovery.DR.Core.Vault.Connection
         public const string CertificateThumbprintVariable = "AZSR_DR_VAULT_CERTIFICATE_THUMBPRINT";
 
         /// <summary>The table prefix when none is given (TableVault.DefaultTablePrefix).</summary>
-        public const string DefaultTablePrefix = "drvault";
+        public const string DefaultTablePrefix = Tables.TableVault.DefaultTablePrefix;
 
         private static readonly Regex PrefixRule = new Regex("^[A-Za-z][A-Za-z0-9]{0,39}$", RegexOptions.CultureInvariant);
         private readonly string? secret;
