@@ -82,8 +82,8 @@ New-ReplicationPolicy -Name silver | Out-Null
         $lab = Start-TestVcsim -Arguments @('-disk-mb', 8)
         try {
             $cred = New-TestCredential
-            New-DRSite -Name vc -VSphere -Server $lab.Url -Credential $cred -Role Both -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
-            New-ProtectionGroup -Name local -ProtectedSite vc -RecoverySite vc -Policy gold | Out-Null
+            New-DRSite -Name vc -VSphere -Server $lab.Url -Credential $cred -Role Protected -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
+            New-ProtectionGroup -Name local -ProtectedSite vc -RecoverySite dr -Policy gold | Out-Null
             Get-DRVm -Site vc -Name DC0_H0_VM0 | Enable-VmProtection -ProtectionGroup local | Out-Null
             $job = Sync-VmReplication -ProtectionGroup local -AsJob
             $job | Wait-Job -Timeout 120 | Out-Null
@@ -106,14 +106,14 @@ try { Get-DRSite -ErrorAction Stop } catch { "$($_.FullyQualifiedErrorId)|$($_.E
         $result.Text | Should -Match '-KeyFile'
         $result.Text | Should -Match 'AZSR_DR_VAULT_KEY'
         $result.Text | Should -Not -Match ([regex]::Escape($azuriteKey))
-        { Connect-DRVault $endpoint -AccountKey $secure } | Should -Throw -ErrorId 'VaultKeyRequired'
+        { Connect-DRVault $endpoint -AccountKey $secure } | Should -Throw -ErrorId 'VaultKeyRequired,AzureSiteRecovery.DR.Vault.ConnectDRVaultCommand'
     }
 
     It 'refuses another key for the same tables, and removes the key file it would have made' {
         $other = Join-Path $stateDir 'keys/other.key'
-        { Connect-DRVault $endpoint -TablePrefix $prefix -AccountKey $secure -KeyFile $other } | Should -Throw -ErrorId 'VaultKeyMissing'
+        { Connect-DRVault $endpoint -TablePrefix $prefix -AccountKey $secure -KeyFile $other } | Should -Throw -ErrorId 'VaultKeyMissing,AzureSiteRecovery.DR.Vault.ConnectDRVaultCommand'
         Test-Path $other | Should -BeFalse
-        { Connect-DRVault $endpoint -TablePrefix $prefix -AccountKey $secure -Key (New-TestVaultKey) } | Should -Throw -ErrorId 'VaultKeyMismatch'
+        { Connect-DRVault $endpoint -TablePrefix $prefix -AccountKey $secure -Key (New-TestVaultKey) } | Should -Throw -ErrorId 'VaultKeyMismatch,AzureSiteRecovery.DR.Vault.ConnectDRVaultCommand'
         # The session keeps the vault it had.
         (Get-DRVault).Location | Should -Be $endpoint
     }
