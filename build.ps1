@@ -93,6 +93,8 @@ $dependencyAllowList = @(
     'System.Security.AccessControl.dll'
     'System.Security.Cryptography.Cng.dll'
     'System.Security.Principal.Windows.dll'
+    # The vault key from a Key Vault secret (Connect-DRVault -KeySecretUri)
+    'Azure.Security.KeyVault.Secrets.dll'
     # Recovery plans
     'YamlDotNet.dll'
     'Microsoft.Extensions.DependencyInjection.Abstractions.dll'

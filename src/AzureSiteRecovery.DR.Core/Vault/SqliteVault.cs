@@ -44,21 +44,34 @@ namespace AzureSiteRecovery.DR.Core.Vault
         private readonly SemaphoreSlim turn = new SemaphoreSlim(1, 1);
         private VaultKey? key;
         private AuthenticatedCipher? secretCipher;
+        // A key given by the caller (Connect-DRVault -KeyFile/-KeySecretUri/-Key) instead of the file beside the vault.
+        private readonly bool keyGiven;
 
-        private SqliteVault(string path, SqliteConnection connection)
+        private SqliteVault(string path, SqliteConnection connection, VaultKey? givenKey)
         {
             Location = path;
             this.connection = connection;
+            key = givenKey;
+            keyGiven = givenKey != null;
         }
 
         /// <summary>The vault file.</summary>
         public string Location { get; }
 
-        /// <summary>The file holding the key that seals this vault's secrets.</summary>
+        /// <summary>The file holding the key that seals this vault's secrets (unless a key was given to <see cref="Open(string, VaultKey)"/>).</summary>
         public string KeyPath => VaultKey.PathFor(Location);
 
+        // What the errors call the key: the file beside the vault, or where the given key came from.
+        private string KeyName => keyGiven ? key!.Description : $"the vault key file '{KeyPath}'";
+
         /// <summary>Opens the vault at <paramref name="path"/> (absolute), creating the folder and file if missing and migrating the schema.</summary>
-        public static SqliteVault Open(string path)
+        public static SqliteVault Open(string path) => Open(path, null);
+
+        /// <summary>
+        /// Opens the vault at <paramref name="path"/> as <see cref="Open(string)"/>, sealing with <paramref name="key"/> (the vault owns
+        /// and disposes it) instead of the key file beside the vault; null: that file.
+        /// </summary>
+        public static SqliteVault Open(string path, VaultKey? key)
         {
             if (string.IsNullOrEmpty(path)) throw new ArgumentException("A vault path is required.", nameof(path));
             // Relative paths are the cmdlets' to resolve against the PowerShell location, which is not the process's.
@@ -96,7 +109,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
                 Execute(connection, $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds};");
                 Execute(connection, "PRAGMA journal_mode = WAL;");
                 VaultSchema.Migrate(connection, path);
-                return new SqliteVault(path, connection);
+                return new SqliteVault(path, connection, key);
             }
             catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteNotADatabase || ex.SqliteErrorCode == SqliteCorrupt || ex.SqliteErrorCode == SqliteCannotOpen)
             {
@@ -358,8 +371,9 @@ namespace AzureSiteRecovery.DR.Core.Vault
                     $"The vault key file '{KeyPath}' is missing, so {what} cannot be read. Put the key file back from a backup, or set the secret again with {fix}.");
             if (!keyId.SequenceEqual(key!.Id))
             {
-                throw new VaultException("VaultKeyMismatch", KeyPath,
-                    $"{Capitalize(what)} was encrypted with another key than the one in '{KeyPath}' (the key file was replaced, or the vault was copied without it). " +
+                throw new VaultException("VaultKeyMismatch", keyGiven ? Location : KeyPath, keyGiven
+                    ? $"{Capitalize(what)} was encrypted with another key than {KeyName}. Give the vault's own key, or set the secret again with {fix}."
+                    : $"{Capitalize(what)} was encrypted with another key than the one in '{KeyPath}' (the key file was replaced, or the vault was copied without it). " +
                     $"Put the original key file back, or set the secret again with {fix}.");
             }
             try
@@ -391,7 +405,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
         {
             if (secretCipher is null)
             {
-                key = sealing != null ? VaultKey.OpenOrCreate(KeyPath, () => HoldsSealedData(connection, sealing)) : VaultKey.OpenExisting(KeyPath);
+                key = keyGiven ? key : sealing != null ? VaultKey.OpenOrCreate(KeyPath, () => HoldsSealedData(connection, sealing)) : VaultKey.OpenExisting(KeyPath);
                 secretCipher = key?.CreateCipher(SecretPurpose);
             }
             return secretCipher;
