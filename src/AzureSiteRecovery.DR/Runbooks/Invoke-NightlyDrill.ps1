@@ -1,0 +1,106 @@
+<#
+.SYNOPSIS
+    Azure Automation runbook: a nightly DR drill of one recovery plan, its report uploaded to a blob container.
+.DESCRIPTION
+    Runs Invoke-DRDrill on the plan (a test failover on the plan's test networks, its validations and the
+    clean-up), writes the report as HTML and JSON and uploads both to -ReportContainerUrl as
+    <plan>/<yyyyMMdd-HHmmss>-<job id>.html and .json, then writes one summary line. Throws (the Automation
+    job ends Failed) when the drill did not pass, after the report is uploaded.
+
+    Upload: with the Automation account's managed identity (it needs the role Storage Blob Data
+    Contributor on the container), or with a SAS (create and write on the container) kept in the
+    encrypted Automation variable named by -ReportSasVariable.
+
+    Schedule it (New-AzAutomationSchedule -DayInterval 1, Register-AzAutomationScheduledRunbook) with
+    the module AzureSiteRecovery.DR imported into the account (build.ps1 -Task Package).
+.EXAMPLE
+    .\Invoke-NightlyDrill.ps1 -RecoveryPlan erp -ReportContainerUrl https://drreports.blob.core.windows.net/drills -Vault /mnt/dr/vault.db
+#>
+param(
+    # The recovery plan to drill (Get-RecoveryPlan lists them).
+    [Parameter(Mandatory = $true)]
+    [string] $RecoveryPlan,
+
+    # The blob container the reports go to, without a SAS: https://<account>.blob.core.windows.net/<container>.
+    [Parameter(Mandatory = $true)]
+    [string] $ReportContainerUrl,
+
+    # The name of an encrypted Automation variable holding a SAS for the container; without it the managed identity signs in.
+    [string] $ReportSasVariable,
+
+    # The vault: a vault file path (default: the AZSR_DR_VAULT environment variable).
+    [string] $Vault
+)
+
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'
+Import-Module AzureSiteRecovery.DR -ErrorAction Stop
+if ($Vault) { $PSDefaultParameterValues['*:Vault'] = $Vault }
+
+# A token for Azure Storage from the managed identity, as Azure Automation offers it (IDENTITY_ENDPOINT, IDENTITY_HEADER).
+function Get-StorageToken {
+    if (-not $env:IDENTITY_ENDPOINT -or -not $env:IDENTITY_HEADER) {
+        throw 'No managed identity here (IDENTITY_ENDPOINT and IDENTITY_HEADER are not set): enable the Automation account''s identity, or give -ReportSasVariable.'
+    }
+    $uri = $env:IDENTITY_ENDPOINT + '?api-version=2019-08-01&resource=' + [uri]::EscapeDataString('https://storage.azure.com/')
+    (Invoke-RestMethod -Uri $uri -Headers @{ 'X-IDENTITY-HEADER' = $env:IDENTITY_HEADER; Metadata = 'True' } -UseBasicParsing).access_token
+}
+
+# Puts a file as a block blob into the report container; returns the blob's URL (without the SAS).
+function Send-ReportBlob([string] $Path, [string] $BlobName, [string] $ContentType, [string] $Sas) {
+    $blobUrl = $ReportContainerUrl.TrimEnd('/') + '/' + $BlobName
+    $headers = @{ 'x-ms-blob-type' = 'BlockBlob'; 'x-ms-version' = '2021-08-06' }
+    $uri = $blobUrl
+    if ($Sas) { $uri = $blobUrl + '?' + $Sas.TrimStart('?') }
+    else { $headers['Authorization'] = 'Bearer ' + (Get-StorageToken) }
+    try {
+        Invoke-RestMethod -Method Put -Uri $uri -Headers $headers -InFile $Path -ContentType $ContentType -UseBasicParsing | Out-Null
+    }
+    catch {
+        # The message names the blob, never the SAS.
+        throw "Uploading the drill report to $blobUrl failed: $($_.Exception.Message)"
+    }
+    $blobUrl
+}
+
+$sas = $null
+if ($ReportSasVariable) { $sas = Get-AutomationVariable -Name $ReportSasVariable }
+
+$drillErrors = @()
+$report = Invoke-DRDrill -RecoveryPlan $RecoveryPlan -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable drillErrors
+if (-not $report) {
+    $reason = 'no report'
+    if ($drillErrors) { $reason = $drillErrors[0].ToString() }
+    throw "The drill of recovery plan '$RecoveryPlan' did not run: $reason"
+}
+
+$folder = Join-Path ([IO.Path]::GetTempPath()) ('azsr-dr-drill-' + [guid]::NewGuid().ToString('n'))
+New-Item -ItemType Directory -Path $folder -Force | Out-Null
+try {
+    $stem = '{0}/{1:yyyyMMdd-HHmmss}-{2}' -f $RecoveryPlan, [DateTime]::UtcNow, $report.JobId
+    $urls = @()
+    foreach ($format in @(@{ Extension = 'html'; ContentType = 'text/html; charset=utf-8' }, @{ Extension = 'json'; ContentType = 'application/json' })) {
+        $path = Join-Path $folder ('report.' + $format.Extension)
+        $report | Export-DrillReport -Path $path -Force -Confirm:$false | Out-Null
+        $urls += Send-ReportBlob -Path $path -BlobName ($stem + '.' + $format.Extension) -ContentType $format.ContentType -Sas $sas
+    }
+}
+finally {
+    Remove-Item $folder -Recurse -Force -ErrorAction SilentlyContinue
+}
+
+$validations = @($report.Vms | ForEach-Object { $_.Validations })
+$verdict = 'FAILED'
+if ($report.Passed) { $verdict = 'PASSED' }
+$cleanup = 'FAILED'
+if ($report.CleanupPassed) { $cleanup = 'done' }
+$seconds = 0
+if ($report.Duration) { $seconds = $report.Duration.TotalSeconds }
+Write-Output ('Drill of plan {0} {1} in {2:n1} s (job {3}): {4}/{5} VMs up, {6}/{7} checks passed, clean-up {8}; report {9}' -f
+    $RecoveryPlan, $verdict, $seconds, $report.JobId, @($report.Vms | Where-Object Passed).Count, @($report.Vms).Count,
+    @($validations | Where-Object Passed).Count, $validations.Count, $cleanup, $urls[0])
+if (-not $report.Passed) {
+    $reason = $report.Error
+    if (-not $reason -and $drillErrors) { $reason = $drillErrors[0].ToString() }
+    throw "The drill of recovery plan '$RecoveryPlan' failed (job $($report.JobId)): $reason"
+}
