@@ -2,7 +2,8 @@
 # the zip unzipped and found on PSModulePath, a fresh pwsh (-NonInteractive, no profile) with no HOME, USERPROFILE
 # or XDG_* variables, the managed identity through the lab's loopback IDENTITY_ENDPOINT/IDENTITY_HEADER, the older
 # Azure.Core of Az.Accounts loaded into the session before the module, and the account's variables through
-# Get-AutomationVariable. Against vcsim (the protected site), Azurite and the lab ARM: the nightly drill uploads its
+# Get-AutomationVariable. The vault is in Table storage (Azurite), its key a Key Vault secret of the lab ARM (or an
+# Automation variable), its chunks in a Blob container. Against vcsim (the protected site), Azurite and the lab ARM: the nightly drill uploads its
 # report, a hybrid worker replicates, and with the protected vCenter stopped the failover runbook brings the plan up
 # in Azure; its peak memory (VmHWM of the child process) stays under 400 MB.
 
@@ -46,7 +47,7 @@ finally {
 }
 "@
         $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($script))
-        $unset = @('HOME', 'USERPROFILE', 'AZSR_DR_VAULT') + @(Get-ChildItem env: | Where-Object Name -like 'XDG_*' | ForEach-Object Name)
+        $unset = @('HOME', 'USERPROFILE') + @(Get-ChildItem env: | Where-Object { $_.Name -like 'XDG_*' -or $_.Name -like 'AZSR_DR_VAULT*' } | ForEach-Object Name)
         # env execs the pwsh: the process started is the runbook's own, whose memory is read.
         $arguments = @($unset | ForEach-Object { '-u', $_ }) + @("PSModulePath=$modules", "IDENTITY_ENDPOINT=$($azure.IdentityEndpoint)", "IDENTITY_HEADER=$($azure.IdentityHeader)") +
             @(Get-ChildPwshCommand) + @('-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded)
@@ -71,9 +72,21 @@ finally {
     $vcsim = Start-TestVcsim -Arguments @('-disk-mb', '16', '-guest-boot', '300ms')
     $azure = Start-TestAzureLab
     $web = Start-TestHttpServer    # what the recovered guest serves: the lab ARM reports every VM at 127.0.0.1
-    $vault = New-TestVaultPath
-    $work = Split-Path $vault
+    $work = Join-Path ([IO.Path]::GetTempPath()) "azsr-dr-runbooks-$([guid]::NewGuid().ToString('n'))"
     New-Item -ItemType Directory $work -Force | Out-Null
+    # The vault in Table storage (Azurite, its development account and key), its key a Key Vault secret of the lab ARM.
+    $url = & bash (Join-Path $PSScriptRoot '../lab/azurite/azurite.sh') start-table (Join-Path $work 'tables')
+    if ($LASTEXITCODE -ne 0) { throw "azurite.sh start-table failed ($LASTEXITCODE): $url" }
+    $vault = "$(@($url)[-1])".Trim()
+    $tablePrefix = "rb$([guid]::NewGuid().ToString('n').Substring(0, 8))"
+    $tableKey = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='   # Azurite's published key
+    $vaultKey = [Convert]::ToBase64String([Security.Cryptography.RandomNumberGenerator]::GetBytes(32))
+    Invoke-RestMethod -Method Put -Uri "$($azure.ArmUrl.TrimEnd('/'))/lab/secrets/dr-vault-key" -SkipCertificateCheck -ContentType 'application/json' -Body (@{ value = $vaultKey } | ConvertTo-Json) | Out-Null
+    $vaultKeyUri = "$($azure.ArmUrl.TrimEnd('/'))/secrets/dr-vault-key"
+    # What each runbook is given to reach the vault: the account key in an Automation variable, the vault key from Key Vault (managed identity).
+    $vaultParameters = @{ Vault = $vault; VaultTablePrefix = $tablePrefix; VaultAuthentication = 'SharedKey'; VaultSecretVariable = 'DrVaultStorageKey'
+        VaultKeySecretUri = $vaultKeyUri; VaultCertificateThumbprint = $azure.Thumbprint }
+    $automationVariables = @{ DrVaultStorageKey = $tableKey }
     Write-DiskBytes (Get-FlatFile $vcsim.StateDir DC0_H0_VM0) 1MB 2MB 1
     Set-Content (Join-Path $work 'erp-azure.plan.yaml') @"
 name: erp-azure
@@ -98,8 +111,11 @@ groups:
 "@
     # The vault as an admin sets it up (signed in as the lab's managed identity): erp-azure replicated to Azure; group wrk
     # protected without its first copy, for the replication worker.
-    $setup = Invoke-ChildPwsh -VaultPath $vault -Script ((Get-TestAzureIdentityPrelude $azure) + @"
+    $setup = Invoke-ChildPwsh -Script ((Get-TestAzureIdentityPrelude $azure) + @"
 `$ErrorActionPreference = 'Stop'
+Connect-DRVault '$vault' -TablePrefix $tablePrefix -AccountKey (ConvertTo-SecureString '$tableKey' -AsPlainText -Force) -KeySecretUri '$vaultKeyUri' -CertificateThumbprint $($azure.Thumbprint) -Confirm:`$false | Out-Null
+# Where a disaster leaves them: the chunks in a Blob container too.
+Set-DRChunkStore -BlobContainer '$($azure.BlobEndpoint)/chunks' -AccountKey (ConvertTo-SecureString '$($azure.StorageKey)' -AsPlainText -Force) -Confirm:`$false | Out-Null
 New-DRSite -Name onprem -VSphere -Server '$($vcsim.Url)' -Credential ([pscredential]::new('administrator@vsphere.local', (ConvertTo-SecureString 'S3cret!pass' -AsPlainText -Force))) -Role Protected -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
 New-DRSite -Name azure -Azure -SubscriptionId $($azure.SubscriptionId) -ResourceGroup rg-dr -Location westeurope -StorageAccount drreplica -Environment Custom -ArmEndpoint '$($azure.ArmUrl)' -ArmCertificateThumbprint $($azure.Thumbprint) -Role Recovery | Out-Null
 New-ReplicationPolicy -Name gold | Out-Null
@@ -110,13 +126,17 @@ Get-DRVm -Site onprem -Name DC0_H0_VM1 | Enable-VmProtection -ProtectionGroup wr
 Import-RecoveryPlan -Path '$(Join-Path $work 'erp-azure.plan.yaml')' | Out-Null
 'setup done'
 "@)
+    # This session reads the vault as an admin would (the key itself, no managed identity here); forgotten in AfterAll.
+    Connect-DRVault $vault -TablePrefix $tablePrefix -AccountKey (ConvertTo-SecureString $tableKey -AsPlainText -Force) -Key $vaultKey -Confirm:$false | Out-Null
 }
 
 AfterAll {
+    Disconnect-DRVault
+    & bash (Join-Path $PSScriptRoot '../lab/azurite/azurite.sh') stop-table (Join-Path $work 'tables') *> $null
     Stop-TestHttpServer $web
     Stop-TestAzureLab $azure
     if ($vcsim -and (Test-Path $vcsim.StateDir)) { Stop-TestVcsim $vcsim }
-    Remove-TestVault $vault
+    Remove-Item $work -Recurse -Force -ErrorAction SilentlyContinue
     if ($modules) { Remove-Item $modules -Recurse -Force -ErrorAction SilentlyContinue }
 }
 
@@ -131,7 +151,7 @@ Describe 'The runbooks, run as Azure Automation runs them' {
         $sas = Get-TestAzuriteSas $azure 'rwlc'
         $created = Invoke-WebRequest -Method Put -Uri "$($azure.BlobEndpoint)/drills?restype=container&$sas" -SkipHttpErrorCheck
         $created.StatusCode | Should -Be 201
-        $run = Invoke-Runbook Invoke-NightlyDrill @{ RecoveryPlan = 'erp-azure'; ReportContainerUrl = "$($azure.BlobEndpoint)/drills"; ReportSasVariable = 'DrillReportSas'; Vault = $vault } -Variables @{ DrillReportSas = $sas }
+        $run = Invoke-Runbook Invoke-NightlyDrill (@{ RecoveryPlan = 'erp-azure'; ReportContainerUrl = "$($azure.BlobEndpoint)/drills"; ReportSasVariable = 'DrillReportSas' } + $vaultParameters) -Variables (@{ DrillReportSas = $sas } + $automationVariables)
         Write-Host "    Invoke-NightlyDrill: peak memory $($run.PeakMB) MB"
         $run.ExitCode | Should -Be 0 -Because $run.Text
         $run.Output | Should -Contain 'environment: HOME=[] USERPROFILE=[] XDG=[]'
@@ -155,21 +175,24 @@ Describe 'The runbooks, run as Azure Automation runs them' {
     }
 
     It 'Invoke-NightlyDrill fails the Automation job with the reason when the drill cannot run' {
-        $run = Invoke-Runbook Invoke-NightlyDrill @{ RecoveryPlan = 'no-such-plan'; ReportContainerUrl = "$($azure.BlobEndpoint)/drills"; Vault = $vault }
+        $run = Invoke-Runbook Invoke-NightlyDrill (@{ RecoveryPlan = 'no-such-plan'; ReportContainerUrl = "$($azure.BlobEndpoint)/drills" } + $vaultParameters) -Variables $automationVariables
         $run.ExitCode | Should -Not -Be 0
         $run.Text | Should -Match "no-such-plan"
         $run.Text | Should -Not -Match 'Drill of plan'
     }
 
     It 'Start-DRReplicationWorker replicates the due VMs under its worker name for its duration, then stops' {
-        $run = Invoke-Runbook Start-DRReplicationWorker @{ WorkerName = 'hrw-01'; Duration = '00:00:10'; ProtectionGroup = 'wrk'; Vault = $vault }
+        # The vault key from an encrypted Automation variable this time, instead of Key Vault.
+        $parameters = @{ WorkerName = 'hrw-01'; Duration = '00:00:10'; ProtectionGroup = 'wrk'; VaultKeyVariable = 'DrVaultKey' } + $vaultParameters
+        $parameters.Remove('VaultKeySecretUri')
+        $run = Invoke-Runbook Start-DRReplicationWorker $parameters -Variables ($automationVariables + @{ DrVaultKey = $vaultKey })
         Write-Host "    Start-DRReplicationWorker: peak memory $($run.PeakMB) MB"
         $run.ExitCode | Should -Be 0 -Because $run.Text
         $run.Text | Should -Match 'DC0_H0_VM1: point \S+ \(Full'
         $run.Output | Should -Contain 'Replication worker hrw-01 ran 00:00:10: 1 cycle(s) of 1 VM(s), 0 failed'
-        $vm = Get-ProtectedVm -Vault $vault DC0_H0_VM1
+        $vm = Get-ProtectedVm DC0_H0_VM1
         $vm.LastRecoveryPointId | Should -Not -BeNullOrEmpty
-        @(Get-DRWorker -Vault $vault | Where-Object WorkerId -like 'hrw-01/*').Count | Should -Be 1
+        @(Get-DRWorker | Where-Object WorkerId -like 'hrw-01/*').Count | Should -Be 1
     }
 
     It 'Invoke-DRFailover fails the plan over to Azure with the protected vCenter stopped, in under 400 MB' {
@@ -177,7 +200,7 @@ Describe 'The runbooks, run as Azure Automation runs them' {
         $vcenter = [uri]$vcsim.Url
         $probe = [Net.Sockets.TcpClient]::new()
         try { { $probe.Connect($vcenter.Host, $vcenter.Port) } | Should -Throw -Because 'the protected vCenter is down' } finally { $probe.Dispose() }
-        $run = Invoke-Runbook Invoke-DRFailover @{ RecoveryPlan = 'erp-azure'; Vault = $vault }
+        $run = Invoke-Runbook Invoke-DRFailover (@{ RecoveryPlan = 'erp-azure' } + $vaultParameters) -Variables $automationVariables
         Write-Host "    Invoke-DRFailover: peak memory $($run.PeakMB) MB (VmHWM of the runbook's pwsh)"
         $run.ExitCode | Should -Be 0 -Because $run.Text
         $run.Output | Should -Contain "loaded Azure.Core 1.44.1.0 DefaultAssemblyLoadContext"
@@ -187,7 +210,7 @@ Describe 'The runbooks, run as Azure Automation runs them' {
         $summary[0] | Should -Match 'Succeeded in [\d.]+ s \(job (\S+)\): 1/1 VMs up$'
         $run.Text | Should -Match '(?m)^  DC0_H0_VM0 -> DC0_H0_VM0 \(azure\) at 127\.0\.0\.1, RTO [\d.]+ s, point .*, checks 1/1: ok$'
         $jobId = [regex]::Match($summary[0], '\(job (\S+)\)').Groups[1].Value
-        (Get-DRJob -Vault $vault -JobId $jobId).State | Should -Be 'Succeeded'
+        (Get-DRJob -JobId $jobId).State | Should -Be 'Succeeded'
 
         $vms = @(Get-TestAzureTagged $azure $jobId | Where-Object type -eq 'Microsoft.Compute/virtualMachines')
         $vms.Count | Should -Be 1

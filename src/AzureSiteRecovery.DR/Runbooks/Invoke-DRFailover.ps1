@@ -13,9 +13,9 @@
     validations); throws (the Automation job ends Failed) when the failover did not succeed. Afterwards,
     Complete-Failover commits it, or Undo-Failover deletes the Azure VMs and resumes protection.
 .EXAMPLE
-    .\Invoke-DRFailover.ps1 -RecoveryPlan erp-azure -Vault /mnt/dr/vault.db
+    .\Invoke-DRFailover.ps1 -RecoveryPlan erp-azure -Vault https://contosodr.table.core.windows.net/ -VaultKeySecretUri https://contoso-kv.vault.azure.net/secrets/dr-vault-key
 .EXAMPLE
-    .\Invoke-DRFailover.ps1 -RecoveryPlan erp-azure -PointInTime '2026-11-14T02:00:00Z'
+    .\Invoke-DRFailover.ps1 -RecoveryPlan erp-azure -PointInTime '2026-11-14T02:00:00Z' -Vault https://contosodr.table.core.windows.net/ -VaultKeyVariable DrVaultKey
 #>
 param(
     # The recovery plan to fail over; its recovery site is an Azure site.
@@ -25,14 +25,44 @@ param(
     # Recover each VM from its newest point at or before this time (before a ransomware hit, say); default: the newest point.
     [datetime] $PointInTime,
 
-    # The vault: a vault file path (default: the AZSR_DR_VAULT environment variable).
-    [string] $Vault
+    # The vault: a table endpoint URL (https://<account>.table.core.windows.net/) or a vault file path; without it, the AZSR_DR_VAULT* environment variables.
+    [string] $Vault,
+
+    # The prefix of the Table vault's table names. Default: drvault.
+    [string] $VaultTablePrefix,
+
+    # The Key Vault secret holding the vault key, read with the managed identity: https://<key vault>.vault.azure.net/secrets/<name>.
+    [string] $VaultKeySecretUri,
+
+    # Or the name of an encrypted Automation variable holding the vault key (the base64 of 32 random bytes).
+    [string] $VaultKeyVariable,
+
+    # How the runbook signs in to the Table vault: the managed identity, or the account key or a SAS held in the encrypted Automation variable -VaultSecretVariable.
+    [ValidateSet('ManagedIdentity', 'SharedKey', 'Sas')]
+    [string] $VaultAuthentication = 'ManagedIdentity',
+
+    [string] $VaultSecretVariable,
+
+    # The SHA-256 thumbprint of a self-signed certificate to trust for the tables and Key Vault (a lab only).
+    [string] $VaultCertificateThumbprint
 )
 
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 Import-Module AzureSiteRecovery.DR -ErrorAction Stop
-if ($Vault) { $PSDefaultParameterValues['*:Vault'] = $Vault }
+# The vault, as Connect-DRVault names it (its secrets from encrypted Automation variables); without -Vault, the AZSR_DR_VAULT* environment.
+if ($Vault) {
+    $connect = @{ Vault = $Vault; Confirm = $false }
+    if ($VaultTablePrefix) { $connect['TablePrefix'] = $VaultTablePrefix }
+    if ($VaultAuthentication -ne 'ManagedIdentity') {
+        $secret = ConvertTo-SecureString (Get-AutomationVariable -Name $VaultSecretVariable) -AsPlainText -Force
+        if ($VaultAuthentication -eq 'Sas') { $connect['SasToken'] = $secret } else { $connect['AccountKey'] = $secret }
+    }
+    if ($VaultKeySecretUri) { $connect['KeySecretUri'] = $VaultKeySecretUri }
+    if ($VaultKeyVariable) { $connect['Key'] = Get-AutomationVariable -Name $VaultKeyVariable }
+    if ($VaultCertificateThumbprint) { $connect['CertificateThumbprint'] = $VaultCertificateThumbprint }
+    Connect-DRVault @connect | Out-Null
+}
 
 $failover = @{ RecoveryPlan = $RecoveryPlan; Confirm = $false }
 if ($PSBoundParameters.ContainsKey('PointInTime')) { $failover['PointInTime'] = $PointInTime }

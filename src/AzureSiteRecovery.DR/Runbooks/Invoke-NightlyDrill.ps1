@@ -14,7 +14,7 @@
     Schedule it (New-AzAutomationSchedule -DayInterval 1, Register-AzAutomationScheduledRunbook) with
     the module AzureSiteRecovery.DR imported into the account (build.ps1 -Task Package).
 .EXAMPLE
-    .\Invoke-NightlyDrill.ps1 -RecoveryPlan erp -ReportContainerUrl https://drreports.blob.core.windows.net/drills -Vault /mnt/dr/vault.db
+    .\Invoke-NightlyDrill.ps1 -RecoveryPlan erp -ReportContainerUrl https://drreports.blob.core.windows.net/drills -Vault https://contosodr.table.core.windows.net/ -VaultKeySecretUri https://contoso-kv.vault.azure.net/secrets/dr-vault-key
 #>
 param(
     # The recovery plan to drill (Get-RecoveryPlan lists them).
@@ -28,14 +28,44 @@ param(
     # The name of an encrypted Automation variable holding a SAS for the container; without it the managed identity signs in.
     [string] $ReportSasVariable,
 
-    # The vault: a vault file path (default: the AZSR_DR_VAULT environment variable).
-    [string] $Vault
+    # The vault: a table endpoint URL (https://<account>.table.core.windows.net/) or a vault file path; without it, the AZSR_DR_VAULT* environment variables.
+    [string] $Vault,
+
+    # The prefix of the Table vault's table names. Default: drvault.
+    [string] $VaultTablePrefix,
+
+    # The Key Vault secret holding the vault key, read with the managed identity: https://<key vault>.vault.azure.net/secrets/<name>.
+    [string] $VaultKeySecretUri,
+
+    # Or the name of an encrypted Automation variable holding the vault key (the base64 of 32 random bytes).
+    [string] $VaultKeyVariable,
+
+    # How the runbook signs in to the Table vault: the managed identity, or the account key or a SAS held in the encrypted Automation variable -VaultSecretVariable.
+    [ValidateSet('ManagedIdentity', 'SharedKey', 'Sas')]
+    [string] $VaultAuthentication = 'ManagedIdentity',
+
+    [string] $VaultSecretVariable,
+
+    # The SHA-256 thumbprint of a self-signed certificate to trust for the tables and Key Vault (a lab only).
+    [string] $VaultCertificateThumbprint
 )
 
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 Import-Module AzureSiteRecovery.DR -ErrorAction Stop
-if ($Vault) { $PSDefaultParameterValues['*:Vault'] = $Vault }
+# The vault, as Connect-DRVault names it (its secrets from encrypted Automation variables); without -Vault, the AZSR_DR_VAULT* environment.
+if ($Vault) {
+    $connect = @{ Vault = $Vault; Confirm = $false }
+    if ($VaultTablePrefix) { $connect['TablePrefix'] = $VaultTablePrefix }
+    if ($VaultAuthentication -ne 'ManagedIdentity') {
+        $secret = ConvertTo-SecureString (Get-AutomationVariable -Name $VaultSecretVariable) -AsPlainText -Force
+        if ($VaultAuthentication -eq 'Sas') { $connect['SasToken'] = $secret } else { $connect['AccountKey'] = $secret }
+    }
+    if ($VaultKeySecretUri) { $connect['KeySecretUri'] = $VaultKeySecretUri }
+    if ($VaultKeyVariable) { $connect['Key'] = Get-AutomationVariable -Name $VaultKeyVariable }
+    if ($VaultCertificateThumbprint) { $connect['CertificateThumbprint'] = $VaultCertificateThumbprint }
+    Connect-DRVault @connect | Out-Null
+}
 
 # A token for Azure Storage from the managed identity, as Azure Automation offers it (IDENTITY_ENDPOINT, IDENTITY_HEADER).
 function Get-StorageToken {

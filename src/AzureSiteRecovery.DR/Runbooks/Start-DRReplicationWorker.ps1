@@ -13,7 +13,7 @@
     Writes a line per cycle and a summary; throws (the job ends Failed) when the worker itself failed or
     every cycle failed.
 .EXAMPLE
-    .\Start-DRReplicationWorker.ps1 -WorkerName hrw-01 -Duration 04:00:00 -Vault /mnt/dr/vault.db
+    .\Start-DRReplicationWorker.ps1 -WorkerName hrw-01 -Duration 04:00:00 -Vault https://contosodr.table.core.windows.net/ -VaultKeyVariable DrVaultKey
 #>
 param(
     # The worker's name in Get-DRWorker (default: the machine name); give each worker of a shared host its own.
@@ -32,14 +32,44 @@ param(
     [ValidateRange(1, 64)]
     [int] $ThrottleLimit = 4,
 
-    # The vault: a vault file path (default: the AZSR_DR_VAULT environment variable).
-    [string] $Vault
+    # The vault: a table endpoint URL (https://<account>.table.core.windows.net/) or a vault file path; without it, the AZSR_DR_VAULT* environment variables.
+    [string] $Vault,
+
+    # The prefix of the Table vault's table names. Default: drvault.
+    [string] $VaultTablePrefix,
+
+    # The Key Vault secret holding the vault key, read with the managed identity: https://<key vault>.vault.azure.net/secrets/<name>.
+    [string] $VaultKeySecretUri,
+
+    # Or the name of an encrypted Automation variable holding the vault key (the base64 of 32 random bytes).
+    [string] $VaultKeyVariable,
+
+    # How the runbook signs in to the Table vault: the managed identity, or the account key or a SAS held in the encrypted Automation variable -VaultSecretVariable.
+    [ValidateSet('ManagedIdentity', 'SharedKey', 'Sas')]
+    [string] $VaultAuthentication = 'ManagedIdentity',
+
+    [string] $VaultSecretVariable,
+
+    # The SHA-256 thumbprint of a self-signed certificate to trust for the tables and Key Vault (a lab only).
+    [string] $VaultCertificateThumbprint
 )
 
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 Import-Module AzureSiteRecovery.DR -ErrorAction Stop
-if ($Vault) { $PSDefaultParameterValues['*:Vault'] = $Vault }
+# The vault, as Connect-DRVault names it (its secrets from encrypted Automation variables); without -Vault, the AZSR_DR_VAULT* environment.
+if ($Vault) {
+    $connect = @{ Vault = $Vault; Confirm = $false }
+    if ($VaultTablePrefix) { $connect['TablePrefix'] = $VaultTablePrefix }
+    if ($VaultAuthentication -ne 'ManagedIdentity') {
+        $secret = ConvertTo-SecureString (Get-AutomationVariable -Name $VaultSecretVariable) -AsPlainText -Force
+        if ($VaultAuthentication -eq 'Sas') { $connect['SasToken'] = $secret } else { $connect['AccountKey'] = $secret }
+    }
+    if ($VaultKeySecretUri) { $connect['KeySecretUri'] = $VaultKeySecretUri }
+    if ($VaultKeyVariable) { $connect['Key'] = Get-AutomationVariable -Name $VaultKeyVariable }
+    if ($VaultCertificateThumbprint) { $connect['CertificateThumbprint'] = $VaultCertificateThumbprint }
+    Connect-DRVault @connect | Out-Null
+}
 # A Hybrid Runbook Worker runs each job in its own process: the name is this worker's alone.
 if ($WorkerName) { $env:AZSR_DR_WORKER_NAME = $WorkerName }
 
