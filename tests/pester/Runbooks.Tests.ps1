@@ -20,6 +20,10 @@ BeforeAll {
     # Az.Accounts' Azure.Core (restored by tests/TestDependencies), older than ours.
     $olderAzureCore = Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages/azure.core/1.44.1/lib/netstandard2.0/Azure.Core.dll'
 
+    # What a runbook must never show: the storage keys, the vault key, a SAS signature.
+    function Assert-NoSecret($Run, [string[]] $Secrets) {
+        foreach ($secret in $Secrets) { $Run.Text.Contains($secret) | Should -BeFalse -Because 'a secret must never be shown' }
+    }
     function ConvertTo-Literal($Value) { "'" + ("$Value" -replace "'", "''") + "'" }
 
     # Runs Runbooks/<Name>.ps1 of the unzipped package as Automation would, with $Parameters and the account's $Variables.
@@ -42,6 +46,7 @@ function Get-AutomationVariable {
 `$runbookParameters = @{ $parameterText }
 try { & $(ConvertTo-Literal $runbook) @runbookParameters }
 finally {
+    if (Get-Module AzureSiteRecovery.DR) { Get-DRVault | ForEach-Object { 'vault: {0} {1} {2}' -f `$_.Kind, `$_.Source, `$_.Location } }
     [AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { `$_.GetName().Name -eq 'Azure.Core' } |
         ForEach-Object { 'loaded Azure.Core {0} {1}' -f `$_.GetName().Version, [Runtime.Loader.AssemblyLoadContext]::GetLoadContext(`$_).GetType().Name }
 }
@@ -161,7 +166,8 @@ Describe 'The runbooks, run as Azure Automation runs them' {
         $summary.Count | Should -Be 1 -Because $run.Text
         $summary[0] | Should -Match 'PASSED in [\d.]+ s \(job (\S+)\): 1/1 VMs up, 1/1 checks passed, clean-up done; report http://\S+/drills/erp-azure/\d{8}-\d{6}-\S+\.html$'
         $jobId = [regex]::Match($summary[0], '\(job (\S+)\)').Groups[1].Value
-        $run.Text | Should -Not -Match ([regex]::Escape(($sas -split 'sig=')[1])) -Because 'the SAS is a secret'
+        $run.Output | Should -Contain "vault: Table Session $vault"
+        Assert-NoSecret $run @([uri]::UnescapeDataString(($sas -split 'sig=')[1]), ($sas -split 'sig=')[1], $tableKey, $vaultKey)
 
         $blobs = @(Get-TestAzureBlob $azure drills | ForEach-Object Name | Sort-Object)
         $blobs.Count | Should -Be 2
@@ -190,6 +196,9 @@ Describe 'The runbooks, run as Azure Automation runs them' {
         $run.ExitCode | Should -Be 0 -Because $run.Text
         $run.Text | Should -Match 'DC0_H0_VM1: point \S+ \(Full'
         $run.Output | Should -Contain 'Replication worker hrw-01 ran 00:00:10: 1 cycle(s) of 1 VM(s), 0 failed'
+        $run.Output | Should -Contain "vault: Table Session $vault"
+        Assert-NoSecret $run @($tableKey, $vaultKey, $azure.StorageKey)
+        @(Get-TestAzureBlob $azure chunks).Count | Should -BeGreaterThan 0 -Because 'the chunk store is the Blob container'
         $vm = Get-ProtectedVm DC0_H0_VM1
         $vm.LastRecoveryPointId | Should -Not -BeNullOrEmpty
         @(Get-DRWorker | Where-Object WorkerId -like 'hrw-01/*').Count | Should -Be 1
@@ -205,6 +214,9 @@ Describe 'The runbooks, run as Azure Automation runs them' {
         $run.ExitCode | Should -Be 0 -Because $run.Text
         $run.Output | Should -Contain "loaded Azure.Core 1.44.1.0 DefaultAssemblyLoadContext"
         $run.Output | Should -Contain "loaded Azure.Core $ourAzureCore DependencyLoadContext"
+        $run.Output | Should -Contain "vault: Table Session $vault"
+        Assert-NoSecret $run @($tableKey, $vaultKey, $azure.StorageKey)
+        @(Get-TestAzureLabState $azure requests | Where-Object { $_.service -eq 'keyvault' -and $_.status -eq 200 }).Count | Should -BeGreaterThan 0 -Because 'the vault key came from Key Vault'
         $summary = @($run.Output -like 'Failover of plan erp-azure *')
         $summary.Count | Should -Be 1 -Because $run.Text
         $summary[0] | Should -Match 'Succeeded in [\d.]+ s \(job (\S+)\): 1/1 VMs up$'
