@@ -6,9 +6,11 @@
     Build    lays out out/AzureSiteRecovery.DR/<version>/: manifest, cmdlet assembly, dependencies/
              (service library, third-party assemblies, native SQLite per platform), format and
              types files, en-US help (about topic and MAML generated from the source's doc comments).
-    Test     Build, then the xunit suites, then Pester (6.2.0, restored from NuGet) in a child pwsh
-             against the built module.
-    Package  Build, then out/AzureSiteRecovery.DR-<version>.zip for Azure Automation.
+    Test     Build and Package, then the xunit suites, then Pester (6.2.0, restored from NuGet) in a
+             child pwsh against the built module (the runbook tests: against the package's zip).
+    Package  Build, then out/AzureSiteRecovery.DR-<version>.zip for Azure Automation: the module
+             folder at the zip's root (no version folder), its Runbooks/ inside; checked by importing
+             the module unzipped in a fresh pwsh.
     Bench    Build, then the benchmarks under tests/bench (ratios against their baselines).
     Demo     Build, then tests/demo/Invoke-Demo.ps1 in a child pwsh: a lab of two vCenter simulators,
              ten VMs protected and replicated, a DR drill of a three-tier plan, its report under
@@ -168,6 +170,8 @@ function Invoke-BuildTask {
     Copy-Item (Join-Path $root 'en-US/*') (Join-Path $moduleOut 'en-US')
     # The commented example plan(s), for Import-RecoveryPlan and as a template.
     Copy-Item (Join-Path $root "src/$moduleName/Examples") (Join-Path $moduleOut 'Examples') -Recurse
+    # Example runbooks for Azure Automation (nightly drill, failover from Azure, hybrid-worker replication).
+    Copy-Item (Join-Path $root "src/$moduleName/Runbooks") (Join-Path $moduleOut 'Runbooks') -Recurse
 
     $built = Get-ChildItem $cmdletBin -Filter *.dll | Where-Object Name -ne "$moduleName.dll"
     $unlisted = $built | Where-Object Name -notin $dependencyAllowList
@@ -196,6 +200,8 @@ function Invoke-BuildTask {
 
 function Invoke-TestTask {
     Invoke-BuildTask
+    # The runbook tests import the module as Azure Automation does: from the package's zip.
+    $package = New-ModulePackage
     $results = Join-Path $root 'out/test-results'
     if (Test-Path $results) { Remove-Item $results -Recurse -Force }
     $failed = @()
@@ -226,7 +232,7 @@ function Invoke-TestTask {
     $pester = Join-Path (Get-PackageFolder -AssetsFile (Join-Path $root 'tests/TestDependencies/obj/project.assets.json') -PackageId 'Pester') 'tools/Pester.psd1'
     $pesterResult = Join-Path $results 'pester.xml'
     $pesterArguments = @('-File', (Join-Path $root 'tests/pester/Invoke-PesterSuite.ps1'),
-        '-PesterPath', $pester, '-ModulePath', (Join-Path $moduleOut "$moduleName.psd1"), '-ResultPath', $pesterResult)
+        '-PesterPath', $pester, '-ModulePath', (Join-Path $moduleOut "$moduleName.psd1"), '-PackagePath', $package, '-ResultPath', $pesterResult)
     if ($Only) { $pesterArguments += @('-Name', ($Only -join ',')) }
     try {
         Invoke-Pwsh $pesterArguments
@@ -253,9 +259,8 @@ function Invoke-TestTask {
     if ($failed) { throw "Failed: $($failed -join ', ')." }
 }
 
-function Invoke-PackageTask {
-    Invoke-BuildTask
-    # Azure Automation wants the module folder at the root of the zip, without a version folder.
+# The zip an Azure Automation account imports: the module folder at its root (no version folder), paths under 140 characters.
+function New-ModulePackage {
     $staging = Join-Path $root 'out/package'
     if (Test-Path $staging) { Remove-Item $staging -Recurse -Force }
     $stagedModule = Join-Path $staging $moduleName
@@ -266,6 +271,25 @@ function Invoke-PackageTask {
     $zip = Join-Path $root "out/$moduleName-$version.zip"
     if (Test-Path $zip) { Remove-Item $zip -Force }
     [IO.Compression.ZipFile]::CreateFromDirectory($staging, $zip)
+    Remove-Item $staging -Recurse -Force
+    $zip
+}
+
+function Invoke-PackageTask {
+    Invoke-BuildTask
+    $zip = New-ModulePackage
+    # What Automation does with it: unzip, import the module from there (a fresh pwsh), find the runbooks.
+    $check = Join-Path ([IO.Path]::GetTempPath()) "azsr-dr-package-$([guid]::NewGuid().ToString('n'))"
+    try {
+        [IO.Compression.ZipFile]::ExtractToDirectory($zip, $check)
+        $top = @(Get-ChildItem $check)
+        if ($top.Count -ne 1 -or $top[0].Name -ne $moduleName) { throw "The zip's root holds $($top.Name -join ', '), not the one folder $moduleName." }
+        $manifest = Join-Path $check "$moduleName/$moduleName.psd1"
+        Invoke-Pwsh @('-Command', "`$m = Import-Module '$manifest' -PassThru -ErrorAction Stop; " +
+            "'Imported {0} {1}: {2} cmdlets' -f `$m.Name, `$m.Version, `$m.ExportedCmdlets.Count; " +
+            "Get-ChildItem (Join-Path `$m.ModuleBase 'Runbooks') -Filter *.ps1 | ForEach-Object { '  runbook ' + `$_.Name }")
+    }
+    finally { Remove-Item $check -Recurse -Force -ErrorAction SilentlyContinue }
     Write-Host "Package: $zip" -ForegroundColor Green
 }
 

@@ -6,6 +6,8 @@
 param(
     [Parameter(Mandatory)][string] $PesterPath,
     [Parameter(Mandatory)][string] $ModulePath,
+    # The zip of build.ps1 -Task Package, which the runbook tests unzip and import as Azure Automation does.
+    [string] $PackagePath = '',
     [Parameter(Mandatory)][string] $ResultPath,
     # Only these suites: file names without .Tests.ps1, comma-separated (build.ps1 -Task Test -Only).
     [string] $Name = ''
@@ -18,6 +20,7 @@ Import-Module $PesterPath -Force
 
 # The tests import the module from here (build.ps1 sets AZSR_DR_PWSH: how to start a child pwsh).
 $env:AZSR_DR_TEST_MODULE = (Resolve-Path $ModulePath).Path
+$env:AZSR_DR_TEST_PACKAGE = if ($PackagePath) { (Resolve-Path $PackagePath).Path } else { '' }
 
 $configuration = New-PesterConfiguration
 $configuration.Run.Path = if ($Name) { @($Name.Split(',') | ForEach-Object { Join-Path $PSScriptRoot "$($_.Trim()).Tests.ps1" }) } else { $PSScriptRoot }

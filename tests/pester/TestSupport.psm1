@@ -349,13 +349,13 @@ function Read-TestManagedDisk($Lab, [string] $DiskId) {
     }
 }
 
-# An account SAS (read, list) for the lab's storage account, computed here from its key (sv 2019-12-12).
-function Get-TestAzuriteSas($Lab) {
+# An account SAS (read, list unless -Permissions says otherwise, e.g. 'rwlc') for the lab's storage account, computed here from its key (sv 2019-12-12).
+function Get-TestAzuriteSas($Lab, [string] $Permissions = 'rl') {
     $expiry = [DateTime]::UtcNow.AddHours(1).ToString('yyyy-MM-ddTHH:mm:ssZ')
-    $toSign = "$($Lab.StorageAccount)`nrl`nb`nsco`n`n$expiry`n`n`n2019-12-12`n"
+    $toSign = "$($Lab.StorageAccount)`n$Permissions`nb`nsco`n`n$expiry`n`n`n2019-12-12`n"
     $hmac = [Security.Cryptography.HMACSHA256]::new([Convert]::FromBase64String($Lab.StorageKey))
     try { $signature = [Convert]::ToBase64String($hmac.ComputeHash([Text.Encoding]::UTF8.GetBytes($toSign))) } finally { $hmac.Dispose() }
-    "sv=2019-12-12&ss=b&srt=sco&sp=rl&se=$([uri]::EscapeDataString($expiry))&sig=$([uri]::EscapeDataString($signature))"
+    "sv=2019-12-12&ss=b&srt=sco&sp=$Permissions&se=$([uri]::EscapeDataString($expiry))&sig=$([uri]::EscapeDataString($signature))"
 }
 
 # The blobs of a container of the lab's storage account (snapshots too, with -Snapshots), as Name, Snapshot, Metadata; none when the container is missing.
