@@ -62,6 +62,8 @@ $dependencyAllowList = @(
     'SQLitePCLRaw.core.dll'
     'SQLitePCLRaw.provider.e_sqlite3.dll'
     'System.Security.Cryptography.ProtectedData.dll'
+    # The vault on Azure Table storage
+    'Azure.Data.Tables.dll'
     # The chunk store: Azure Blob storage and Zstandard
     'Azure.Core.dll'
     'Azure.Storage.Blobs.dll'
@@ -69,6 +71,7 @@ $dependencyAllowList = @(
     'System.ClientModel.dll'
     'System.IO.Hashing.dll'
     'System.Memory.Data.dll'
+    'System.Net.ServerSentEvents.dll'
     'ZstdSharp.dll'
     # Azure as a recovery site: Resource Manager, Compute, sign-in (Azure.Identity 1.21 forwards into Azure.Core 1.53, which brings MSAL)
     'Azure.Identity.dll'
@@ -90,6 +93,8 @@ $dependencyAllowList = @(
     'System.Security.AccessControl.dll'
     'System.Security.Cryptography.Cng.dll'
     'System.Security.Principal.Windows.dll'
+    # The vault key from a Key Vault secret (Connect-DRVault -KeySecretUri)
+    'Azure.Security.KeyVault.Secrets.dll'
     # Recovery plans
     'YamlDotNet.dll'
     'Microsoft.Extensions.DependencyInjection.Abstractions.dll'

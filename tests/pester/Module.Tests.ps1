@@ -74,7 +74,8 @@ Describe '<_>' -ForEach $cmdletNames {
         }
     }
 
-    It 'takes -Vault' {
+    # Disconnect-DRVault forgets the session's vault (Connect-DRVault's): no vault to name.
+    It 'takes -Vault' -Skip:($_ -eq 'Disconnect-DRVault') {
         $command.Parameters.Keys | Should -Contain 'Vault'
     }
 }

@@ -43,6 +43,17 @@ namespace AzureSiteRecovery.DR.Core.Replication
             return new ReplicationStore(key, objects, new ChunkStore(objects, key.Material, options));
         }
 
+        /// <summary>
+        /// Opens the chunk store on <paramref name="primary"/> sealed with <paramref name="key"/> (given by the vault's key source; the store
+        /// owns and disposes it), spooling beside <paramref name="localPath"/> (the vault file, or a Table vault's local stand-in).
+        /// </summary>
+        public static ReplicationStore Open(VaultKey key, string localPath, IObjectStore primary, ChunkStoreOptions? options = null)
+        {
+            if (key is null) throw new ArgumentNullException(nameof(key));
+            var objects = new SpoolingObjectStore(primary, SpoolFolderFor(localPath));
+            return new ReplicationStore(key, objects, new ChunkStore(objects, key.Material, options));
+        }
+
         private static bool HasFiles(string folder) =>
             Directory.Exists(folder) && Directory.EnumerateFiles(folder, "*", SearchOption.AllDirectories).Any();
 

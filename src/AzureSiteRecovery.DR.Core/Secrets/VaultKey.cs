@@ -12,7 +12,8 @@ namespace AzureSiteRecovery.DR.Core.Secrets
     /// <summary>
     /// The 32-byte master key of one vault, kept in a file beside the vault (<c>&lt;vault&gt;.key</c>),
     /// never in it. On Linux and macOS the file holds the raw key with mode 0600; on Windows it holds
-    /// the key protected by DPAPI for the current user.
+    /// the key protected by DPAPI for the current user. A key can also come from elsewhere (a Key Vault
+    /// secret, a value the caller holds: <see cref="VaultKeySource"/>): then it has no file.
     /// </summary>
     public sealed class VaultKey : IDisposable
     {
@@ -26,16 +27,40 @@ namespace AzureSiteRecovery.DR.Core.Secrets
         private readonly byte[] key;
 
         private VaultKey(string filePath, byte[] key)
+            : this(key, $"the vault key file '{filePath}'")
         {
             FilePath = filePath;
+        }
+
+        private VaultKey(byte[] key, string description)
+        {
+            Description = description;
             this.key = key;
             var id = AuthenticatedCipher.DeriveKey(key, "key-id", "identifier");
             Id = new byte[IdLength];
             Buffer.BlockCopy(id, 0, Id, 0, IdLength);
         }
 
-        /// <summary>The key file.</summary>
-        public string FilePath { get; }
+        /// <summary>The key file; null for a key that came from elsewhere.</summary>
+        public string? FilePath { get; }
+
+        /// <summary>Where the key came from, for errors ("the vault key file '/x'", "the Key Vault secret https://..."); never the key.</summary>
+        public string Description { get; }
+
+        /// <summary>A key of 32 bytes that came from <paramref name="description"/>; the bytes are copied.</summary>
+        public static VaultKey FromBytes(byte[] material, string description)
+        {
+            if (material is null) throw new ArgumentNullException(nameof(material));
+            if (material.Length != AuthenticatedCipher.MasterKeyLength)
+            {
+                throw new VaultException("VaultKeyInvalid", FailureKind.InvalidArgument, description,
+                    $"The vault key from {description} holds {material.Length} bytes, not {AuthenticatedCipher.MasterKeyLength}. A vault key is the base64 of {AuthenticatedCipher.MasterKeyLength} random bytes.");
+            }
+            return new VaultKey((byte[])material.Clone(), description);
+        }
+
+        /// <summary>Another instance holding the same key (each owner disposes its own).</summary>
+        public VaultKey Copy() => FilePath != null ? new VaultKey(FilePath, (byte[])key.Clone()) : new VaultKey((byte[])key.Clone(), Description);
 
         /// <summary>A short fingerprint that tells keys apart without revealing them; stored beside what the key sealed.</summary>
         public byte[] Id { get; }

@@ -24,12 +24,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
                 if (!force && !setting.SamePlaceAs(current))
                 {
                     var points = ReadAll(transaction, "SELECT COUNT(*) FROM recovery_points;", reader => reader.GetInt64(0))[0];
-                    if (points > 0)
-                    {
-                        throw new ObjectInUseException("ChunkStoreInUse", "chunk store",
-                            $"The vault has {points} recovery point(s) whose chunks are in {Describe(current)}; after switching to {Describe(setting)} they could not be tested, exported or recovered. " +
-                            "Moving the chunks is Copy-DRVault's job (not in this module yet); to switch anyway, leaving the points' data behind, use -Force.");
-                    }
+                    if (points > 0) throw VaultRules.ChunkStoreInUse(points, current, setting);
                 }
                 var stored = setting with { HasSecret = secret is not null, Location = null, Modified = Now() };
                 var sealedSecret = secret is null ? null : Seal(transaction, secret, ChunkStoreSecretBinding(stored));
@@ -73,7 +68,5 @@ namespace AzureSiteRecovery.DR.Core.Vault
         private static ArraySegment<byte> ChunkStoreSecretBinding(ChunkStoreSetting setting) =>
             new ArraySegment<byte>(Encoding.UTF8.GetBytes("chunk-store/" + setting.BlobContainer?.AbsoluteUri));
 
-        private static string Describe(ChunkStoreSetting setting) =>
-            setting.Kind == ChunkStoreKind.LocalFolder ? "the local folder beside the vault" : $"the container '{setting.BlobContainer}'";
     }
 }

@@ -25,11 +25,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
                     throw new ObjectAlreadyExistsException("Job", job.JobId, "Give the job a new id.");
                 }
 
-                var expected = Enumerable.Range(0, job.Steps.Count);
-                if (!job.Steps.Select(s => s.Index).SequenceEqual(expected))
-                {
-                    throw new InvalidSettingException("Job", job.JobId, nameof(DRJob.Steps), $"The steps of job '{job.JobId}' must be numbered 0 to {job.Steps.Count - 1} in order.");
-                }
+                VaultRules.CheckStepsNumbered(job);
 
                 Execute(transaction,
                     @"INSERT INTO jobs (id, operation, target, state, owner, stop_requested, error, created_unix_ms, started_unix_ms, ended_unix_ms, parameters, plan_yaml, plan_hash)
@@ -70,13 +66,9 @@ namespace AzureSiteRecovery.DR.Core.Vault
             {
                 var current = FindJob(transaction, jobId) ?? throw new ObjectNotFoundException("DRJob", jobId);
                 var changed = change(current);
-                if (changed.JobId != current.JobId || changed.Operation != current.Operation || changed.Target != current.Target)
-                {
-                    throw new InvalidSettingException("Job", jobId, nameof(DRJob.JobId), $"Job '{jobId}' keeps its id, operation and target.");
-                }
+                VaultRules.CheckJobChange(jobId, current, changed);
 
-                // Interrupted is observed from a dead owner, never stored: a stored job in that state would never be picked up again.
-                var state = changed.State == JobState.Interrupted ? JobState.Running : changed.State;
+                var state = VaultRules.StoredState(changed.State);
                 Execute(transaction,
                     @"UPDATE jobs SET state = $state, owner = $owner, stop_requested = $stop, error = $error,
                           started_unix_ms = $started, ended_unix_ms = $ended
@@ -91,12 +83,9 @@ namespace AzureSiteRecovery.DR.Core.Vault
             {
                 var job = FindJob(transaction, jobId) ?? throw new ObjectNotFoundException("DRJob", jobId);
                 var current = job.Steps.FirstOrDefault(s => s.Index == index)
-                    ?? throw new ObjectNotFoundException("JobStep", $"{jobId}/{index}", $"Job '{jobId}' has {job.Steps.Count} step(s).");
+                    ?? throw VaultRules.StepNotFound(job, index);
                 var changed = change(current);
-                if (changed.Index != current.Index || changed.Name != current.Name || changed.IsFinally != current.IsFinally)
-                {
-                    throw new InvalidSettingException("Job", jobId, nameof(JobStep.Index), $"Step {index} of job '{jobId}' keeps its index, name and kind.");
-                }
+                VaultRules.CheckStepChange(jobId, index, current, changed);
 
                 Execute(transaction,
                     @"UPDATE job_steps SET group_name = $group, vm = $vm, state = $state, started_unix_ms = $started, ended_unix_ms = $ended,

@@ -66,27 +66,13 @@ namespace AzureSiteRecovery.DR.Core.Vault
         /// </summary>
         private void RefuseIfPlanInUse(SqliteTransaction transaction, string name, string change)
         {
-            var unfinished = ReadAll(transaction,
-                    $@"SELECT {JobColumns} FROM jobs j
-                       WHERE j.target = $name COLLATE NOCASE AND j.operation <> $stopTest AND j.state IN ($notStarted, $running, $waiting)
-                       ORDER BY j.created_unix_ms;",
-                    ReadJob, ("$name", name), ("$stopTest", JobOperation.StopTestFailover.ToString()),
-                    ("$notStarted", JobState.NotStarted.ToString()), ("$running", JobState.Running.ToString()), ("$waiting", JobState.WaitingForUser.ToString()))
-                .Where(j => !j.Parameters.ContainsKey("vms")) // a job of piped-in VMs has no plan; its target only lists them
-                // A job whose plan copy is damaged never runs again (JobPlanDamaged): it must not hold the plan for ever.
-                .Where(j => j.PlanYaml is null || j.PlanHash is null || string.Equals(RecoveryPlanSource.HashOf(j.PlanYaml), j.PlanHash, StringComparison.OrdinalIgnoreCase))
-                .ToList();
-            if (unfinished.Count == 0)
-            {
-                return;
-            }
-
-            var job = unfinished[0];
-            throw new ObjectInUseException("RecoveryPlanInUse", name,
-                $"Recovery plan '{name}' cannot be {change}: job {job.JobId} ({job.Operation}, {job.State}) has not finished" +
-                (unfinished.Count > 1 ? $" (nor have {unfinished.Count - 1} other job(s): {string.Join(", ", unfinished.Skip(1).Select(j => j.JobId))})" : "") +
-                $". Finish it with Resume-DRJob -JobId {job.JobId} (Wait-DRJob -JobId {job.JobId} while another process runs it), " +
-                $"or end it with Stop-DRJob -JobId {job.JobId} and then Resume-DRJob -JobId {job.JobId} so its cleanup runs.");
+            var jobs = ReadAll(transaction,
+                $@"SELECT {JobColumns} FROM jobs j
+                   WHERE j.target = $name COLLATE NOCASE AND j.operation <> $stopTest AND j.state IN ($notStarted, $running, $waiting)
+                   ORDER BY j.created_unix_ms;",
+                ReadJob, ("$name", name), ("$stopTest", JobOperation.StopTestFailover.ToString()),
+                ("$notStarted", JobState.NotStarted.ToString()), ("$running", JobState.Running.ToString()), ("$waiting", JobState.WaitingForUser.ToString()));
+            VaultRules.RefuseIfPlanInUse(name, change, jobs);
         }
 
         private RecoveryPlanSource? FindRecoveryPlan(SqliteTransaction? transaction, string name) =>

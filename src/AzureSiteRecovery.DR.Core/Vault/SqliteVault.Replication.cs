@@ -28,20 +28,11 @@ namespace AzureSiteRecovery.DR.Core.Vault
             {
                 var group = FindGroup(transaction, vm.ProtectionGroup)
                     ?? throw new ObjectNotFoundException("ProtectionGroup", vm.ProtectionGroup);
-                if (!string.Equals(group.ProtectedSite, vm.Site, StringComparison.OrdinalIgnoreCase))
-                {
-                    throw new InvalidSettingException("ProtectedVm", vm.Name, nameof(ProtectedVm.Site),
-                        $"VM '{vm.Name}' is on site '{vm.Site}', but protection group '{group.Name}' protects VMs of site '{group.ProtectedSite}'.");
-                }
+                if (!string.Equals(group.ProtectedSite, vm.Site, StringComparison.OrdinalIgnoreCase)) throw VaultRules.VmOnOtherSite(vm, group);
 
                 var existing = ReadAll(transaction, $"SELECT {ProtectedVmColumns} {ProtectedVmFrom} WHERE v.site = $site AND v.moref = $moref;",
                     ReadProtectedVm, ("$site", vm.Site), ("$moref", vm.MoRef)).FirstOrDefault();
-                if (existing != null)
-                {
-                    throw ObjectAlreadyExistsException.Because("VmAlreadyProtected", vm.Name,
-                        $"VM '{vm.Name}' ({vm.MoRef} on site '{vm.Site}') is protected already, in group '{existing.ProtectionGroup}'. " +
-                        "Use Sync-VmReplication to replicate it now, or Disable-VmProtection first to protect it again.");
-                }
+                if (existing != null) throw VaultRules.VmAlreadyProtected(vm, existing.ProtectionGroup);
 
                 var now = Now();
                 var added = vm with { ProtectionGroup = group.Name, Created = now, Modified = now };
@@ -86,13 +77,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
         public Task<ProtectedVm> CommitRecoveryPointAsync(RecoveryPoint point, Func<ProtectedVm, ProtectedVm> vmChange, LeaseClaim? lease, CancellationToken cancellationToken) =>
             WriteAsync(transaction =>
             {
-                if (lease != null && LeaseOwner(transaction, lease.Resource) != lease.Owner)
-                {
-                    // Taken over after this cycle's lease expired (its worker stalled or lost the vault): the other worker's cycle counts.
-                    throw new ObjectInUseException("VmReplicationLeaseLost", point.VmName,
-                        $"The cycle of VM '{point.VmName}' lost its lease to another worker before it could commit; its point was not recorded " +
-                        "(the other worker's cycle makes the next one). Its worker could not renew the lease in time: check the vault's reachability and the worker's load.");
-                }
+                if (lease != null && LeaseOwner(transaction, lease.Resource) != lease.Owner) throw VaultRules.LeaseLost(point.VmName);
 
                 // A VM removed while its cycle ran (Disable-VmProtection): say so, not "FOREIGN KEY constraint failed".
                 _ = FindProtectedVm(transaction, point.VmId) ?? throw new ObjectNotFoundException("ProtectedVm", point.VmId);
@@ -249,11 +234,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
         {
             var current = FindProtectedVm(transaction, vmId) ?? throw new ObjectNotFoundException("ProtectedVm", vmId);
             var changed = change(current);
-            if (changed.VmId != current.VmId || changed.ProtectionGroup != current.ProtectionGroup || changed.Site != current.Site)
-            {
-                throw new InvalidSettingException("ProtectedVm", current.Name, nameof(ProtectedVm.VmId),
-                    $"A protected VM keeps its id, group and site; disable protection of '{current.Name}' and enable it again to move it.");
-            }
+            VaultRules.CheckVmChange(current, changed);
 
             SaveProtectedVm(transaction, changed with { Modified = Now() }, insert: false);
             return FindProtectedVm(transaction, vmId)!;

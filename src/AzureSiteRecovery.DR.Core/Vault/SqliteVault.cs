@@ -44,21 +44,34 @@ namespace AzureSiteRecovery.DR.Core.Vault
         private readonly SemaphoreSlim turn = new SemaphoreSlim(1, 1);
         private VaultKey? key;
         private AuthenticatedCipher? secretCipher;
+        // A key given by the caller (Connect-DRVault -KeyFile/-KeySecretUri/-Key) instead of the file beside the vault.
+        private readonly bool keyGiven;
 
-        private SqliteVault(string path, SqliteConnection connection)
+        private SqliteVault(string path, SqliteConnection connection, VaultKey? givenKey)
         {
             Location = path;
             this.connection = connection;
+            key = givenKey;
+            keyGiven = givenKey != null;
         }
 
         /// <summary>The vault file.</summary>
         public string Location { get; }
 
-        /// <summary>The file holding the key that seals this vault's secrets.</summary>
+        /// <summary>The file holding the key that seals this vault's secrets (unless a key was given to <see cref="Open(string, VaultKey)"/>).</summary>
         public string KeyPath => VaultKey.PathFor(Location);
 
+        // What the errors call the key: the file beside the vault, or where the given key came from.
+        private string KeyName => keyGiven ? key!.Description : $"the vault key file '{KeyPath}'";
+
         /// <summary>Opens the vault at <paramref name="path"/> (absolute), creating the folder and file if missing and migrating the schema.</summary>
-        public static SqliteVault Open(string path)
+        public static SqliteVault Open(string path) => Open(path, null);
+
+        /// <summary>
+        /// Opens the vault at <paramref name="path"/> as <see cref="Open(string)"/>, sealing with <paramref name="key"/> (the vault owns
+        /// and disposes it) instead of the key file beside the vault; null: that file.
+        /// </summary>
+        public static SqliteVault Open(string path, VaultKey? key)
         {
             if (string.IsNullOrEmpty(path)) throw new ArgumentException("A vault path is required.", nameof(path));
             // Relative paths are the cmdlets' to resolve against the PowerShell location, which is not the process's.
@@ -96,7 +109,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
                 Execute(connection, $"PRAGMA busy_timeout = {(int)BusyTimeout.TotalMilliseconds};");
                 Execute(connection, "PRAGMA journal_mode = WAL;");
                 VaultSchema.Migrate(connection, path);
-                return new SqliteVault(path, connection);
+                return new SqliteVault(path, connection, key);
             }
             catch (SqliteException ex) when (ex.SqliteErrorCode == SqliteNotADatabase || ex.SqliteErrorCode == SqliteCorrupt || ex.SqliteErrorCode == SqliteCannotOpen)
             {
@@ -169,11 +182,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
                 var users = ReadAll(transaction,
                     "SELECT name FROM protection_groups WHERE protected_site = $name OR recovery_site = $name ORDER BY name;",
                     reader => reader.GetString(0), ("$name", site.Name));
-                if (users.Count > 0)
-                {
-                    throw new ObjectInUseException("SiteInUse", site.Name,
-                        $"Site '{site.Name}' is used by protection group(s) {Quote(users)}. Remove those groups, or give them another site with Set-ProtectionGroup, first.");
-                }
+                if (users.Count > 0) throw VaultRules.SiteInUse(site.Name, users);
                 Execute(transaction, "DELETE FROM sites WHERE name = $name;", ("$name", site.Name));
                 return true;
             }, cancellationToken);
@@ -236,11 +245,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
                 var policy = FindPolicy(transaction, name) ?? throw new ObjectNotFoundException("ReplicationPolicy", name);
                 var users = ReadAll(transaction, "SELECT name FROM protection_groups WHERE policy = $name ORDER BY name;",
                     reader => reader.GetString(0), ("$name", policy.Name));
-                if (users.Count > 0)
-                {
-                    throw new ObjectInUseException("ReplicationPolicyInUse", policy.Name,
-                        $"Replication policy '{policy.Name}' is used by protection group(s) {Quote(users)}. Give them another policy with Set-ProtectionGroup -Policy, or remove them, first.");
-                }
+                if (users.Count > 0) throw VaultRules.PolicyInUse(policy.Name, users);
                 Execute(transaction, "DELETE FROM replication_policies WHERE name = $name;", ("$name", policy.Name));
                 return true;
             }, cancellationToken);
@@ -296,11 +301,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
                 var group = FindGroup(transaction, name) ?? throw new ObjectNotFoundException("ProtectionGroup", name);
                 if (group.ProtectedVmCount > 0)
                 {
-                    if (!force)
-                    {
-                        throw new ObjectInUseException("ProtectionGroupHasProtectedVms", group.Name,
-                            $"Protection group '{group.Name}' has {group.ProtectedVmCount} protected VM(s). Disable protection of its VMs first (Disable-VmProtection), or use -Force.");
-                    }
+                    if (!force) throw VaultRules.GroupHasProtectedVms(group.Name, group.ProtectedVmCount);
                     Execute(transaction, "DELETE FROM protected_vms WHERE group_name = $name;", ("$name", group.Name));
                 }
                 Execute(transaction, "DELETE FROM protection_groups WHERE name = $name;", ("$name", group.Name));
@@ -320,51 +321,18 @@ namespace AzureSiteRecovery.DR.Core.Vault
         /// <summary>Checks that the group's sites and policy exist and fit, and returns it with their names as stored.</summary>
         private ProtectionGroup ResolveReferences(SqliteTransaction transaction, ProtectionGroup group)
         {
-            var protectedSite = FindSite(transaction, group.ProtectedSite)
-                ?? throw new ObjectNotFoundException("Site", group.ProtectedSite, $"Protection group '{group.Name}' names it as its protected site; create it with New-DRSite first.");
-            var recoverySite = FindSite(transaction, group.RecoverySite)
-                ?? throw new ObjectNotFoundException("Site", group.RecoverySite, $"Protection group '{group.Name}' names it as its recovery site; create it with New-DRSite first.");
-            var policy = FindPolicy(transaction, group.Policy)
-                ?? throw new ObjectNotFoundException("ReplicationPolicy", group.Policy, $"Protection group '{group.Name}' names it as its policy; create it with New-ReplicationPolicy first.");
-            if (!CanBeProtected(protectedSite.Role))
-            {
-                throw new InvalidSettingException("ProtectionGroup", group.Name, nameof(ProtectionGroup.ProtectedSite),
-                    $"Site '{protectedSite.Name}' has role {protectedSite.Role}, so it cannot be the protected site of group '{group.Name}': use a site with role Protected or Both, or change its role with Set-DRSite -Role.");
-            }
-            if (!CanRecover(recoverySite.Role))
-            {
-                throw new InvalidSettingException("ProtectionGroup", group.Name, nameof(ProtectionGroup.RecoverySite),
-                    $"Site '{recoverySite.Name}' has role {recoverySite.Role}, so it cannot be the recovery site of group '{group.Name}': use a site with role Recovery or Both, or change its role with Set-DRSite -Role.");
-            }
-            return group with { ProtectedSite = protectedSite.Name, RecoverySite = recoverySite.Name, Policy = policy.Name };
+            return VaultRules.ResolveReferences(group, FindSite(transaction, group.ProtectedSite), FindSite(transaction, group.RecoverySite), FindPolicy(transaction, group.Policy));
         }
 
         private void RefuseRoleThatGroupsNeed(SqliteTransaction transaction, Site site)
         {
-            var protectedBy = CanBeProtected(site.Role) ? new List<string>()
-                : ReadAll(transaction, "SELECT name FROM protection_groups WHERE protected_site = $name ORDER BY name;", reader => reader.GetString(0), ("$name", site.Name));
-            var recoveredTo = CanRecover(site.Role) ? new List<string>()
-                : ReadAll(transaction, "SELECT name FROM protection_groups WHERE recovery_site = $name ORDER BY name;", reader => reader.GetString(0), ("$name", site.Name));
-            if (protectedBy.Count > 0 || recoveredTo.Count > 0)
-            {
-                var use = protectedBy.Count > 0 ? $"the protected site of group(s) {Quote(protectedBy)}" : $"the recovery site of group(s) {Quote(recoveredTo)}";
-                throw new InvalidSettingException("Site", site.Name, nameof(Site.Role),
-                    $"Site '{site.Name}' cannot have role {site.Role}: it is {use}. Use role Both, or change those groups first.");
-            }
+            var protectedBy = ReadAll(transaction, "SELECT name FROM protection_groups WHERE protected_site = $name ORDER BY name;", reader => reader.GetString(0), ("$name", site.Name));
+            var recoveredTo = ReadAll(transaction, "SELECT name FROM protection_groups WHERE recovery_site = $name ORDER BY name;", reader => reader.GetString(0), ("$name", site.Name));
+            VaultRules.RefuseRoleThatGroupsNeed(site, protectedBy, recoveredTo);
         }
 
-        private static bool CanBeProtected(SiteRole role) => role == SiteRole.Protected || role == SiteRole.Both;
-
-        private static bool CanRecover(SiteRole role) => role == SiteRole.Recovery || role == SiteRole.Both;
-
-        private static void RefuseRename(string kind, string currentName, string changedName, string createCmdlet)
-        {
-            if (!string.Equals(currentName, changedName, StringComparison.Ordinal))
-            {
-                throw new InvalidSettingException(kind, currentName, "Name",
-                    $"{ObjectNotFoundException.Describe(kind)} '{currentName}' cannot be renamed to '{changedName}'. Create a new one with {createCmdlet} instead.");
-            }
-        }
+        private static void RefuseRename(string kind, string currentName, string changedName, string createCmdlet) =>
+            VaultRules.RefuseRename(kind, currentName, changedName, createCmdlet);
 
         // ---- Secrets ----
 
@@ -403,8 +371,9 @@ namespace AzureSiteRecovery.DR.Core.Vault
                     $"The vault key file '{KeyPath}' is missing, so {what} cannot be read. Put the key file back from a backup, or set the secret again with {fix}.");
             if (!keyId.SequenceEqual(key!.Id))
             {
-                throw new VaultException("VaultKeyMismatch", KeyPath,
-                    $"{Capitalize(what)} was encrypted with another key than the one in '{KeyPath}' (the key file was replaced, or the vault was copied without it). " +
+                throw new VaultException("VaultKeyMismatch", keyGiven ? Location : KeyPath, keyGiven
+                    ? $"{Capitalize(what)} was encrypted with another key than {KeyName}. Give the vault's own key, or set the secret again with {fix}."
+                    : $"{Capitalize(what)} was encrypted with another key than the one in '{KeyPath}' (the key file was replaced, or the vault was copied without it). " +
                     $"Put the original key file back, or set the secret again with {fix}.");
             }
             try
@@ -436,7 +405,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
         {
             if (secretCipher is null)
             {
-                key = sealing != null ? VaultKey.OpenOrCreate(KeyPath, () => HoldsSealedData(connection, sealing)) : VaultKey.OpenExisting(KeyPath);
+                key = keyGiven ? key : sealing != null ? VaultKey.OpenOrCreate(KeyPath, () => HoldsSealedData(connection, sealing)) : VaultKey.OpenExisting(KeyPath);
                 secretCipher = key?.CreateCipher(SecretPurpose);
             }
             return secretCipher;
@@ -662,8 +631,6 @@ namespace AzureSiteRecovery.DR.Core.Vault
         private static string? NullableString(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
         private static T ParseEnum<T>(string value) where T : struct => (T)Enum.Parse(typeof(T), value, ignoreCase: false);
-
-        private static string Quote(IEnumerable<string> names) => string.Join(", ", names.Select(name => "'" + name + "'"));
 
         // Truncated to milliseconds so that what Add returns equals what Find reads back.
         private static DateTimeOffset Now() => FromUnixMs(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());

@@ -30,7 +30,15 @@ namespace AzureSiteRecovery.DR.Core.Vault
             {
                 return fromEnvironment!;
             }
+            return DefaultPath(environment, isWindows);
+        }
 
+        /// <summary>The per-user vault file, whatever AZSR_DR_VAULT says.</summary>
+        public static string DefaultPath() =>
+            DefaultPath(Environment.GetEnvironmentVariable, RuntimeInformation.IsOSPlatform(OSPlatform.Windows));
+
+        internal static string DefaultPath(Func<string, string?> environment, bool isWindows)
+        {
             if (isWindows)
             {
                 var localAppData = environment("LOCALAPPDATA");

@@ -22,7 +22,7 @@ namespace AzureSiteRecovery.DR.ChunkStore
         protected override void ProcessItem()
         {
             var vault = OpenVault();
-            WriteObject(Describe(Await(vault.GetChunkStoreAsync), vault.Location));
+            WriteObject(Describe(Await(vault.GetChunkStoreAsync), Connection.LocalPath));
         }
 
         /// <summary>The setting with its Location filled in: the container URL, or the folder beside the vault.</summary>

@@ -98,7 +98,7 @@ namespace AzureSiteRecovery.DR.ChunkStore
             setting.Validate(secret != null);
 
             var vault = OpenVault();
-            var target = LocalFolder ? ReplicationStore.StoreFolderFor(vault.Location) : BlobContainer!.ToString();
+            var target = LocalFolder ? ReplicationStore.StoreFolderFor(Connection.LocalPath) : BlobContainer!.ToString();
             if (!ShouldProcess(target, "Set the vault's chunk store"))
             {
                 return;
@@ -106,7 +106,7 @@ namespace AzureSiteRecovery.DR.ChunkStore
             var stored = Await(ct => vault.SetChunkStoreAsync(setting, secret, Force, ct));
             if (PassThru)
             {
-                WriteObject(GetDRChunkStoreCommand.Describe(stored, vault.Location));
+                WriteObject(GetDRChunkStoreCommand.Describe(stored, Connection.LocalPath));
             }
         }
     }

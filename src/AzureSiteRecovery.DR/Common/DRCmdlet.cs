@@ -9,6 +9,8 @@ using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Replication;
 using AzureSiteRecovery.DR.Core.Vault;
+using AzureSiteRecovery.DR.Core.Vault.Connection;
+using AzureSiteRecovery.DR.Vault;
 
 namespace AzureSiteRecovery.DR.Common
 {
@@ -20,10 +22,11 @@ namespace AzureSiteRecovery.DR.Common
     {
         private readonly CancellationTokenSource cancellation = new CancellationTokenSource();
         private IVault? vault;
+        private VaultConnection? connection;
         private ReplicationStore? store;
         private ConfiguredChunkStore? chunkStore;
 
-        /// <summary>The vault file to use. Default: the AZSR_DR_VAULT environment variable, else the per-user vault ($HOME/.local/share/AzureSiteRecovery.DR/vault.db on Linux and macOS, %LOCALAPPDATA%\AzureSiteRecovery.DR\vault.db on Windows). A -Vault file that does not exist is created by New-* and Import-* cmdlets only; the others report VaultNotFound.</summary>
+        /// <summary>The vault to use: a vault file, or a table endpoint URL (https://&lt;account&gt;.table.core.windows.net/; a Table vault, signed in and keyed as Connect-DRVault or the AZSR_DR_VAULT_* environment variables say). Default: the vault of Connect-DRVault, else the AZSR_DR_VAULT environment variable, else the per-user vault file ($HOME/.local/share/AzureSiteRecovery.DR/vault.db on Linux and macOS, %LOCALAPPDATA%\AzureSiteRecovery.DR\vault.db on Windows). A -Vault file that does not exist is created by New-* and Import-* cmdlets only; the others report VaultNotFound.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
         public string? Vault { get; set; }
@@ -38,21 +41,26 @@ namespace AzureSiteRecovery.DR.Common
 
         internal void WriteVerboseLine(string text) => WriteVerbose(text);
 
+        /// <summary>Which vault this invocation uses and how it signs in (-Vault, else Connect-DRVault's, else AZSR_DR_VAULT, else the default).</summary>
+        internal VaultConnection Connection => connection ??= VaultSession.Resolve(Vault, ResolvePath).Connection;
+
+        /// <summary>A path as the user typed it, made absolute against the PowerShell location (not the process's).</summary>
+        internal string ResolvePath(string path) => GetUnresolvedProviderPathFromPSPath(path);
+
         /// <summary>The vault of this invocation, opened on first use.</summary>
         protected IVault OpenVault()
         {
             if (vault is null)
             {
-                var explicitPath = Vault is null ? null : GetUnresolvedProviderPathFromPSPath(Vault);
-                var path = VaultLocation.Resolve(explicitPath);
+                var target = Connection;
                 // A mistyped -Vault must not become a new, empty vault: only New-* and Import-* create one.
-                if (explicitPath != null && !File.Exists(path) && !CreatesVault(MyInvocation.MyCommand))
+                if (Vault != null && target.Kind == VaultKind.Sqlite && !File.Exists(target.Location) && !CreatesVault(MyInvocation.MyCommand))
                 {
-                    throw new VaultException("VaultNotFound", FailureKind.NotFound, path,
-                        $"The vault file '{path}' does not exist. Check the -Vault path; a new vault is created by New-DRSite, New-ReplicationPolicy or Import-RecoveryPlan.");
+                    throw new VaultException("VaultNotFound", FailureKind.NotFound, target.Location,
+                        $"The vault file '{target.Location}' does not exist. Check the -Vault path; a new vault is created by New-DRSite, New-ReplicationPolicy or Import-RecoveryPlan.");
                 }
-                WriteVerbose($"Using the vault '{path}'.");
-                vault = SqliteVault.Open(path);
+                WriteVerbose($"Using the vault '{target}'.");
+                vault = Await(target.OpenAsync);
             }
 
             return vault;
@@ -65,7 +73,7 @@ namespace AzureSiteRecovery.DR.Common
         protected ReplicationStore OpenStore() => store ??= OpenStoreForCycle();
 
         /// <summary>A new handle on the vault's chunk store, for one replication cycle; the caller disposes it. Cycles running in parallel may call it.</summary>
-        protected ReplicationStore OpenStoreForCycle() => LazyInitializer.EnsureInitialized(ref chunkStore, () => new ConfiguredChunkStore(OpenVault()))!.Open();
+        protected ReplicationStore OpenStoreForCycle() => LazyInitializer.EnsureInitialized(ref chunkStore, () => new ConfiguredChunkStore(OpenVault(), Connection))!.Open();
 
         /// <summary>
         /// ShouldProcess for every cmdlet of the module: where the host cannot prompt (a runbook,

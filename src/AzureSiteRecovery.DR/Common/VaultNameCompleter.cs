@@ -6,10 +6,11 @@ using System.Management.Automation;
 using System.Management.Automation.Language;
 using System.Threading;
 using AzureSiteRecovery.DR.Core.Vault;
+using AzureSiteRecovery.DR.Vault;
 
 namespace AzureSiteRecovery.DR.Common
 {
-    /// <summary>Tab completion of names stored in the vault (the one given by -Vault, or the default).</summary>
+    /// <summary>Tab completion of names stored in the vault (the one the command would use: -Vault, Connect-DRVault's, AZSR_DR_VAULT or the default).</summary>
     public abstract class VaultNameCompleter : IArgumentCompleter
     {
         public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
@@ -19,9 +20,10 @@ namespace AzureSiteRecovery.DR.Common
             string[] names;
             try
             {
-                var explicitPath = fakeBoundParameters["Vault"] as string;
-                using var vault = SqliteVault.Open(VaultLocation.Resolve(explicitPath));
-                names = ReadNames(vault, CancellationToken.None).ToArray();
+                // A Table vault is across the network: typing never waits long.
+                using var budget = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+                using var vault = VaultSession.OpenForCompletion(fakeBoundParameters, budget.Token);
+                names = vault is null ? Array.Empty<string>() : ReadNames(vault, budget.Token).ToArray();
             }
             catch (Exception)
             {

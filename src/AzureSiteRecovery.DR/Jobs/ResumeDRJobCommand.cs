@@ -37,7 +37,7 @@ namespace AzureSiteRecovery.DR.Jobs
         {
             ForItem(JobId, () =>
             {
-                var runner = new JobRunner(OpenVault(), new RecoveryJobs(Recovery.RecoveryJobCmdlet.ServicesFor(OpenVault())).Catalog());
+                var runner = new JobRunner(OpenVault(), new RecoveryJobs(Recovery.RecoveryJobCmdlet.ServicesFor(OpenVault(), Connection)).Catalog());
                 var job = Await(ct => runner.GetAsync(JobId, ct));
                 var step = job.CurrentStep is JobStep current ? $" at step '{current.Name}'" : "";
                 if (ShouldProcess($"Job '{job.JobId}' ({job.Operation} of {job.Target}, {job.State}{step})", "Resume"))

@@ -8,6 +8,7 @@ using AzureSiteRecovery.DR.Core.Orchestration.Jobs;
 using AzureSiteRecovery.DR.Core.Orchestration.Recovery;
 using AzureSiteRecovery.DR.Core.Replication;
 using AzureSiteRecovery.DR.Core.Vault;
+using AzureSiteRecovery.DR.Core.Vault.Connection;
 using AzureSiteRecovery.DR.Jobs;
 
 namespace AzureSiteRecovery.DR.Recovery
@@ -24,8 +25,8 @@ namespace AzureSiteRecovery.DR.Recovery
         public SwitchParameter AsJob { get; set; }
 
         /// <summary>The services recovery jobs of this invocation use; the chunk store handle is the job's own.</summary>
-        internal static RecoveryServices ServicesFor(IVault vault) =>
-            new RecoveryServices(vault, new ConfiguredChunkStore(vault).Open, new RunspaceScriptHost()) { ReplicaContainers = ReplicaContainers.For(vault) };
+        internal static RecoveryServices ServicesFor(IVault vault, VaultConnection connection) =>
+            new RecoveryServices(vault, new ConfiguredChunkStore(vault, connection).Open, new RunspaceScriptHost()) { ReplicaContainers = ReplicaContainers.For(vault) };
 
         /// <summary>
         /// Records a job for <paramref name="request"/> and runs it (here, or in the background with
@@ -34,7 +35,7 @@ namespace AzureSiteRecovery.DR.Recovery
         protected void StartRecoveryJob(JobOperation operation, RecoveryRequest request, string description, Func<DRJob, IVault, object> output)
         {
             var vault = OpenVault();
-            var jobs = new RecoveryJobs(ServicesFor(vault));
+            var jobs = new RecoveryJobs(ServicesFor(vault, Connection));
             var definition = Await(ct => jobs.DefineAsync(operation, request, ct));
             if (!ShouldProcess(description, operation.ToString()))
             {
@@ -48,7 +49,7 @@ namespace AzureSiteRecovery.DR.Recovery
             if (AsJob)
             {
                 definition.Resources?.Dispose();
-                new RecoveryBackgroundJob(MyInvocation.Line, $"{operation} {job.Target}", vault.Location, job.JobId, output).StartFor(this);
+                new RecoveryBackgroundJob(MyInvocation.Line, $"{operation} {job.Target}", Connection, job.JobId, output).StartFor(this);
                 return;
             }
 
@@ -66,14 +67,14 @@ namespace AzureSiteRecovery.DR.Recovery
     /// <summary>A recovery job run by -AsJob: a PowerShell job whose output is the cmdlet's output; StopJob stops the DR job (its cleanup still runs).</summary>
     internal sealed class RecoveryBackgroundJob : DRBackgroundJob
     {
-        private readonly string vaultPath;
+        private readonly VaultConnection connection;
         private readonly string jobId;
         private readonly Func<DRJob, IVault, object> output;
 
-        public RecoveryBackgroundJob(string command, string name, string vaultPath, string jobId, Func<DRJob, IVault, object> output)
+        public RecoveryBackgroundJob(string command, string name, VaultConnection connection, string jobId, Func<DRJob, IVault, object> output)
             : base(command, name)
         {
-            this.vaultPath = vaultPath;
+            this.connection = connection;
             this.jobId = jobId;
             this.output = output;
         }
@@ -87,8 +88,8 @@ namespace AzureSiteRecovery.DR.Recovery
         {
             try
             {
-                using var vault = SqliteVault.Open(vaultPath);
-                var runner = new JobRunner(vault, new RecoveryJobs(RecoveryJobCmdlet.ServicesFor(vault)).Catalog());
+                using var vault = await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+                var runner = new JobRunner(vault, new RecoveryJobs(RecoveryJobCmdlet.ServicesFor(vault, connection)).Catalog());
                 var ended = JobRunner.Observe(await runner.ResumeAsync(jobId, cancellationToken).ConfigureAwait(false));
                 Output.Add(PSObject.AsPSObject(output(ended, vault)));
                 return ended.State == Core.Model.JobState.Failed ? System.Management.Automation.JobState.Failed

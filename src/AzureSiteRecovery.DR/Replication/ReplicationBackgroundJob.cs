@@ -8,7 +8,7 @@ using AzureSiteRecovery.DR.Common;
 using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Replication;
 using AzureSiteRecovery.DR.Core.Replication.Scheduling;
-using AzureSiteRecovery.DR.Core.Vault;
+using AzureSiteRecovery.DR.Core.Vault.Connection;
 using PSJobState = System.Management.Automation.JobState;
 
 namespace AzureSiteRecovery.DR.Replication
@@ -21,16 +21,16 @@ namespace AzureSiteRecovery.DR.Replication
     /// </summary>
     internal sealed class ReplicationBackgroundJob : DRBackgroundJob
     {
-        private readonly string vaultPath;
+        private readonly VaultConnection connection;
         private readonly IReadOnlyList<string> vmIds;
         private readonly int parallelism;
         private readonly ReplicationSchedulerOptions? continuous;
 
         // continuous: with -Continuous, how the job's replication worker runs; null: one cycle per VM.
-        public ReplicationBackgroundJob(string command, string name, string vaultPath, IReadOnlyList<string> vmIds, int parallelism, ReplicationSchedulerOptions? continuous)
+        public ReplicationBackgroundJob(string command, string name, VaultConnection connection, IReadOnlyList<string> vmIds, int parallelism, ReplicationSchedulerOptions? continuous)
             : base(command, name)
         {
-            this.vaultPath = vaultPath;
+            this.connection = connection;
             this.vmIds = vmIds;
             this.parallelism = parallelism;
             this.continuous = continuous;
@@ -41,18 +41,18 @@ namespace AzureSiteRecovery.DR.Replication
         protected override async Task<PSJobState> RunAsync(CancellationToken cancellationToken)
         {
             var failed = false;
-            using var vault = SqliteVault.Open(vaultPath);
+            using var vault = await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
             if (continuous != null)
             {
                 var observer = new JobObserver(this);
-                await new ReplicationScheduler(vault, new ConfiguredChunkStore(vault).Open, ReplicaContainers.For(vault), continuous)
+                await new ReplicationScheduler(vault, new ConfiguredChunkStore(vault, connection).Open, ReplicaContainers.For(vault), continuous)
                     .RunAsync(observer, cancellationToken).ConfigureAwait(false);
                 // The worker ends only when stopped: the job is Stopped, as Stop-Job asked.
                 cancellationToken.ThrowIfCancellationRequested();
                 return observer.Failed ? PSJobState.Failed : PSJobState.Completed;
             }
 
-            var replicator = new VmReplicator(vault, new ConfiguredChunkStore(vault).Open, ReplicaContainers.For(vault));
+            var replicator = new VmReplicator(vault, new ConfiguredChunkStore(vault, connection).Open, ReplicaContainers.For(vault));
             var due = new List<string>();
             foreach (var id in vmIds)
             {

@@ -163,7 +163,7 @@ namespace AzureSiteRecovery.DR.Replication
 
             if (AsJob)
             {
-                new ReplicationBackgroundJob(MyInvocation.Line, $"Sync-VmReplication ({selected.Count} VM(s))", OpenVault().Location,
+                new ReplicationBackgroundJob(MyInvocation.Line, $"Sync-VmReplication ({selected.Count} VM(s))", Connection,
                     selected.Select(vm => vm.VmId).ToList(), ThrottleLimit, Continuous ? options : null).StartFor(this);
                 return;
             }

@@ -8,6 +8,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Core.Sites;
 using AzureSiteRecovery.DR.Core.Vault;
+using AzureSiteRecovery.DR.Vault;
 
 namespace AzureSiteRecovery.DR.Sites
 {
@@ -29,7 +30,8 @@ namespace AzureSiteRecovery.DR.Sites
             try
             {
                 using var timeout = new CancellationTokenSource(Budget);
-                using var vault = SqliteVault.Open(VaultLocation.Resolve(fakeBoundParameters["Vault"] as string));
+                using var vault = VaultSession.OpenForCompletion(fakeBoundParameters, timeout.Token);
+                if (vault is null) return Array.Empty<CompletionResult>();
                 var reading = ReadSiteNamesAsync(vault, fakeBoundParameters, timeout.Token);
                 if (!reading.Wait(Budget))
                 {

@@ -112,6 +112,11 @@ namespace ArmLab
                 await LabEndpointAsync(ctx, path);
                 return;
             }
+            if (IsKeyVaultPath(path))
+            {
+                await KeyVaultAsync(ctx, path);
+                return;
+            }
             var entra = await EntraAsync(ctx, path);
             if (entra) return;
 
@@ -287,6 +292,12 @@ namespace ArmLab
                 await WriteAsync(ctx, GuestWriteSas(ctx, Uri.UnescapeDataString(disk.Groups["name"].Value)));
                 return;
             }
+            var secret = Regex.Match(path.TrimEnd('/'), @"^/lab/secrets/(?<name>[0-9a-zA-Z-]+)$", RegexOptions.IgnoreCase);
+            if (secret.Success)
+            {
+                await WriteAsync(ctx, await PutLabSecretAsync(ctx, secret.Groups["name"].Value));
+                return;
+            }
             switch (path.TrimEnd('/').ToLowerInvariant())
             {
                 case "/lab/health":
@@ -302,7 +313,7 @@ namespace ArmLab
                     lock (state.Gate) body = new JsonArray(state.All.Select(r => (JsonNode)ArmState.Public(r)).ToArray());
                     break;
                 default:
-                    await WriteAsync(ctx, Error(404, "LabNotFound", "GET /lab/health, /lab/violations, /lab/requests, /lab/resources; POST /lab/disks/{name}/sas?access=write[&resourceGroup=RG]"));
+                    await WriteAsync(ctx, Error(404, "LabNotFound", "GET /lab/health, /lab/violations, /lab/requests, /lab/resources; POST /lab/disks/{name}/sas?access=write[&resourceGroup=RG]; PUT /lab/secrets/{name}"));
                     return;
             }
             await WriteAsync(ctx, new Answer(200, body));

@@ -2,13 +2,18 @@ using System;
 using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Vault;
+using AzureSiteRecovery.DR.Core.Tests.Storage;
 using Xunit;
 
-namespace AzureSiteRecovery.DR.Core.Tests
+namespace AzureSiteRecovery.DR.Core.Tests.VaultContract
 {
     /// <summary>What the vault keeps about a site's safety: its vCenter's identity, whether it takes ranged writes, consent to plain http.</summary>
-    public sealed class SqliteVaultSiteSafetyTests : VaultTest
+    public abstract class SiteSafetyContract : VaultContractTest
     {
+        protected SiteSafetyContract(VaultBackend backend) : base(backend)
+        {
+        }
+
         [Fact]
         public async Task Identity_ranged_writes_and_http_consent_read_back_from_a_new_vault_instance()
         {
@@ -22,7 +27,7 @@ namespace AzureSiteRecovery.DR.Core.Tests
 
             await vault.UpdateSiteAsync("onprem", s => s with { RangedWrites = false }, null, none);
 
-            using var other = SqliteVault.Open(folder.VaultPath);
+            using var other = OpenOther();
             var read = (await other.FindSiteAsync("onprem", none))!;
             Assert.True(read.AllowInsecureHttp);
             Assert.Equal("721fdc0c-af30-42d5-9cb7-1ad99e993c55", read.ServerInstanceUuid);
@@ -38,6 +43,20 @@ namespace AzureSiteRecovery.DR.Core.Tests
             Assert.Equal("InsecureHttpRefused", e.ErrorId);
             Assert.Contains("-AllowInsecureHttp", e.Message);
             Assert.Empty(await vault.ListSitesAsync(none));
+        }
+    }
+    public sealed class SqliteVaultSiteSafetyTests : SiteSafetyContract
+    {
+        public SqliteVaultSiteSafetyTests() : base(VaultBackend.Sqlite)
+        {
+        }
+    }
+
+    [Collection(AzuriteTables.Collection)]
+    public sealed class TableVaultSiteSafetyTests : SiteSafetyContract
+    {
+        public TableVaultSiteSafetyTests(AzuriteTables lab) : base(VaultBackend.Tables(lab))
+        {
         }
     }
 }

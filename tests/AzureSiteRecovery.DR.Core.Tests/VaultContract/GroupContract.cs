@@ -5,12 +5,17 @@ using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Vault;
+using AzureSiteRecovery.DR.Core.Tests.Storage;
 using Xunit;
 
-namespace AzureSiteRecovery.DR.Core.Tests
+namespace AzureSiteRecovery.DR.Core.Tests.VaultContract
 {
-    public sealed class SqliteVaultGroupTests : VaultTest, IAsyncLifetime
+    public abstract class GroupContract : VaultContractTest, IAsyncLifetime
     {
+        protected GroupContract(VaultBackend backend) : base(backend)
+        {
+        }
+
         public async Task InitializeAsync()
         {
             await vault.AddSiteAsync(Samples.VSphereSite("onprem", SiteRole.Protected), null, none);
@@ -30,7 +35,7 @@ namespace AzureSiteRecovery.DR.Core.Tests
             Assert.Equal("azure-weu", added.RecoverySite);
             Assert.Equal("gold", added.Policy);
             Assert.Equal(0, added.ProtectedVmCount);
-            using var other = SqliteVault.Open(folder.VaultPath);
+            using var other = OpenOther();
             Assert.Equal(added, await other.FindGroupAsync("Erp", none));
         }
 
@@ -109,7 +114,7 @@ namespace AzureSiteRecovery.DR.Core.Tests
         public async Task Update_changes_the_group_and_keeps_its_protected_vm_count()
         {
             await vault.AddGroupAsync(Samples.Group("erp"), none);
-            Samples.AddProtectedVms(folder.VaultPath, "erp", "onprem", 2);
+            await AddProtectedVmsAsync("erp", "onprem", 2);
 
             var updated = await vault.UpdateGroupAsync("ERP", group => group with { RecoverySite = "BRANCH", Description = "moved", ProtectedVmCount = 99 }, none);
 
@@ -124,8 +129,8 @@ namespace AzureSiteRecovery.DR.Core.Tests
             await vault.AddGroupAsync(Samples.Group("erp"), none);
             await vault.AddGroupAsync(Samples.Group("web"), none);
             await vault.AddGroupAsync(Samples.Group("empty"), none);
-            Samples.AddProtectedVms(folder.VaultPath, "erp", "onprem", 3);
-            Samples.AddProtectedVms(folder.VaultPath, "WEB", "onprem", 1);
+            await AddProtectedVmsAsync("erp", "onprem", 3);
+            await AddProtectedVmsAsync("WEB", "onprem", 1);
 
             var counts = (await vault.ListGroupsAsync(none)).ToDictionary(group => group.Name, group => group.ProtectedVmCount);
 
@@ -138,7 +143,7 @@ namespace AzureSiteRecovery.DR.Core.Tests
         public async Task A_group_with_protected_vms_is_kept_unless_forced()
         {
             await vault.AddGroupAsync(Samples.Group("erp"), none);
-            Samples.AddProtectedVms(folder.VaultPath, "erp", "onprem", 3);
+            await AddProtectedVmsAsync("erp", "onprem", 3);
 
             var error = await Assert.ThrowsAsync<ObjectInUseException>(() => vault.RemoveGroupAsync("erp", force: false, none));
 
@@ -150,7 +155,7 @@ namespace AzureSiteRecovery.DR.Core.Tests
             await vault.RemoveGroupAsync("ERP", force: true, none);
 
             Assert.Null(await vault.FindGroupAsync("erp", none));
-            Assert.Equal(0, Samples.CountRows(folder.VaultPath, "protected_vms"));
+            Assert.Equal(0, await CountRowsAsync("protected_vms"));
         }
 
         [Fact]
@@ -171,6 +176,20 @@ namespace AzureSiteRecovery.DR.Core.Tests
         {
             var error = await Assert.ThrowsAsync<ObjectNotFoundException>(() => vault.RemoveGroupAsync("ghost", force: true, none));
             Assert.Equal("ProtectionGroupNotFound", error.ErrorId);
+        }
+    }
+    public sealed class SqliteVaultGroupTests : GroupContract
+    {
+        public SqliteVaultGroupTests() : base(VaultBackend.Sqlite)
+        {
+        }
+    }
+
+    [Collection(AzuriteTables.Collection)]
+    public sealed class TableVaultGroupTests : GroupContract
+    {
+        public TableVaultGroupTests(AzuriteTables lab) : base(VaultBackend.Tables(lab))
+        {
         }
     }
 }

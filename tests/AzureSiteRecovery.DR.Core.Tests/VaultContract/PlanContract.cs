@@ -4,12 +4,18 @@ using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Orchestration.Plans;
 using AzureSiteRecovery.DR.Core.Vault;
+using AzureSiteRecovery.DR.Core.Tests.Storage;
+using AzureSiteRecovery.DR.Core.Tests.Plans;
 using Xunit;
 
-namespace AzureSiteRecovery.DR.Core.Tests.Plans
+namespace AzureSiteRecovery.DR.Core.Tests.VaultContract
 {
-    public sealed class SqliteVaultPlanTests : VaultTest
+    public abstract class PlanContract : VaultContractTest
     {
+        protected PlanContract(VaultBackend backend) : base(backend)
+        {
+        }
+
         private static RecoveryPlanSource Plan(string name, string yaml = "# comment\nname: x\n") =>
             new RecoveryPlanSource { Name = name, ProtectedSite = "onprem", RecoverySite = "dr", Yaml = yaml };
 
@@ -18,7 +24,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Plans
         {
             var added = await vault.AddRecoveryPlanAsync(Plan("erp", "# keep me\r\nname: erp  \n"), replace: false, none);
 
-            using var other = SqliteVault.Open(folder.VaultPath);
+            using var other = OpenOther();
             Assert.Equal(added, await other.FindRecoveryPlanAsync("ERP", none));
             Assert.Equal("# keep me\r\nname: erp  \n", added.Yaml);
         }
@@ -58,7 +64,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Plans
             var parsed = RecoveryPlanParser.Parse(RecoveryPlanParserTests.ExamplePlan(), "erp.plan.yaml") with { SourceFolder = "/srv/plans/erp" };
 
             var added = await catalog.AddAsync(parsed, replace: false, none);
-            using (var other = SqliteVault.Open(folder.VaultPath))
+            using (var other = OpenOther())
             {
                 Assert.Equal("/srv/plans/erp", (await other.FindRecoveryPlanAsync("erp", none))!.SourceFolder);
                 Assert.Equal("/srv/plans/erp", (await new RecoveryPlanCatalog(other).FindAsync("erp", none))!.SourceFolder);
@@ -85,6 +91,20 @@ namespace AzureSiteRecovery.DR.Core.Tests.Plans
             Assert.Equal(added.Created, found.Created);
             Assert.Equal(new[] { "db", "app", "web" }, found.Groups.Select(g => g.Name));
             Assert.Equal("erp", found.Groups[0].Location!.File);
+        }
+    }
+    public sealed class SqliteVaultPlanTests : PlanContract
+    {
+        public SqliteVaultPlanTests() : base(VaultBackend.Sqlite)
+        {
+        }
+    }
+
+    [Collection(AzuriteTables.Collection)]
+    public sealed class TableVaultPlanTests : PlanContract
+    {
+        public TableVaultPlanTests(AzuriteTables lab) : base(VaultBackend.Tables(lab))
+        {
         }
     }
 }

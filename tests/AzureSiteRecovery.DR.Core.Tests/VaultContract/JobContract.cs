@@ -4,12 +4,17 @@ using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Vault;
+using AzureSiteRecovery.DR.Core.Tests.Storage;
 using Xunit;
 
-namespace AzureSiteRecovery.DR.Core.Tests.Jobs
+namespace AzureSiteRecovery.DR.Core.Tests.VaultContract
 {
-    public sealed class SqliteVaultJobTests : VaultTest
+    public abstract class JobContract : VaultContractTest
     {
+        protected JobContract(VaultBackend backend) : base(backend)
+        {
+        }
+
         private static DRJob Job(string id, JobState state = JobState.NotStarted, int steps = 2) => new DRJob
         {
             JobId = id,
@@ -25,7 +30,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Jobs
         {
             var added = await vault.AddJobAsync(Job("j1", steps: 3), none);
 
-            using var other = SqliteVault.Open(folder.VaultPath);
+            using var other = OpenOther();
             var found = (await other.FindJobAsync("j1", none))!;
             Assert.Equal(added with { Steps = found.Steps }, found);
             Assert.Equal(added.Steps, found.Steps);
@@ -69,7 +74,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Jobs
         public async Task Concurrent_step_updates_from_two_handles_lose_nothing()
         {
             await vault.AddJobAsync(Job("j1", steps: 40), none);
-            using var other = SqliteVault.Open(folder.VaultPath);
+            using var other = OpenOther();
 
             await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
                 (i % 2 == 0 ? vault : other).UpdateJobStepAsync("j1", i, s => s with { State = JobStepState.Succeeded, Message = $"m{i}" }, none)));
@@ -80,5 +85,19 @@ namespace AzureSiteRecovery.DR.Core.Tests.Jobs
 
         [Fact]
         public void The_schema_has_the_jobs_migration() => Assert.Contains("CREATE TABLE job_steps", VaultSchema.Migrations[3]);
+    }
+    public sealed class SqliteVaultJobTests : JobContract
+    {
+        public SqliteVaultJobTests() : base(VaultBackend.Sqlite)
+        {
+        }
+    }
+
+    [Collection(AzuriteTables.Collection)]
+    public sealed class TableVaultJobTests : JobContract
+    {
+        public TableVaultJobTests(AzuriteTables lab) : base(VaultBackend.Tables(lab))
+        {
+        }
     }
 }

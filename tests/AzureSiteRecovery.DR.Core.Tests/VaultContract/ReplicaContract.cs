@@ -4,13 +4,18 @@ using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Vault;
+using AzureSiteRecovery.DR.Core.Tests.Storage;
 using Xunit;
 
-namespace AzureSiteRecovery.DR.Core.Tests
+namespace AzureSiteRecovery.DR.Core.Tests.VaultContract
 {
     /// <summary>Schema 7: a point's replica snapshots are committed, read and deleted with it; a VM's replica state, and its reset by a commit.</summary>
-    public sealed class SqliteVaultReplicaTests : VaultTest, IAsyncLifetime
+    public abstract class ReplicaContract : VaultContractTest, IAsyncLifetime
     {
+        protected ReplicaContract(VaultBackend backend) : base(backend)
+        {
+        }
+
         private static readonly DateTimeOffset T0 = DateTimeOffset.FromUnixTimeMilliseconds(1_750_000_000_000);
         private ProtectedVm vm = null!;
 
@@ -70,5 +75,19 @@ namespace AzureSiteRecovery.DR.Core.Tests
             SizeBytes = 1,
             ManifestKey = "points/vm1/" + id,
         };
+    }
+    public sealed class SqliteVaultReplicaTests : ReplicaContract
+    {
+        public SqliteVaultReplicaTests() : base(VaultBackend.Sqlite)
+        {
+        }
+    }
+
+    [Collection(AzuriteTables.Collection)]
+    public sealed class TableVaultReplicaTests : ReplicaContract
+    {
+        public TableVaultReplicaTests(AzuriteTables lab) : base(VaultBackend.Tables(lab))
+        {
+        }
     }
 }

@@ -5,12 +5,17 @@ using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Vault;
+using AzureSiteRecovery.DR.Core.Tests.Storage;
 using Xunit;
 
-namespace AzureSiteRecovery.DR.Core.Tests
+namespace AzureSiteRecovery.DR.Core.Tests.VaultContract
 {
-    public sealed class SqliteVaultPolicyTests : VaultTest
+    public abstract class PolicyContract : VaultContractTest
     {
+        protected PolicyContract(VaultBackend backend) : base(backend)
+        {
+        }
+
         [Fact]
         public async Task A_policy_keeps_its_intervals_exactly()
         {
@@ -27,7 +32,7 @@ namespace AzureSiteRecovery.DR.Core.Tests
             var added = await vault.AddPolicyAsync(policy, none);
 
             Assert.Equal(policy with { Created = added.Created, Modified = added.Modified }, added);
-            using var other = SqliteVault.Open(folder.VaultPath);
+            using var other = OpenOther();
             Assert.Equal(added, await other.FindPolicyAsync("GOLD", none));
         }
 
@@ -143,6 +148,20 @@ namespace AzureSiteRecovery.DR.Core.Tests
 
             Assert.Equal("ReplicationPolicyNotFound", remove.ErrorId);
             Assert.Equal("ReplicationPolicyNotFound", update.ErrorId);
+        }
+    }
+    public sealed class SqliteVaultPolicyTests : PolicyContract
+    {
+        public SqliteVaultPolicyTests() : base(VaultBackend.Sqlite)
+        {
+        }
+    }
+
+    [Collection(AzuriteTables.Collection)]
+    public sealed class TableVaultPolicyTests : PolicyContract
+    {
+        public TableVaultPolicyTests(AzuriteTables lab) : base(VaultBackend.Tables(lab))
+        {
         }
     }
 }

@@ -4,14 +4,19 @@ using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Vault;
+using AzureSiteRecovery.DR.Core.Tests.Storage;
 using Xunit;
 
-namespace AzureSiteRecovery.DR.Core.Tests
+namespace AzureSiteRecovery.DR.Core.Tests.VaultContract
 {
     /// <summary>The replication half of the SQLite vault: protected VMs and their disks, recovery points, leases, and the schema 1 → 2 migration.</summary>
-    public sealed class SqliteVaultReplicationTests : VaultTest, IAsyncLifetime
+    public abstract class ReplicationContract : VaultContractTest, IAsyncLifetime
     {
-        private static readonly DateTimeOffset T0 = DateTimeOffset.FromUnixTimeMilliseconds(1_750_000_000_000);
+        protected ReplicationContract(VaultBackend backend) : base(backend)
+        {
+        }
+
+        protected static readonly DateTimeOffset T0 = DateTimeOffset.FromUnixTimeMilliseconds(1_750_000_000_000);
 
         public async Task InitializeAsync()
         {
@@ -39,7 +44,7 @@ namespace AzureSiteRecovery.DR.Core.Tests
             Assert.Equal(8L << 30, added.Disks[1].CapacityBytes);
             Assert.Null(added.Disks[0].ChangeId);
             Assert.Equal(added, await vault.FindProtectedVmAsync(added.VmId, none), VmComparer);
-            using (var other = SqliteVault.Open(folder.VaultPath))
+            using (var other = OpenOther())
             {
                 Assert.Equal(added, await other.FindProtectedVmAsync(added.VmId, none), VmComparer);
             }
@@ -163,7 +168,7 @@ namespace AzureSiteRecovery.DR.Core.Tests
             Assert.Equal("InvalidProtectedVmSetting", moved.ErrorId);
             Assert.Empty(await vault.ListRecoveryPointsAsync(vm.VmId, none));
             Assert.Null(await vault.FindRecoveryPointAsync("p1", none));
-            Assert.Equal(0, Samples.CountRows(folder.VaultPath, "recovery_points"));
+            Assert.Equal(0, await CountRowsAsync("recovery_points"));
             var unchanged = (await vault.FindProtectedVmAsync(vm.VmId, none))!;
             Assert.Null(unchanged.LastRecoveryPointId);
             Assert.Equal(ProtectionState.InitialSync, unchanged.State);
@@ -179,7 +184,7 @@ namespace AzureSiteRecovery.DR.Core.Tests
             var gone = await Assert.ThrowsAsync<ObjectNotFoundException>(() => vault.CommitRecoveryPointAsync(Point(vm, "p1", T0), v => v with { LastRecoveryPointId = "p1" }, none));
 
             Assert.Equal(("ProtectedVmNotFound", vm.VmId), (gone.ErrorId, gone.Target));
-            Assert.Equal(0, Samples.CountRows(folder.VaultPath, "recovery_points"));
+            Assert.Equal(0, await CountRowsAsync("recovery_points"));
         }
 
         [Fact]
@@ -250,8 +255,8 @@ namespace AzureSiteRecovery.DR.Core.Tests
             Assert.Null(await vault.FindRecoveryPointAsync("p-new", none));
             Assert.Equal(1, (await vault.FindGroupAsync("erp", none))!.ProtectedVmCount);
             // Only the other VM's rows are left.
-            Assert.Equal(2, Samples.CountRows(folder.VaultPath, "protected_disks"));
-            Assert.Equal(1, Samples.CountRows(folder.VaultPath, "recovery_points"));
+            Assert.Equal(2, await CountRowsAsync("protected_disks"));
+            Assert.Equal(1, await CountRowsAsync("recovery_points"));
             Assert.Equal("k-1", (await vault.FindProtectedVmAsync(keep.VmId, none))!.LastRecoveryPointId);
             var again = await Assert.ThrowsAsync<ObjectNotFoundException>(() => vault.RemoveProtectedVmAsync(vm.VmId, none));
             Assert.Equal("ProtectedVmNotFound", again.ErrorId);
@@ -267,7 +272,7 @@ namespace AzureSiteRecovery.DR.Core.Tests
             var second = await vault.TryAcquireLeaseAsync("replication/vm1", "host/200/b", TimeSpan.FromMinutes(30), none);
             var otherResource = await vault.TryAcquireLeaseAsync("replication/vm2", "host/200/b", TimeSpan.FromMinutes(30), none);
             string? holder;
-            using (var otherProcess = SqliteVault.Open(folder.VaultPath))
+            using (var otherProcess = OpenOther())
             {
                 Assert.False(await otherProcess.TryAcquireLeaseAsync("replication/vm1", "host/300/c", TimeSpan.FromMinutes(30), none));
                 holder = await otherProcess.FindLeaseHolderAsync("replication/vm1", none);
@@ -306,6 +311,58 @@ namespace AzureSiteRecovery.DR.Core.Tests
             Assert.True(await vault.TryAcquireLeaseAsync("replication/vm1", "host/100/a", TimeSpan.FromMinutes(30), none));
         }
 
+        protected static string ObjectKeysOf(RecoveryPoint point) => $"points/{point.VmId}/{point.RecoveryPointId}";
+
+        protected static ProtectedVm Vm(string name, string moRef, string group = "erp", string site = "onprem", int disks = 2) => new ProtectedVm
+        {
+            VmId = Guid.NewGuid().ToString("N"),
+            Name = name,
+            ProtectionGroup = group,
+            Site = site,
+            MoRef = moRef,
+            InstanceUuid = Guid.NewGuid().ToString(),
+            State = ProtectionState.InitialSync,
+            Disks = Enumerable.Range(0, disks).Select(i => new ProtectedDisk
+            {
+                Key = 2000 + i,
+                Label = $"Hard disk {i + 1}",
+                FileName = $"[LocalDS_0] {name}/disk{i + 1}.vmdk",
+                CapacityBytes = (4L << 30) * (i + 1),
+            }).ToArray(),
+        };
+
+        protected static RecoveryPoint Point(ProtectedVm vm, string id, DateTimeOffset time) => new RecoveryPoint
+        {
+            RecoveryPointId = id,
+            VmId = vm.VmId,
+            VmName = vm.Name,
+            Time = time,
+            Consistency = PointConsistency.CrashConsistent,
+            SizeBytes = vm.Disks.Sum(d => d.CapacityBytes),
+            ChangedBytes = 8 << 20,
+            StoredBytes = 3 << 20,
+            ChunkCount = 2,
+            ManifestKey = $"points/{vm.VmId}/{id}",
+        };
+
+        /// <summary>Records compare their disk lists by reference; this compares them by value.</summary>
+        protected static readonly System.Collections.Generic.IEqualityComparer<ProtectedVm?> VmComparer = new VmEquality();
+
+        private sealed class VmEquality : System.Collections.Generic.IEqualityComparer<ProtectedVm?>
+        {
+            public bool Equals(ProtectedVm? x, ProtectedVm? y) =>
+                x is not null && y is not null && x with { Disks = Array.Empty<ProtectedDisk>() } == y with { Disks = Array.Empty<ProtectedDisk>() } && x.Disks.SequenceEqual(y.Disks);
+
+            public int GetHashCode(ProtectedVm? obj) => obj?.VmId.GetHashCode() ?? 0;
+        }
+    }
+    public sealed class SqliteVaultReplicationTests : ReplicationContract
+    {
+        public SqliteVaultReplicationTests() : base(VaultBackend.Sqlite)
+        {
+        }
+
+        // SQLite only: the schema migrations of the vault file.
         [Fact]
         public async Task A_schema_1_vault_opens_at_the_latest_schema_with_its_data_and_its_vms_awaiting_initial_sync()
         {
@@ -365,50 +422,13 @@ PRAGMA user_version = 1;";
                 Assert.Equal("p1", (await reopened.FindProtectedVmAsync("vm-id-1", none))!.LastRecoveryPointId);
             }
         }
+    }
 
-        private static string ObjectKeysOf(RecoveryPoint point) => $"points/{point.VmId}/{point.RecoveryPointId}";
-
-        private static ProtectedVm Vm(string name, string moRef, string group = "erp", string site = "onprem", int disks = 2) => new ProtectedVm
+    [Collection(AzuriteTables.Collection)]
+    public sealed class TableVaultReplicationTests : ReplicationContract
+    {
+        public TableVaultReplicationTests(AzuriteTables lab) : base(VaultBackend.Tables(lab))
         {
-            VmId = Guid.NewGuid().ToString("N"),
-            Name = name,
-            ProtectionGroup = group,
-            Site = site,
-            MoRef = moRef,
-            InstanceUuid = Guid.NewGuid().ToString(),
-            State = ProtectionState.InitialSync,
-            Disks = Enumerable.Range(0, disks).Select(i => new ProtectedDisk
-            {
-                Key = 2000 + i,
-                Label = $"Hard disk {i + 1}",
-                FileName = $"[LocalDS_0] {name}/disk{i + 1}.vmdk",
-                CapacityBytes = (4L << 30) * (i + 1),
-            }).ToArray(),
-        };
-
-        private static RecoveryPoint Point(ProtectedVm vm, string id, DateTimeOffset time) => new RecoveryPoint
-        {
-            RecoveryPointId = id,
-            VmId = vm.VmId,
-            VmName = vm.Name,
-            Time = time,
-            Consistency = PointConsistency.CrashConsistent,
-            SizeBytes = vm.Disks.Sum(d => d.CapacityBytes),
-            ChangedBytes = 8 << 20,
-            StoredBytes = 3 << 20,
-            ChunkCount = 2,
-            ManifestKey = $"points/{vm.VmId}/{id}",
-        };
-
-        /// <summary>Records compare their disk lists by reference; this compares them by value.</summary>
-        private static readonly VmEquality VmComparer = new VmEquality();
-
-        private sealed class VmEquality : System.Collections.Generic.IEqualityComparer<ProtectedVm?>
-        {
-            public bool Equals(ProtectedVm? x, ProtectedVm? y) =>
-                x is not null && y is not null && x with { Disks = Array.Empty<ProtectedDisk>() } == y with { Disks = Array.Empty<ProtectedDisk>() } && x.Disks.SequenceEqual(y.Disks);
-
-            public int GetHashCode(ProtectedVm? obj) => obj?.VmId.GetHashCode() ?? 0;
         }
     }
 }

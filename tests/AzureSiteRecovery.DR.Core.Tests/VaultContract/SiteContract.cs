@@ -5,12 +5,17 @@ using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Vault;
+using AzureSiteRecovery.DR.Core.Tests.Storage;
 using Xunit;
 
-namespace AzureSiteRecovery.DR.Core.Tests
+namespace AzureSiteRecovery.DR.Core.Tests.VaultContract
 {
-    public sealed class SqliteVaultSiteTests : VaultTest
+    public abstract class SiteContract : VaultContractTest
     {
+        protected SiteContract(VaultBackend backend) : base(backend)
+        {
+        }
+
         [Fact]
         public async Task An_added_site_reads_back_equal_from_a_new_vault_instance()
         {
@@ -29,7 +34,7 @@ namespace AzureSiteRecovery.DR.Core.Tests
             Assert.Equal(added.Created, added.Modified);
             Assert.False(added.HasSecret);
 
-            using var other = SqliteVault.Open(folder.VaultPath);
+            using var other = OpenOther();
             Assert.Equal(added, await other.FindSiteAsync("azure-weu", none));
         }
 
@@ -161,7 +166,7 @@ namespace AzureSiteRecovery.DR.Core.Tests
             await vault.RemoveSiteAsync("ONPREM", none);
 
             Assert.Null(await vault.FindSiteAsync("onprem", none));
-            Assert.Equal(0, Samples.CountRows(folder.VaultPath, "site_secrets"));
+            Assert.Equal(0, await CountRowsAsync("site_secrets"));
         }
 
         [Fact]
@@ -207,6 +212,20 @@ namespace AzureSiteRecovery.DR.Core.Tests
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => vault.AddSiteAsync(Samples.VSphereSite(), null, cancelled.Token));
 
             Assert.Empty(await vault.ListSitesAsync(none));
+        }
+    }
+    public sealed class SqliteVaultSiteTests : SiteContract
+    {
+        public SqliteVaultSiteTests() : base(VaultBackend.Sqlite)
+        {
+        }
+    }
+
+    [Collection(AzuriteTables.Collection)]
+    public sealed class TableVaultSiteTests : SiteContract
+    {
+        public TableVaultSiteTests(AzuriteTables lab) : base(VaultBackend.Tables(lab))
+        {
         }
     }
 }
