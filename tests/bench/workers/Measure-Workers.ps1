@@ -178,6 +178,10 @@ function Invoke-Run([string] $Run, [string[]] $Names, [int] $Seconds, [int] $Kil
 
 $lab = $null
 $writer = $null
+$azurite = Join-Path $PSScriptRoot '../../lab/azurite/azurite.sh'
+$azuriteDir = $null
+$savedEnvironment = [ordered]@{ AZSR_DR_VAULT = $null; AZSR_DR_VAULT_TABLE_PREFIX = $null; AZSR_DR_VAULT_AUTHENTICATION = $null; AZSR_DR_VAULT_SECRET = $null; AZSR_DR_VAULT_KEY = $null; XDG_DATA_HOME = $null }
+foreach ($name in @($savedEnvironment.Keys)) { $savedEnvironment[$name] = [Environment]::GetEnvironmentVariable($name) }
 $script:live = @()
 $vault = $null
 if (-not $FromRecord) {
@@ -186,10 +190,22 @@ New-Item -ItemType Directory -Force -Path $rawFolder, $work | Out-Null
 try {
     Write-Host "== Workers: $Workers workers, $VmCount VMs, $DurationSeconds s (kill at $KillAtSeconds s), then 1 worker for $SingleWorkerSeconds s; interval $IntervalSeconds s, lease $LeaseSeconds s, $VaultKind vault" -ForegroundColor Cyan
     $lab = Start-TestVcsim -Arguments @('-vm', "$VmCount", '-cluster', '0', '-disk-mb', "$DiskMiB")
-    switch ($VaultKind) {
-        'Sqlite' { $vault = Join-Path $work 'vault.db' }
-        'Table' { throw 'The Table vault is not wired into this benchmark yet: run it with -VaultKind Sqlite.' }
+    if ($VaultKind -eq 'Table') {
+        # One Table vault on Azurite, named and signed in to through the environment (every worker inherits it);
+        # its local chunk store goes under $work (XDG_DATA_HOME), not the user's data folder.
+        $azuriteDir = Join-Path $work 'azurite'
+        $url = & bash $azurite start-table $azuriteDir
+        if ($LASTEXITCODE -ne 0) { throw "azurite.sh start-table failed ($LASTEXITCODE): $url" }
+        $vault = "$(@($url)[-1])".Trim()
+        $env:AZSR_DR_VAULT_TABLE_PREFIX = 'bench'
+        $env:AZSR_DR_VAULT_AUTHENTICATION = 'SharedKey'
+        # Azurite's published development account key (not a secret).
+        $env:AZSR_DR_VAULT_SECRET = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
+        $env:AZSR_DR_VAULT_KEY = Join-Path $work 'keys/vault.key'
+        $env:XDG_DATA_HOME = Join-Path $work 'data'
     }
+    else { $vault = Join-Path $work 'vault.db' }
+    $env:AZSR_DR_VAULT = $vault
     $PSDefaultParameterValues = @{ '*:Vault' = $vault; '*:WarningAction' = 'SilentlyContinue' }
     $cred = New-TestCredential
     New-DRSite -Name onprem -VSphere -Server $lab.Url -Credential $cred -Role Protected -SkipCertificateCheck | Out-Null
@@ -251,6 +267,8 @@ finally {
     foreach ($runner in $script:live) { Stop-Worker $runner }
     if ($writer -and -not $writer.HasExited) { & kill -9 $writer.Id; $writer.WaitForExit() }
     if ($lab) { $lab | Stop-TestVcsim }
+    if ($azuriteDir) { & bash $azurite stop-table $azuriteDir | Out-Null }
+    foreach ($name in $savedEnvironment.Keys) { [Environment]::SetEnvironmentVariable($name, $savedEnvironment[$name]) }
     Remove-Item $work -Recurse -Force -ErrorAction SilentlyContinue
 }
 }
