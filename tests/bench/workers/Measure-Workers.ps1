@@ -152,6 +152,12 @@ function Invoke-Run([string] $Run, [string[]] $Names, [int] $Seconds, [int] $Kil
         if ($sleep -gt 0) { Start-Sleep -Milliseconds $sleep }
     }
     $stopped = Get-Now
+    # CPU seconds of the run's processes (the workers while alive; the lab's services since they started): where the machine's time went.
+    $cpu = [ordered]@{}
+    foreach ($runner in $runners | Where-Object { -not $_.Process.HasExited }) { $cpu[$runner.Name] = [math]::Round($runner.Process.TotalProcessorTime.TotalSeconds, 1) }
+    foreach ($service in $script:services.GetEnumerator()) {
+        try { $cpu[$service.Key] = [math]::Round([Diagnostics.Process]::GetProcessById($service.Value).TotalProcessorTime.TotalSeconds, 1) } catch { $cpu[$service.Key] = $null }
+    }
     foreach ($runner in $runners) { Stop-Worker $runner }
     $samples | ConvertTo-Json -Depth 3 -Compress | Set-Content (Join-Path $rawFolder "$Run-samples.json")
 
@@ -171,7 +177,7 @@ function Invoke-Run([string] $Run, [string[]] $Names, [int] $Seconds, [int] $Kil
         }
     }
     [ordered]@{
-        Run = $Run; Begin = $begin; Stopped = $stopped; Killed = $killed; Victim = $(if ($victim) { $victim.Name } else { $null }); Held = $held
+        Run = $Run; Begin = $begin; Stopped = $stopped; Killed = $killed; CpuSeconds = $cpu; Victim = $(if ($victim) { $victim.Name } else { $null }); Held = $held
         Workers = @($runners | ForEach-Object { [ordered]@{ Name = $_.Name; Started = $(if ($_.Started) { $_.Started } else { $begin }); Killed = $_.Killed; Log = Split-Path -Leaf $_.Log; Failed = Split-Path -Leaf $_.Failed } })
     }
 }
@@ -183,6 +189,7 @@ $azuriteDir = $null
 $savedEnvironment = [ordered]@{ AZSR_DR_VAULT = $null; AZSR_DR_VAULT_TABLE_PREFIX = $null; AZSR_DR_VAULT_AUTHENTICATION = $null; AZSR_DR_VAULT_SECRET = $null; AZSR_DR_VAULT_KEY = $null; XDG_DATA_HOME = $null }
 foreach ($name in @($savedEnvironment.Keys)) { $savedEnvironment[$name] = [Environment]::GetEnvironmentVariable($name) }
 $script:live = @()
+$script:services = [ordered]@{}
 $vault = $null
 if (-not $FromRecord) {
 if (Test-Path $rawFolder) { Remove-Item $rawFolder -Recurse -Force }
@@ -190,6 +197,7 @@ New-Item -ItemType Directory -Force -Path $rawFolder, $work | Out-Null
 try {
     Write-Host "== Workers: $Workers workers, $VmCount VMs, $DurationSeconds s (kill at $KillAtSeconds s), then 1 worker for $SingleWorkerSeconds s; interval $IntervalSeconds s, lease $LeaseSeconds s, $VaultKind vault" -ForegroundColor Cyan
     $lab = Start-TestVcsim -Arguments @('-vm', "$VmCount", '-cluster', '0', '-disk-mb', "$DiskMiB")
+    $script:services['vcsim'] = $lab.Pid
     if ($VaultKind -eq 'Table') {
         # One Table vault on Azurite, named and signed in to through the environment (every worker inherits it);
         # its local chunk store goes under $work (XDG_DATA_HOME), not the user's data folder.
@@ -197,6 +205,7 @@ try {
         $url = & bash $azurite start-table $azuriteDir
         if ($LASTEXITCODE -ne 0) { throw "azurite.sh start-table failed ($LASTEXITCODE): $url" }
         $vault = "$(@($url)[-1])".Trim()
+        $script:services['azurite-table'] = [int](Get-Content (Join-Path $azuriteDir 'azurite-table.pid'))
         $env:AZSR_DR_VAULT_TABLE_PREFIX = 'bench'
         $env:AZSR_DR_VAULT_AUTHENTICATION = 'SharedKey'
         # Azurite's published development account key (not a secret).
@@ -237,6 +246,7 @@ while (`$true) {
 }
 "@
     $writer = Start-ChildPwsh -Script $writerScript -OutputPath (Join-Path $rawFolder 'writer.out')
+    $script:services['writer'] = $writer.Id
 
     # Every VM's first (full) point before the clock starts: the runs measure the steady state.
     $initial = Measure-Command { $first = @(Sync-VmReplication -ProtectionGroup bench -ThrottleLimit 4) }
@@ -342,6 +352,7 @@ $result = [ordered]@{
     CyclesPerMinute            = [ordered]@{ "$($record.Workers)" = $multiAll.CyclesPerMinute; '1' = $(if ($singleAll) { $singleAll.CyclesPerMinute } else { $null }) }
     DemandCyclesPerMinute      = [math]::Round($vmNames.Count * 60 / $record.IntervalSeconds, 1)
     CyclesPerMinuteMeaning     = "committed cycles per minute of each run, from the moment every worker reported Running to the stop; the VMs ask for $($vmNames.Count) x 60 / $($record.IntervalSeconds) per minute: a run below it could not keep up (its VMs wait: DueWait), one at it kept up; the single worker starts with every VM overdue (after the lease wait between the runs), so its first minute catches up. On one small shared machine more workers add coordination (polls, leases, vault writes), not cores."
+    CpuSeconds                 = [ordered]@{ "$($record.Workers) workers" = $multi.CpuSeconds; '1 worker' = $(if ($single) { $single.CpuSeconds } else { $null }) }
     Runs                       = [ordered]@{ "$($record.Workers) workers" = $multiAll; "$($record.Workers) workers before the kill" = $multiBefore; "$($record.Workers - 1) workers after the kill" = $multiAfter; '1 worker' = $singleAll }
     CyclesByWorker             = [ordered]@{}
     EarlyCycles                = $early.Count
