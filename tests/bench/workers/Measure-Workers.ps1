@@ -4,7 +4,7 @@
     VMs whose guests keep writing, one worker is SIGKILLed at $KillAtSeconds; then one worker alone on the same lab.
 .DESCRIPTION
     The 'Workers' section of ../Invoke-Benchmarks.ps1 (also runs on its own). Lab: a vcsim with $VmCount VMs
-    ($DiskMiB MiB disks, CBT), a vault (-VaultKind: a SQLite file, or a Table vault on Azurite) with one policy
+    ($DiskMiB MiB disks, CBT), a vault (-VaultKind: a Table vault on Azurite, the default as the issue asks, or a SQLite file) with one policy
     (replication interval $IntervalSeconds s) and one group of every VM, each VM replicated once before the clock
     starts. A writer process (the guests) writes $WriteKiB KiB at a random place of every disk every
     $WriteEverySeconds s, so each cycle has changes.
@@ -49,7 +49,7 @@ param(
     [ValidateRange(4, 4096)][int] $WriteKiB = 64,
     [ValidateRange(1, 600)][int] $WriteEverySeconds = 5,
     [ValidateRange(100, 5000)][int] $SampleMilliseconds = 250,
-    [ValidateSet('Sqlite', 'Table')][string] $VaultKind = 'Sqlite',
+    [ValidateSet('Sqlite', 'Table')][string] $VaultKind = 'Table',
     # Runs nothing: the figures again from the last run's record ($OutFolder/workers/run.json and the logs beside it).
     [switch] $FromRecord
 )
