@@ -14,6 +14,9 @@
     AzureRecovery    a 20-VM test failover to Azure (the lab)         vs  its critical path, as Recovery computes it
                      a cycle's bytes sent to the Azure replica       vs  the bytes of the chunks that changed
                      (recovery/Measure-RecoveryPlan.ps1 -RecoverySite Azure; out/bench/azure-recovery.json)
+    Workers          4 replication workers on one vault, 40 VMs with guest writes, 10 minutes, one worker SIGKILLed at minute 4:
+                     overlapping cycles, longest time without a point after the kill, idle-while-due time, cycles per
+                     minute against 1 worker (workers/Measure-Workers.ps1; out/bench/workers.json; about 16 minutes)
     Results go to the console and to out/bench/<name>.json. Timings are medians of several runs.
 #>
 [CmdletBinding()]
@@ -37,7 +40,7 @@ param(
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
 
-$known = @('ImportModule', 'GetGroups10k', 'GetDRVm10k', 'Replication', 'Recovery', 'AzureRecovery')
+$known = @('ImportModule', 'GetGroups10k', 'GetDRVm10k', 'Replication', 'Recovery', 'AzureRecovery', 'Workers')
 $Only = @($Only | ForEach-Object { $_ -split ',' } | ForEach-Object { $_.Trim() } | Where-Object { $_ })
 if (-not $Only) { $Only = $known }
 $unknown = @($Only | Where-Object { $_ -notin $known })
@@ -426,4 +429,9 @@ if ('Recovery' -in $Only) {
 if ('AzureRecovery' -in $Only) {
     # The same script with Azure (the lab) as the recovery site; writes out/bench/azure-recovery.json.
     & (Join-Path $PSScriptRoot 'recovery/Measure-RecoveryPlan.ps1') -ModulePath $ModulePath -OutFolder $outFolder -RecoverySite Azure -GroupSizes 4, 8, 8 -DiskMiB 16
+}
+
+if ('Workers' -in $Only) {
+    # Its own script (it also runs alone, with shorter runs for a try); writes out/bench/workers.json.
+    & (Join-Path $PSScriptRoot 'workers/Measure-Workers.ps1') -ModulePath $ModulePath -OutFolder $outFolder
 }

@@ -114,7 +114,8 @@ function Write-DiskBytes([string] $Path, [long] $Offset, [long] $Length, [int] $
     $stream = [IO.File]::Open($Path, 'Open', 'Write')
     try {
         [void]$stream.Seek($Offset, 'Begin')
-        $block = [byte[]]::new(4MB)
+        # At most 4 MiB at a time; no more than asked for (random bytes cost CPU: a guest writer calls this every few seconds).
+        $block = [byte[]]::new([Math]::Min(4MB, [Math]::Max(1, $Length)))
         for ($done = 0L; $done -lt $Length; $done += $block.Length) {
             $rng.NextBytes($block)
             $stream.Write($block, 0, [Math]::Min($block.Length, $Length - $done))
