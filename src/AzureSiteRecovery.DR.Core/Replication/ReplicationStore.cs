@@ -39,8 +39,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
         {
             var key = VaultKey.OpenOrCreate(VaultKey.PathFor(vaultPath),
                 () => HasFiles(StoreFolderFor(vaultPath)) || HasFiles(SpoolFolderFor(vaultPath)) || SqliteVault.HoldsSealedData(vaultPath));
-            var objects = new SpoolingObjectStore(primary, SpoolFolderFor(vaultPath));
-            return new ReplicationStore(key, objects, new ChunkStore(objects, key.Material, options));
+            return Open(key, vaultPath, primary, options);
         }
 
         /// <summary>

@@ -27,7 +27,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
                     if (points > 0) throw VaultRules.ChunkStoreInUse(points, current, setting);
                 }
                 var stored = setting with { HasSecret = secret is not null, Location = null, Modified = Now() };
-                var sealedSecret = secret is null ? null : Seal(transaction, secret, ChunkStoreSecretBinding(stored));
+                var sealedSecret = secret is null ? null : Seal(transaction, secret, VaultSecrets.ChunkStoreBinding(stored));
                 Execute(transaction,
                     @"INSERT INTO chunk_store (id, kind, container_url, authentication, client_id, key_id, ciphertext, modified_unix_ms)
                       VALUES (1, $kind, $url, $authentication, $clientId, $keyId, $ciphertext, $modified)
@@ -49,7 +49,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
                 var row = ReadAll(null, "SELECT key_id, ciphertext FROM chunk_store WHERE id = 1 AND ciphertext IS NOT NULL;",
                     reader => (KeyId: (byte[])reader[0], Sealed: (byte[])reader[1])).FirstOrDefault();
                 return row.Sealed is null ? null
-                    : Unseal("the account key or SAS of the chunk store", "Set-DRChunkStore", row.KeyId, row.Sealed, ChunkStoreSecretBinding(setting));
+                    : Unseal("the account key or SAS of the chunk store", "Set-DRChunkStore", row.KeyId, row.Sealed, VaultSecrets.ChunkStoreBinding(setting));
             }, cancellationToken);
 
         private ChunkStoreSetting FindChunkStore(SqliteTransaction? transaction) =>
@@ -65,8 +65,5 @@ namespace AzureSiteRecovery.DR.Core.Vault
                 }).FirstOrDefault() ?? ChunkStoreSetting.Default;
 
         // The container URL is authenticated with its key or SAS, so a secret copied onto another URL (or a site's row) does not open.
-        private static ArraySegment<byte> ChunkStoreSecretBinding(ChunkStoreSetting setting) =>
-            new ArraySegment<byte>(Encoding.UTF8.GetBytes("chunk-store/" + setting.BlobContainer?.AbsoluteUri));
-
     }
 }

@@ -338,7 +338,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
 
         private void SaveSecret(SqliteTransaction transaction, string siteName, string secret)
         {
-            var sealedSecret = Seal(transaction, secret, SecretBinding(siteName));
+            var sealedSecret = Seal(transaction, secret, VaultSecrets.SiteBinding(siteName));
             Execute(transaction,
                 "INSERT INTO site_secrets (site_name, key_id, ciphertext) VALUES ($name, $keyId, $ciphertext) " +
                 "ON CONFLICT (site_name) DO UPDATE SET key_id = excluded.key_id, ciphertext = excluded.ciphertext;",
@@ -346,21 +346,12 @@ namespace AzureSiteRecovery.DR.Core.Vault
         }
 
         private string OpenSecret(string siteName, byte[] keyId, byte[] sealedSecret) =>
-            Unseal($"the secret of site '{siteName}'", $"Set-DRSite {siteName}", keyId, sealedSecret, SecretBinding(siteName));
+            Unseal($"the secret of site '{siteName}'", $"Set-DRSite {siteName}", keyId, sealedSecret, VaultSecrets.SiteBinding(siteName));
 
         /// <summary>Seals <paramref name="secret"/> with the vault key (created in <paramref name="transaction"/> when none exists yet), authenticating <paramref name="binding"/>.</summary>
         private byte[] Seal(SqliteTransaction transaction, string secret, ArraySegment<byte> binding)
         {
-            var cipher = SecretCipher(transaction)!;
-            var plaintext = Encoding.UTF8.GetBytes(secret);
-            try
-            {
-                return cipher.Seal(new ArraySegment<byte>(plaintext), binding);
-            }
-            finally
-            {
-                Array.Clear(plaintext, 0, plaintext.Length);
-            }
+            return VaultSecrets.Seal(SecretCipher(transaction)!, secret, binding);
         }
 
         /// <summary>Opens a sealed secret; <paramref name="what"/> names it and <paramref name="fix"/> is the command that sets it again, for the errors.</summary>
@@ -372,33 +363,14 @@ namespace AzureSiteRecovery.DR.Core.Vault
             if (!keyId.SequenceEqual(key!.Id))
             {
                 throw new VaultException("VaultKeyMismatch", keyGiven ? Location : KeyPath, keyGiven
-                    ? $"{Capitalize(what)} was encrypted with another key than {KeyName}. Give the vault's own key, or set the secret again with {fix}."
-                    : $"{Capitalize(what)} was encrypted with another key than the one in '{KeyPath}' (the key file was replaced, or the vault was copied without it). " +
+                    ? $"{VaultSecrets.Capitalize(what)} was encrypted with another key than {KeyName}. Give the vault's own key, or set the secret again with {fix}."
+                    : $"{VaultSecrets.Capitalize(what)} was encrypted with another key than the one in '{KeyPath}' (the key file was replaced, or the vault was copied without it). " +
                     $"Put the original key file back, or set the secret again with {fix}.");
             }
-            try
-            {
-                var plaintext = cipher.Open(new ArraySegment<byte>(sealedSecret), binding);
-                try
-                {
-                    return Encoding.UTF8.GetString(plaintext);
-                }
-                finally
-                {
-                    Array.Clear(plaintext, 0, plaintext.Length);
-                }
-            }
-            catch (TamperedDataException ex)
-            {
-                throw new VaultException("VaultSecretTampered", Location,
-                    $"{Capitalize(what)} in the vault '{Location}' failed its integrity check (it was changed or damaged). Set it again with {fix}.", ex);
-            }
+            return VaultSecrets.Open(cipher, sealedSecret, binding, Location, what, fix);
         }
 
-        private static string Capitalize(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text.Substring(1);
-
         // The site name is authenticated with its secret, so a secret copied onto another site's row does not open.
-        private static ArraySegment<byte> SecretBinding(string siteName) => new ArraySegment<byte>(Encoding.UTF8.GetBytes(siteName));
 
         /// <summary>The cipher for site secrets; null when the key file does not exist and no <paramref name="sealing"/> transaction may create it.</summary>
         private AuthenticatedCipher? SecretCipher(SqliteTransaction? sealing)

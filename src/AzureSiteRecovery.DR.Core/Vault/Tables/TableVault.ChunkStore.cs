@@ -46,7 +46,7 @@ namespace AzureSiteRecovery.DR.Core.Vault.Tables
                 if (secret is not null)
                 {
                     entity["KeyId"] = key.Id;
-                    entity["Ciphertext"] = Seal(secret, ChunkStoreSecretBinding(stored));
+                    entity["Ciphertext"] = Seal(secret, VaultSecrets.ChunkStoreBinding(stored));
                     entity["Sealed"] = true;
                     actions.Add(await MetaCheckAsync(cancellationToken).ConfigureAwait(false));
                 }
@@ -61,7 +61,7 @@ namespace AzureSiteRecovery.DR.Core.Vault.Tables
             {
                 var row = await FindAsync(config, ConfigPartition, ChunkStoreRow, cancellationToken).ConfigureAwait(false);
                 return row?.GetBinary("Ciphertext") is byte[] sealedSecret
-                    ? Unseal("the account key or SAS of the chunk store", "Set-DRChunkStore", row.GetBinary("KeyId")!, sealedSecret, ChunkStoreSecretBinding(ReadChunkStore(row)))
+                    ? Unseal("the account key or SAS of the chunk store", "Set-DRChunkStore", row.GetBinary("KeyId")!, sealedSecret, VaultSecrets.ChunkStoreBinding(ReadChunkStore(row)))
                     : null;
             });
 
@@ -76,7 +76,5 @@ namespace AzureSiteRecovery.DR.Core.Vault.Tables
         };
 
         // The container URL is authenticated with its key or SAS, so a secret copied onto another URL (or a site's row) does not open (as SqliteVault).
-        private static ArraySegment<byte> ChunkStoreSecretBinding(ChunkStoreSetting setting) =>
-            new ArraySegment<byte>(Encoding.UTF8.GetBytes("chunk-store/" + setting.BlobContainer?.AbsoluteUri));
     }
 }

@@ -102,7 +102,7 @@ namespace AzureSiteRecovery.DR.Core.Vault.Tables
                 var row = await FindAsync(config, ConfigPartition, SiteRow(name), cancellationToken).ConfigureAwait(false) ?? throw new ObjectNotFoundException("Site", name);
                 var site = ReadSite(row);
                 return row.GetBinary("Ciphertext") is byte[] sealedSecret
-                    ? Unseal($"the secret of site '{site.Name}'", $"Set-DRSite {site.Name}", row.GetBinary("KeyId")!, sealedSecret, SecretBinding(site.Name))
+                    ? Unseal($"the secret of site '{site.Name}'", $"Set-DRSite {site.Name}", row.GetBinary("KeyId")!, sealedSecret, VaultSecrets.SiteBinding(site.Name))
                     : null;
             });
 
@@ -112,7 +112,7 @@ namespace AzureSiteRecovery.DR.Core.Vault.Tables
             if (secret is not null)
             {
                 entity["KeyId"] = key.Id;
-                entity["Ciphertext"] = Seal(secret, SecretBinding(site.Name));
+                entity["Ciphertext"] = Seal(secret, VaultSecrets.SiteBinding(site.Name));
                 entity["Sealed"] = true;
             }
             return entity;
@@ -121,8 +121,6 @@ namespace AzureSiteRecovery.DR.Core.Vault.Tables
         private static Site ReadSite(TableEntity row) => Doc<Site>(row) with { HasSecret = row.GetBinary("Ciphertext") is not null };
 
         // The site name is authenticated with its secret, so a secret copied onto another site's row does not open (as SqliteVault).
-        private static ArraySegment<byte> SecretBinding(string siteName) => new ArraySegment<byte>(Encoding.UTF8.GetBytes(siteName));
-
         private static bool SameName(string a, string b) => VaultRules.FoldAscii(a) == VaultRules.FoldAscii(b);
 
         // ---- Replication policies ----

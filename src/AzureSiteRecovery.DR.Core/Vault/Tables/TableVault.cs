@@ -164,15 +164,7 @@ namespace AzureSiteRecovery.DR.Core.Vault.Tables
 
         private byte[] Seal(string secret, ArraySegment<byte> binding)
         {
-            var plaintext = Encoding.UTF8.GetBytes(secret);
-            try
-            {
-                return cipher.Seal(new ArraySegment<byte>(plaintext), binding);
-            }
-            finally
-            {
-                Array.Clear(plaintext, 0, plaintext.Length);
-            }
+            return VaultSecrets.Seal(cipher, secret, binding);
         }
 
         private string Unseal(string what, string fix, byte[] keyId, byte[] sealedSecret, ArraySegment<byte> binding)
@@ -180,29 +172,11 @@ namespace AzureSiteRecovery.DR.Core.Vault.Tables
             if (!keyId.SequenceEqual(key.Id))
             {
                 throw new VaultException("VaultKeyMismatch", Location,
-                    $"{Capitalize(what)} in the vault '{Location}' was encrypted with another key (id {Hex(keyId)}) than the one given (id {Hex(key.Id)}, from '{key.FilePath}'). " +
+                    $"{VaultSecrets.Capitalize(what)} in the vault '{Location}' was encrypted with another key (id {Hex(keyId)}) than the one given (id {Hex(key.Id)}, from '{key.FilePath}'). " +
                     $"Open the vault with the key source it was created with, or set the secret again with {fix}.");
             }
-            try
-            {
-                var plaintext = cipher.Open(new ArraySegment<byte>(sealedSecret), binding);
-                try
-                {
-                    return Encoding.UTF8.GetString(plaintext);
-                }
-                finally
-                {
-                    Array.Clear(plaintext, 0, plaintext.Length);
-                }
-            }
-            catch (TamperedDataException ex)
-            {
-                throw new VaultException("VaultSecretTampered", Location,
-                    $"{Capitalize(what)} in the vault '{Location}' failed its integrity check (it was changed or damaged). Set it again with {fix}.", ex);
-            }
+            return VaultSecrets.Open(cipher, sealedSecret, binding, Location, what, fix);
         }
-
-        private static string Capitalize(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text.Substring(1);
 
         // ---- Table plumbing ----
 
