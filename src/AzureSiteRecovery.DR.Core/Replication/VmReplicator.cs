@@ -45,6 +45,9 @@ namespace AzureSiteRecovery.DR.Core.Replication
     /// <summary>Progress of a cycle: the step and, while copying, the bytes done of the bytes to look at.</summary>
     public sealed record CycleProgress(string VmName, string Step, long BytesDone, long BytesTotal);
 
+    /// <summary>A VM's lease taken for one cycle (<see cref="VmReplicator.TryClaimAsync"/>), with the VM as read under it.</summary>
+    public sealed record CycleClaim(ProtectedVm Vm, LeaseClaim Lease);
+
     /// <summary>
     /// The process server's work for one VM: snapshot, changed extents (CBT, or a full digest
     /// compare when CBT cannot answer), chunk and store, commit the point, remove the snapshot.
@@ -203,29 +206,65 @@ namespace AzureSiteRecovery.DR.Core.Replication
         /// <summary>Runs one cycle for the VM; fails with VmReplicationInProgress while another process cycles it.</summary>
         public async Task<CycleResult> RunCycleAsync(string vmId, CancellationToken cancellationToken, IProgress<CycleProgress>? progress = null)
         {
+            var vm = await FindReplicatingAsync(vmId, cancellationToken).ConfigureAwait(false);
+            var claim = await TryClaimAsync(vmId, null, cancellationToken).ConfigureAwait(false)
+                ?? throw new ObjectInUseException("VmReplicationInProgress", vm.Name,
+                    $"VM '{vm.Name}' is being replicated by another process right now; its cycle will make the next point.");
+            return await RunCycleAsync(claim, cancellationToken, progress).ConfigureAwait(false);
+        }
+
+        /// <summary>
+        /// Takes the VM's lease for one cycle, and reads the VM again under it (what a cycle starts from must be what the
+        /// last cycle committed, not what was read before the lease). Null when another process holds the lease, or, with
+        /// <paramref name="lastCycleSeen"/>, when the VM was cycled since the caller looked (its LastCycleTime moved: a
+        /// worker that listed it as due while another one cycled it must not cycle it again at once); the lease is
+        /// released then. Fails with VmFailedOver or ObjectNotFound as <see cref="RunCycleAsync(string, CancellationToken, IProgress{CycleProgress})"/>.
+        /// The claim is run (and its lease released) by <see cref="RunCycleAsync(CycleClaim, CancellationToken, IProgress{CycleProgress})"/>,
+        /// or given up with <see cref="ReleaseAsync"/>.
+        /// </summary>
+        public async Task<CycleClaim?> TryClaimAsync(string vmId, DateTimeOffset? lastCycleSeen, CancellationToken cancellationToken)
+        {
             var resource = "replication/" + vmId;
-            var vm = await vault.FindProtectedVmAsync(vmId, cancellationToken).ConfigureAwait(false)
-                ?? throw new ObjectNotFoundException("ProtectedVm", vmId);
-            if (!vm.IsReplicating)
-            {
-                throw new ObjectInUseException("VmFailedOver", vm.Name,
-                    $"VM '{vm.Name}' is failed over ({vm.State}) and runs on site '{vm.RecoveredSite}': replication resumes after Undo-Failover, or from the recovered VM after Invoke-Reprotect.");
-            }
             if (!await vault.TryAcquireLeaseAsync(resource, leaseOwner, LeaseDuration, cancellationToken).ConfigureAwait(false)
                 && !await TakeOverFromDeadProcessAsync(resource, cancellationToken).ConfigureAwait(false))
             {
-                throw new ObjectInUseException("VmReplicationInProgress", vm.Name,
-                    $"VM '{vm.Name}' is being replicated by another process right now; its cycle will make the next point.");
+                return null;
             }
 
+            var claim = new CycleClaim(new ProtectedVm { VmId = vmId }, new LeaseClaim(resource, leaseOwner));
+            try
+            {
+                var vm = await FindReplicatingAsync(vmId, cancellationToken).ConfigureAwait(false);
+                if (lastCycleSeen.HasValue && vm.LastCycleTime != lastCycleSeen)
+                {
+                    await ReleaseAsync(claim).ConfigureAwait(false);
+                    return null;
+                }
+
+                return claim with { Vm = vm };
+            }
+            catch (Exception)
+            {
+                await ReleaseAsync(claim).ConfigureAwait(false);
+                throw;
+            }
+        }
+
+        /// <summary>Gives up a claim without cycling (its lease released).</summary>
+        public Task ReleaseAsync(CycleClaim claim) => vault.ReleaseLeaseAsync(claim.Lease.Resource, claim.Lease.Owner, CancellationToken.None);
+
+        /// <summary>Runs one cycle under a claim from <see cref="TryClaimAsync"/>, renewing its lease meanwhile, and releases it.</summary>
+        public async Task<CycleResult> RunCycleAsync(CycleClaim claim, CancellationToken cancellationToken, IProgress<CycleProgress>? progress = null)
+        {
+            var vm = claim.Vm;
             var started = DateTimeOffset.UtcNow;
             var watch = Stopwatch.StartNew();
-            var renewal = new LeaseRenewal(vault, resource, leaseOwner, LeaseDuration, cancellationToken);
+            var renewal = new LeaseRenewal(vault, claim.Lease.Resource, claim.Lease.Owner, LeaseDuration, cancellationToken);
             try
             {
                 using var store = openStore();
-                var result = await CycleAsync(vm, store, progress, new LeaseClaim(resource, leaseOwner), renewal.Token).ConfigureAwait(false);
-                return result with { Duration = watch.Elapsed, Started = started, Worker = leaseOwner };
+                var result = await CycleAsync(vm, store, progress, claim.Lease, renewal.Token).ConfigureAwait(false);
+                return result with { Duration = watch.Elapsed, Started = started, Worker = claim.Lease.Owner };
             }
             catch (OperationCanceledException) when (renewal.Lost && !cancellationToken.IsCancellationRequested)
             {
@@ -250,8 +289,21 @@ namespace AzureSiteRecovery.DR.Core.Replication
             finally
             {
                 await renewal.StopAsync().ConfigureAwait(false);
-                await vault.ReleaseLeaseAsync(resource, leaseOwner, CancellationToken.None).ConfigureAwait(false);
+                await ReleaseAsync(claim).ConfigureAwait(false);
             }
+        }
+
+        private async Task<ProtectedVm> FindReplicatingAsync(string vmId, CancellationToken cancellationToken)
+        {
+            var vm = await vault.FindProtectedVmAsync(vmId, cancellationToken).ConfigureAwait(false)
+                ?? throw new ObjectNotFoundException("ProtectedVm", vmId);
+            if (!vm.IsReplicating)
+            {
+                throw new ObjectInUseException("VmFailedOver", vm.Name,
+                    $"VM '{vm.Name}' is failed over ({vm.State}) and runs on site '{vm.RecoveredSite}': replication resumes after Undo-Failover, or from the recovered VM after Invoke-Reprotect.");
+            }
+
+            return vm;
         }
 
         private static ObjectInUseException LeaseLost(ProtectedVm vm) =>

@@ -245,6 +245,42 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
         }
 
         [Fact]
+        public async Task A_vm_another_worker_cycled_after_it_was_listed_as_due_is_not_cycled_again_and_its_lease_is_left_free()
+        {
+            const string name = "DC0_H0_VM2";
+            using var bed = await CreateAsync(lab);
+            bed.Write(name, 0, MiB, 44);
+            var vm = await bed.ProtectAsync(name);
+            var resource = "replication/" + vm.VmId;
+            var a = new VmReplicator(bed.Vault, bed.OpenLocalStore, null, "host-a/1/aaaa");
+            var b = new VmReplicator(bed.Vault, bed.OpenLocalStore, null, "host-b/1/bbbb");
+            await a.RunCycleAsync(vm.VmId, None);
+
+            // Worker A lists the VM as due; worker B cycles it before A claims it.
+            var listedByA = (await bed.Vault.FindProtectedVmAsync(vm.VmId, None))!;
+            bed.Write(name, 4 * MiB, MiB, 45);
+            var byB = await b.RunCycleAsync(vm.VmId, None);
+            Assert.NotNull(byB.Point);
+
+            Assert.Null(await a.TryClaimAsync(vm.VmId, listedByA.LastCycleTime, None));
+            Assert.Null(await bed.Vault.FindLeaseHolderAsync(resource, None));
+            Assert.Equal(2, (await bed.Vault.ListRecoveryPointsAsync(vm.VmId, None)).Count);
+
+            // Listed again, it is claimed, read under the lease (B's point is its base) and cycled once.
+            var listedAgain = (await bed.Vault.FindProtectedVmAsync(vm.VmId, None))!;
+            var claim = await a.TryClaimAsync(vm.VmId, listedAgain.LastCycleTime, None);
+            Assert.NotNull(claim);
+            Assert.Equal(byB.Point!.RecoveryPointId, claim!.Vm.LastRecoveryPointId);
+            Assert.Equal("host-a/1/aaaa", await bed.Vault.FindLeaseHolderAsync(resource, None));
+            Assert.Null(await b.TryClaimAsync(vm.VmId, listedAgain.LastCycleTime, None));
+            var byA = await a.RunCycleAsync(claim, None);
+            Assert.NotNull(byA.Point);
+            Assert.Equal("host-a/1/aaaa", byA.Worker);
+            Assert.Null(await bed.Vault.FindLeaseHolderAsync(resource, None));
+            Assert.Equal(3, (await bed.Vault.ListRecoveryPointsAsync(vm.VmId, None)).Count);
+        }
+
+        [Fact]
         public async Task A_worker_takes_a_vm_whose_lease_a_dead_worker_of_another_machine_left_once_it_expires()
         {
             const string name = "DC0_H0_VM1";

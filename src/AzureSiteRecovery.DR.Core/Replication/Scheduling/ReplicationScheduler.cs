@@ -112,7 +112,13 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
                                     break;
                                 }
 
-                                running[vm.VmId] = (vm, Task.Run(() => CycleAsync(vm, observer, cancellationToken)));
+                                // Claimed here, one by one: a VM another worker holds (or cycled since the list was read) is
+                                // passed over for the next due one at once, so a free slot never waits for the next poll.
+                                var claim = await TryClaimAsync(vm, cancellationToken).ConfigureAwait(false);
+                                if (claim != null)
+                                {
+                                    running[vm.VmId] = (claim.Vm, Task.Run(() => CycleAsync(claim, observer, cancellationToken)));
+                                }
                             }
                         }
 
@@ -196,12 +202,41 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
             }
         }
 
-        // True when the cycle committed a point.
-        private async Task<bool> CycleAsync(ProtectedVm vm, IReplicationSchedulerObserver observer, CancellationToken cancellationToken)
+        // The VM's lease and the VM as read under it; null when another worker holds it, cycled it since it was listed,
+        // or it was failed over or removed meanwhile (all looked at again next poll).
+        private async Task<CycleClaim?> TryClaimAsync(ProtectedVm vm, CancellationToken cancellationToken)
         {
+            CycleClaim? claim;
             try
             {
-                var result = await replicator.RunCycleAsync(vm.VmId, cancellationToken, observer.CycleStarting(vm)).ConfigureAwait(false);
+                claim = await replicator.TryClaimAsync(vm.VmId, vm.LastCycleTime, cancellationToken).ConfigureAwait(false);
+            }
+            catch (DRException ex) when (ex.ErrorId == "VmFailedOver" || ex is ObjectNotFoundException)
+            {
+                return null;
+            }
+
+            if (claim is null)
+            {
+                int failures;
+                lock (gate)
+                {
+                    failures = held.TryGetValue(vm.VmId, out var h) ? h.Failures : 0;
+                }
+
+                Hold(vm.VmId, failures, DateTimeOffset.UtcNow + options.PollInterval);
+            }
+
+            return claim;
+        }
+
+        // True when the cycle committed a point.
+        private async Task<bool> CycleAsync(CycleClaim claim, IReplicationSchedulerObserver observer, CancellationToken cancellationToken)
+        {
+            var vm = claim.Vm;
+            try
+            {
+                var result = await replicator.RunCycleAsync(claim, cancellationToken, observer.CycleStarting(vm)).ConfigureAwait(false);
                 lock (gate)
                 {
                     held.Remove(vm.VmId);
@@ -214,9 +249,9 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
             {
                 return false;
             }
-            catch (DRException ex) when (ex.ErrorId == "VmReplicationInProgress" || ex.ErrorId == "VmReplicationLeaseLost" || ex.ErrorId == "VmFailedOver")
+            catch (DRException ex) when (ex.ErrorId == "VmReplicationLeaseLost")
             {
-                // Another worker has it (or it was failed over meanwhile): not a failure of the VM; looked at again next poll.
+                // Another worker took it over (this one could not renew in time): not a failure of the VM; looked at again next poll.
                 int failures;
                 lock (gate)
                 {
