@@ -53,6 +53,21 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
         }
 
         [Fact]
+        public void The_next_due_time_is_the_earliest_a_vm_not_due_yet_falls_due_or_is_let_go()
+        {
+            var fresh = Vm("fresh", Now.AddMinutes(-2));       // due in 3 minutes
+            var sooner = Vm("sooner", Now.AddMinutes(-4));     // due in 1 minute, but held for 2
+            var overdue = Vm("overdue", Now.AddMinutes(-9));   // due already: not a next one
+            var away = Vm("away", Now.AddMinutes(-4)) with { State = ProtectionState.FailedOver };
+            var vms = new[] { fresh, sooner, overdue, away }.Select(v => new ScheduledVm(v, Five)).ToList();
+            DateTimeOffset? Held(string id) => id == sooner.VmId ? Now.AddMinutes(2) : (DateTimeOffset?)null;
+
+            Assert.Equal(Now.AddMinutes(1), ReplicationSchedule.NextDue(vms, Now));
+            Assert.Equal(Now.AddMinutes(2), ReplicationSchedule.NextDue(vms, Now, Held));
+            Assert.Null(ReplicationSchedule.NextDue(vms.Where(s => s.Vm.Name == "overdue" || s.Vm.Name == "away"), Now));
+        }
+
+        [Fact]
         public void Failures_in_a_row_double_the_wait_up_to_the_maximum()
         {
             var max = TimeSpan.FromMinutes(30);

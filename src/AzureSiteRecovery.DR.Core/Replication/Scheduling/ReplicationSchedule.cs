@@ -53,6 +53,17 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
                 .ToList();
 
         /// <summary>
+        /// When the next of <paramref name="vms"/> not due at <paramref name="now"/> falls due (its interval passed and no
+        /// longer held back); null when none will. A worker with a free slot wakes then instead of at its next poll.
+        /// </summary>
+        public static DateTimeOffset? NextDue(IEnumerable<ScheduledVm> vms, DateTimeOffset now, Func<string, DateTimeOffset?>? notBefore = null) =>
+            vms.Where(s => s.Vm.IsReplicating)
+                .Select(s => notBefore?.Invoke(s.Vm.VmId) is DateTimeOffset held && held > s.DueAt ? held : s.DueAt)
+                .Where(at => at > now)
+                .Select(at => (DateTimeOffset?)at)
+                .Min();
+
+        /// <summary>
         /// How long a VM waits after its <paramref name="failures"/>-th failure in a row before it is tried again: its interval
         /// after the first (as a cycle that worked), doubling with each further one, at most <paramref name="maximum"/>.
         /// </summary>

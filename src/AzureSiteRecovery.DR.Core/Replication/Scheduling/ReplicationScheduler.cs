@@ -43,11 +43,13 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
 
     /// <summary>
     /// The process server's loop, one per worker: many workers (processes, machines) run it against one vault and split
-    /// the due VMs between them. Each poll it lists the VMs that are due (their interval passed; the most overdue first),
-    /// starts a cycle on each while it has a free slot (a VM leased by another worker is skipped until the next poll, the
-    /// next due one tried instead), backs off a VM after failures in a row (doubling its interval), collects unreferenced
-    /// chunks at most every <see cref="ChunkGarbageCollection.Interval"/> (across all workers), and records itself in the
-    /// vault (<see cref="ReplicationWorker"/>) with a heartbeat at least every third of the lease duration.
+    /// the due VMs between them. Each poll it lists the VMs that are due (their interval passed; the most overdue first) and
+    /// claims them one by one while it has a free slot: it takes the VM's lease and reads the VM again under it, passing
+    /// over one that another worker holds or has cycled since the list was read, and starts its cycle. A worker with a
+    /// free slot polls again when a cycle ends and when the next VM falls due, at least every poll interval. It backs off
+    /// a VM after failures in a row (doubling its interval), collects unreferenced chunks at most every
+    /// <see cref="ChunkGarbageCollection.Interval"/> (across all workers), and records itself in the vault
+    /// (<see cref="ReplicationWorker"/>) with a heartbeat at least every third of the lease duration.
     /// </summary>
     public sealed class ReplicationScheduler
     {
@@ -80,6 +82,9 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
             self = new ReplicationWorker { WorkerId = WorkerId, Machine = ProcessOwner.MachineName, ProcessId = process.Id, LeaseDuration = options.LeaseDuration };
         }
 
+        // Woken this long after a VM falls due, so that it is due by every clock that reads it.
+        private static readonly TimeSpan WakeAfterDue = TimeSpan.FromMilliseconds(20);
+
         /// <summary>A worker not seen for this long is forgotten when another one starts: Get-DRWorker shows a week of history.</summary>
         public static readonly TimeSpan ForgetWorkersAfter = TimeSpan.FromDays(7);
 
@@ -105,7 +110,8 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
                     {
                         if (running.Count < options.Parallelism)
                         {
-                            foreach (var vm in await DueAsync(running.Keys, cancellationToken).ConfigureAwait(false))
+                            var (due, next) = await DueAsync(running.Keys, cancellationToken).ConfigureAwait(false);
+                            foreach (var vm in due)
                             {
                                 if (running.Count >= options.Parallelism)
                                 {
@@ -119,6 +125,12 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
                                 {
                                     running[vm.VmId] = (claim.Vm, Task.Run(() => CycleAsync(claim, observer, cancellationToken)));
                                 }
+                            }
+
+                            // A slot still free: wake when the next VM falls due rather than up to a poll interval after.
+                            if (running.Count < options.Parallelism && next is DateTimeOffset nextDue && nextDue - DateTimeOffset.UtcNow < wait)
+                            {
+                                wait = TimeSpan.FromTicks(Math.Max(nextDue.Ticks - DateTimeOffset.UtcNow.Ticks, 0)) + WakeAfterDue;
                             }
                         }
 
@@ -191,14 +203,17 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
             }
         }
 
-        private async Task<IReadOnlyList<ProtectedVm>> DueAsync(IEnumerable<string> runningIds, CancellationToken cancellationToken)
+        // The VMs due now (the most overdue first), and when the next of the others falls due.
+        private async Task<(IReadOnlyList<ProtectedVm> Due, DateTimeOffset? Next)> DueAsync(IEnumerable<string> runningIds, CancellationToken cancellationToken)
         {
             var all = await vault.ListProtectedVmsAsync(null, cancellationToken).ConfigureAwait(false);
             var mine = all.Where(vm => (options.VmIds is null || options.VmIds.Contains(vm.VmId)) && !runningIds.Contains(vm.VmId));
             var scheduled = await ReplicationSchedule.WithIntervalsAsync(vault, mine, cancellationToken).ConfigureAwait(false);
+            var now = DateTimeOffset.UtcNow;
             lock (gate)
             {
-                return ReplicationSchedule.ChooseDue(scheduled, DateTimeOffset.UtcNow, id => held.TryGetValue(id, out var h) ? h.NotBefore : (DateTimeOffset?)null);
+                DateTimeOffset? HeldUntil(string id) => held.TryGetValue(id, out var h) ? h.NotBefore : (DateTimeOffset?)null;
+                return (ReplicationSchedule.ChooseDue(scheduled, now, HeldUntil), ReplicationSchedule.NextDue(scheduled, now, HeldUntil));
             }
         }
 
