@@ -82,8 +82,10 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
             self = new ReplicationWorker { WorkerId = WorkerId, Machine = ProcessOwner.MachineName, ProcessId = process.Id, LeaseDuration = options.LeaseDuration };
         }
 
-        // Woken this long after a VM falls due, so that it is due by every clock that reads it.
+        // Woken this long after a VM falls due, so that it is due by every clock that reads it; and this much later for each
+        // cycle the worker runs.
         private static readonly TimeSpan WakeAfterDue = TimeSpan.FromMilliseconds(20);
+        private static readonly TimeSpan WakeLaterPerCycle = TimeSpan.FromMilliseconds(60);
 
         /// <summary>A worker not seen for this long is forgotten when another one starts: Get-DRWorker shows a week of history.</summary>
         public static readonly TimeSpan ForgetWorkersAfter = TimeSpan.FromDays(7);
@@ -127,10 +129,12 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
                                 }
                             }
 
-                            // A slot still free: wake when the next VM falls due rather than up to a poll interval after.
-                            if (running.Count < options.Parallelism && next is DateTimeOffset nextDue && nextDue - DateTimeOffset.UtcNow < wait)
+                            // A slot still free: wake when the next VM falls due rather than up to a poll interval after; the
+                            // busier a worker, the later it wakes, so that of the workers waiting for it the idlest gets it.
+                            var wake = WakeAfterDue + TimeSpan.FromTicks(WakeLaterPerCycle.Ticks * running.Count);
+                            if (running.Count < options.Parallelism && next is DateTimeOffset nextDue && nextDue + wake - DateTimeOffset.UtcNow < wait)
                             {
-                                wait = TimeSpan.FromTicks(Math.Max(nextDue.Ticks - DateTimeOffset.UtcNow.Ticks, 0)) + WakeAfterDue;
+                                wait = TimeSpan.FromTicks(Math.Max(nextDue.Ticks - DateTimeOffset.UtcNow.Ticks, 0)) + wake;
                             }
                         }
 
