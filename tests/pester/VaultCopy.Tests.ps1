@@ -146,6 +146,15 @@ Copy-DRVault -Vault '$($lab.Vault)' -Destination '$tableEndpoint' -TablePrefix $
         (Get-FileHash $image.FullName -Algorithm SHA256).Hash | Should -Be $hashes[$made.VmName]
     }
 
+    It 'refuses to copy the vault file over the Table vault again now that it has moved on, writing nothing' {
+        $before = @(Get-ProtectedVm | Get-RecoveryPoint).Count
+        $thrown = { Copy-DRVault @toAzure } | Should -Throw -ErrorId 'VaultCopyDestinationAhead,AzureSiteRecovery.DR.Vault.CopyDRVaultCommand' -PassThru
+        $thrown.Exception.Message | Should -Match "'DC0_H0_VM0' \(1 point\(s\)\)"
+        $thrown.Exception.Message | Should -Match 'Copy the other way'
+        @(Get-ProtectedVm | Get-RecoveryPoint).Count | Should -Be $before
+        (Get-ProtectedVm -Name DC0_H0_VM0).LastRecoveryPointId | Should -Be ($azurePoints | Where-Object VmName -eq DC0_H0_VM0).RecoveryPointId
+    }
+
     It 'refuses a destination keyed otherwise before it writes anything, naming the fix' {
         # A vault file with a site (so a key of its own) that the copy must not touch.
         $other = Join-Path (Split-Path $lab.Vault) 'other/vault.db'

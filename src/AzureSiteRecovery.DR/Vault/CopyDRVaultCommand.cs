@@ -28,7 +28,8 @@ namespace AzureSiteRecovery.DR.Vault
     ///
     /// Chunks and recovery point manifests are copied first, then the records (sites with their sealed secrets, policies, groups,
     /// protected VMs, recovery points, replica states, plans, jobs); anything the destination has already is skipped, so running the
-    /// same copy again finishes an interrupted one. Then every record is read back and compared, secrets included (in memory only),
+    /// same copy again finishes an interrupted one. A destination replicated to since an earlier copy (it holds recovery points the
+    /// source lacks) is refused before anything is written (VaultCopyDestinationAhead): copy the other way, or into a new vault. Then every record is read back and compared, secrets included (in memory only),
     /// and every recovery point's chunks are re-read intact from the destination store (VaultCopyNotVerified otherwise). Leases and
     /// workers are not copied. Disks are not touched: only the vault and the chunk store are read.
     /// </remarks>

@@ -119,6 +119,38 @@ namespace AzureSiteRecovery.DR.Core.Tests.VaultCopyTests
         }
 
         [Fact]
+        public async Task A_destination_replicated_to_after_the_copy_is_not_put_back_and_nothing_is_written()
+        {
+            await PopulateSourceAsync();
+            SameKeyForDestination();
+            await CopyAsync();
+            using (var used = SqliteVault.Open(destinationPath))
+            {
+                // The copy was used: a cycle there committed a point the source never had.
+                var vm = (await used.ListProtectedVmsAsync("erp", None)).Single(v => v.Name == "sql01");
+                var last = (await used.ListRecoveryPointsAsync(vm.VmId, None)).Single(p => p.RecoveryPointId == "p2");
+                await used.CommitRecoveryPointAsync(last with { RecoveryPointId = "p3", Time = last.Time.AddMinutes(5) },
+                    v => v with { LastRecoveryPointId = "p3", LastRecoveryPointTime = last.Time.AddMinutes(5) }, None);
+            }
+            using (var source = SqliteVault.Open(sourcePath))
+            {
+                // And the source got a new job meanwhile: a copy would write it.
+                var job = Assert.Single(await source.ListJobsAsync(null, None));
+                await source.AddJobAsync(job with { JobId = Guid.NewGuid().ToString("N") }, None);
+            }
+
+            var error = await Assert.ThrowsAsync<VaultException>(() => CopyAsync());
+
+            Assert.Equal("VaultCopyDestinationAhead", error.ErrorId);
+            Assert.Contains("'sql01' (1 point(s))", error.Message);
+            Assert.Contains("Nothing was copied", error.Message);
+            using var destination = SqliteVault.Open(destinationPath);
+            Assert.Single(await destination.ListJobsAsync(null, None));
+            var kept = (await destination.ListProtectedVmsAsync("erp", None)).Single(v => v.Name == "sql01");
+            Assert.Equal("p3", kept.LastRecoveryPointId);
+        }
+
+        [Fact]
         public async Task A_vault_is_not_copied_onto_itself()
         {
             await PopulateSourceAsync();
