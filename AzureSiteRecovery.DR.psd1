@@ -20,7 +20,7 @@
         'New-ProtectionGroup', 'Get-ProtectionGroup', 'Set-ProtectionGroup', 'Remove-ProtectionGroup',
         'Enable-VmProtection', 'Disable-VmProtection', 'Get-ProtectedVm', 'Sync-VmReplication',
         'Get-RecoveryPoint', 'Test-RecoveryPoint', 'Export-RecoveryPoint', 'Set-DRChunkStore', 'Get-DRChunkStore',
-        'Connect-DRVault', 'Disconnect-DRVault', 'Get-DRVault',
+        'Connect-DRVault', 'Disconnect-DRVault', 'Get-DRVault', 'Copy-DRVault',
         'Import-RecoveryPlan', 'Export-RecoveryPlan', 'Get-RecoveryPlan', 'Remove-RecoveryPlan', 'Test-RecoveryPlan',
         'Get-DRJob', 'Wait-DRJob', 'Stop-DRJob', 'Resume-DRJob', 'Get-DRWorker',
         'Start-TestFailover', 'Stop-TestFailover', 'Invoke-DRDrill', 'Export-DrillReport',

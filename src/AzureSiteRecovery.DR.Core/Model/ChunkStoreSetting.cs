@@ -51,9 +51,14 @@ namespace AzureSiteRecovery.DR.Core.Model
         public bool SamePlaceAs(ChunkStoreSetting other) =>
             Kind == other.Kind && (Kind == ChunkStoreKind.LocalFolder || string.Equals(BlobContainer?.AbsoluteUri.TrimEnd('/'), other.BlobContainer?.AbsoluteUri.TrimEnd('/'), StringComparison.Ordinal));
 
-        /// <summary>Checks the setting; <paramref name="hasSecret"/>: whether a key or SAS goes with it. Failures are InvalidChunkStoreSetting naming the setting.</summary>
-        public void Validate(bool hasSecret)
+        /// <summary>
+        /// Checks the setting; <paramref name="hasSecret"/>: whether a key or SAS goes with it. Failures are InvalidChunkStoreSetting naming the setting
+        /// and the parameters that set it: Set-DRChunkStore's (-BlobContainer, -AccountKey...) unless <paramref name="containerParameter"/> and
+        /// <paramref name="parameterPrefix"/> say otherwise (Copy-DRVault: -DestinationChunkStore, -ChunkStoreAccountKey...).
+        /// </summary>
+        public void Validate(bool hasSecret, string containerParameter = "BlobContainer", string parameterPrefix = "")
         {
+            string Name(string parameter) => "-" + parameterPrefix + parameter;
             if (Kind == ChunkStoreKind.LocalFolder)
             {
                 if (BlobContainer != null || Authentication != null || ClientId != null || hasSecret)
@@ -63,30 +68,30 @@ namespace AzureSiteRecovery.DR.Core.Model
                 return;
             }
 
-            var url = BlobContainer ?? throw Invalid(nameof(BlobContainer), "An Azure Blob chunk store needs -BlobContainer, the container URL (https://<account>.blob.core.windows.net/<container>).");
-            ValidateContainerUrl(url);
+            var url = BlobContainer ?? throw Invalid(nameof(BlobContainer), $"An Azure Blob chunk store needs -{containerParameter}, the container URL (https://<account>.blob.core.windows.net/<container>).");
+            ValidateContainerUrl(url, containerParameter, parameterPrefix);
             var authentication = Authentication ?? BlobAuthentication.ManagedIdentity;
             if (authentication == BlobAuthentication.ManagedIdentity)
             {
                 if (hasSecret)
                 {
-                    throw Invalid(nameof(Authentication), "A managed identity takes no account key or SAS; give -Authentication SharedKey with -AccountKey, or -Authentication Sas with -SasToken.");
+                    throw Invalid(nameof(Authentication), $"A managed identity takes no account key or SAS; give {Name("Authentication")} SharedKey with {Name("AccountKey")}, or {Name("Authentication")} Sas with {Name("SasToken")}.");
                 }
                 if (url.Scheme != Uri.UriSchemeHttps)
                 {
-                    throw Invalid(nameof(BlobContainer), $"The chunk store container (-BlobContainer) '{url}' is plain http, and a managed identity's token is only sent over https. Use SharedKey or Sas for a local emulator.");
+                    throw Invalid(nameof(BlobContainer), $"The chunk store container (-{containerParameter}) '{url}' is plain http, and a managed identity's token is only sent over https. Use SharedKey or Sas for a local emulator.");
                 }
             }
             else
             {
                 if (!hasSecret)
                 {
-                    var parameter = authentication == BlobAuthentication.SharedKey ? "-AccountKey" : "-SasToken";
+                    var parameter = authentication == BlobAuthentication.SharedKey ? Name("AccountKey") : Name("SasToken");
                     throw Invalid(nameof(Authentication), $"Authentication {authentication} needs the secret: give it with {parameter}.");
                 }
                 if (ClientId != null)
                 {
-                    throw Invalid(nameof(ClientId), "-ClientId names a user-assigned managed identity; it goes with -Authentication ManagedIdentity only.");
+                    throw Invalid(nameof(ClientId), $"{Name("ClientId")} names a user-assigned managed identity; it goes with {Name("Authentication")} ManagedIdentity only.");
                 }
             }
         }
@@ -95,22 +100,22 @@ namespace AzureSiteRecovery.DR.Core.Model
         /// A container URL the chunk store can use: absolute https (plain http only to a loopback address: Azurite),
         /// naming a container and nothing below it, without a query (a SAS there would be stored in clear).
         /// </summary>
-        public static void ValidateContainerUrl(Uri url)
+        public static void ValidateContainerUrl(Uri url, string containerParameter = "BlobContainer", string parameterPrefix = "")
         {
             if (url is null) throw new ArgumentNullException(nameof(url));
             if (!url.IsAbsoluteUri || (url.Scheme != Uri.UriSchemeHttps && url.Scheme != Uri.UriSchemeHttp))
             {
-                throw Invalid(nameof(BlobContainer), $"The chunk store container (-BlobContainer) '{url}' is not an https URL; give it as https://<account>.blob.core.windows.net/<container>.");
+                throw Invalid(nameof(BlobContainer), $"The chunk store container (-{containerParameter}) '{url}' is not an https URL; give it as https://<account>.blob.core.windows.net/<container>.");
             }
             if (url.Scheme == Uri.UriSchemeHttp && !IsLoopback(url))
             {
                 throw Invalid(nameof(BlobContainer),
-                    $"The chunk store container (-BlobContainer) '{url}' is plain http to '{url.Host}', which would send the chunks and the key in clear: use https. Plain http is allowed only to a loopback address (a local Azurite).");
+                    $"The chunk store container (-{containerParameter}) '{url}' is plain http to '{url.Host}', which would send the chunks and the key in clear: use https. Plain http is allowed only to a loopback address (a local Azurite).");
             }
             if (!string.IsNullOrEmpty(url.Query) || !string.IsNullOrEmpty(url.Fragment))
             {
                 throw Invalid(nameof(BlobContainer),
-                    $"The chunk store container URL (-BlobContainer) '{url.GetLeftPart(UriPartial.Path)}' has a query: a SAS in the URL would be stored in clear. Give the URL without '?…' and the SAS with -SasToken.");
+                    $"The chunk store container URL (-{containerParameter}) '{url.GetLeftPart(UriPartial.Path)}' has a query: a SAS in the URL would be stored in clear. Give the URL without '?…' and the SAS with -{parameterPrefix}SasToken.");
             }
             var segments = url.AbsolutePath.Trim('/').Split(new[] { '/' }, StringSplitOptions.RemoveEmptyEntries);
             // Azurite (and any IP-style endpoint) puts the account in the path: /account/container.
@@ -119,7 +124,7 @@ namespace AzureSiteRecovery.DR.Core.Model
             {
                 var shape = IsIpStyle(url) ? "http://127.0.0.1:<port>/<account>/<container>" : "https://<account>.blob.core.windows.net/<container>";
                 throw Invalid(nameof(BlobContainer),
-                    $"The chunk store container URL (-BlobContainer) '{url}' does not name one container ({shape}; a container name is 3-63 lower-case letters, digits and single hyphens).");
+                    $"The chunk store container URL (-{containerParameter}) '{url}' does not name one container ({shape}; a container name is 3-63 lower-case letters, digits and single hyphens).");
             }
         }
 

@@ -134,6 +134,16 @@ namespace AzureSiteRecovery.DR.Core.Secrets
 
         private static bool IsWindows => RuntimeInformation.IsOSPlatform(OSPlatform.Windows);
 
+        /// <summary>
+        /// Writes this key into a new key file at <paramref name="keyPath"/> (owner-only; DPAPI on Windows), as a vault's own key file
+        /// is written; false when that file exists already (it is never replaced). Copy-DRVault gives a new vault its source's key so.
+        /// </summary>
+        public bool TryWriteNewFile(string keyPath)
+        {
+            if (string.IsNullOrEmpty(keyPath)) throw new ArgumentException("A key file path is required.", nameof(keyPath));
+            return Publish(keyPath, key);
+        }
+
         /// <summary>Creates the key file; null when another process created it first.</summary>
         private static VaultKey? Create(string keyPath)
         {
@@ -142,13 +152,18 @@ namespace AzureSiteRecovery.DR.Core.Secrets
             {
                 random.GetBytes(key);
             }
+            return Publish(keyPath, key) ? new VaultKey(keyPath, key) : null;
+        }
+
+        /// <summary>Writes <paramref name="key"/> into a new file at <paramref name="keyPath"/>; false when the file exists already.</summary>
+        private static bool Publish(string keyPath, byte[] key)
+        {
             var directory = Path.GetDirectoryName(Path.GetFullPath(keyPath))!;
             OwnerOnly.CreateFolder(directory);
             // Written in full under a private name first, so that a racing reader never sees half a key.
             var temporaryPath = Path.Combine(directory, "." + Path.GetFileName(keyPath) + "." + Guid.NewGuid().ToString("N") + ".tmp");
 
-            var created = IsWindows ? PublishOnWindows(key, temporaryPath, keyPath) : PublishOnUnix(key, temporaryPath, keyPath);
-            return created ? new VaultKey(keyPath, key) : null;
+            return IsWindows ? PublishOnWindows(key, temporaryPath, keyPath) : PublishOnUnix(key, temporaryPath, keyPath);
         }
 
         private static bool PublishOnUnix(byte[] key, string temporaryPath, string keyPath)

@@ -2,7 +2,6 @@ using System;
 using System.Management.Automation;
 using System.Security;
 using AzureSiteRecovery.DR.Common;
-using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Replication;
 
@@ -16,7 +15,7 @@ namespace AzureSiteRecovery.DR.ChunkStore
     /// survives the loss of the protected site. The account key or SAS is stored encrypted in the vault
     /// and never shown. Plain http is refused except to a loopback address (a local Azurite). A vault
     /// that already has recovery points keeps its store unless -Force is given: the points' chunks are
-    /// not moved (that is Copy-DRVault's job, not in this module yet).
+    /// not moved: Copy-DRVault copies a vault with its chunks to another vault and chunk store.
     /// </remarks>
     /// <example>
     /// <code>Set-DRChunkStore -BlobContainer https://drstore.blob.core.windows.net/chunks</code>
@@ -75,27 +74,11 @@ namespace AzureSiteRecovery.DR.ChunkStore
 
         protected override void ProcessItem()
         {
-            if (AccountKey != null && SasToken != null)
-            {
-                throw new InvalidSettingException("ChunkStore", "chunk store", nameof(AccountKey), "Give -AccountKey (SharedKey) or -SasToken (Sas), not both.");
-            }
-            var secretSecure = AccountKey ?? SasToken;
-            var authentication = Authentication ?? (AccountKey != null ? BlobAuthentication.SharedKey : SasToken != null ? BlobAuthentication.Sas : BlobAuthentication.ManagedIdentity);
-            if ((AccountKey != null && authentication != BlobAuthentication.SharedKey) || (SasToken != null && authentication != BlobAuthentication.Sas))
-            {
-                throw new InvalidSettingException("ChunkStore", "chunk store", nameof(Authentication),
-                    $"Authentication {authentication} does not take {(AccountKey != null ? "-AccountKey (that is SharedKey)" : "-SasToken (that is Sas)")}.");
-            }
-            var setting = LocalFolder
-                ? ChunkStoreSetting.Default
-                : new ChunkStoreSetting { Kind = ChunkStoreKind.AzureBlob, BlobContainer = BlobContainer, Authentication = authentication, ClientId = ClientId };
-            var secret = secretSecure is null ? null : new System.Net.NetworkCredential("", secretSecure).Password;
-            if (secret != null && secret.Length == 0)
-            {
-                throw new InvalidSettingException("ChunkStore", "chunk store", AccountKey != null ? nameof(AccountKey) : nameof(SasToken), "The account key or SAS is empty.");
-            }
             // Refused before the prompt: a bad URL should not be confirmed first.
-            setting.Validate(secret != null);
+            var (setting, secret) = LocalFolder
+                ? (ChunkStoreSetting.Default, (string?)null)
+                : new BlobChunkStoreParameters(nameof(BlobContainer), "") { Authentication = Authentication, AccountKey = AccountKey, SasToken = SasToken, ClientId = ClientId }
+                    .Describe(BlobContainer!);
 
             var vault = OpenVault();
             var target = LocalFolder ? ReplicationStore.StoreFolderFor(Connection.LocalPath) : BlobContainer!.ToString();

@@ -1,12 +1,10 @@
 using System;
 using System.IO;
 using System.Management.Automation;
-using System.Net;
 using System.Security;
 using System.Threading;
 using AzureSiteRecovery.DR.Common;
 using AzureSiteRecovery.DR.Core.Errors;
-using AzureSiteRecovery.DR.Core.Secrets;
 using AzureSiteRecovery.DR.Core.Vault.Connection;
 
 namespace AzureSiteRecovery.DR.Vault
@@ -135,42 +133,18 @@ namespace AzureSiteRecovery.DR.Vault
             }
         }
 
-        private VaultConnection Describe()
+        private VaultConnection Describe() => new VaultConnectionParameters
         {
-            var given = (KeyFile != null ? 1 : 0) + (KeySecretUri != null ? 1 : 0) + (Key != null ? 1 : 0);
-            if (given > 1)
-            {
-                throw new VaultException("VaultConnectionInvalid", FailureKind.InvalidArgument, Vault!,
-                    "Give one vault key source: -KeyFile, -KeySecretUri or -Key.");
-            }
-            if (AccountKey != null && SasToken != null)
-            {
-                throw new VaultException("VaultConnectionInvalid", FailureKind.InvalidArgument, Vault!, "Give -AccountKey or -SasToken, not both.");
-            }
-            var keySource = KeyFile != null ? VaultKeySource.File(GetUnresolvedProviderPathFromPSPath(KeyFile))
-                : KeySecretUri != null ? VaultKeySource.KeyVaultSecret(KeySecretUri)
-                : Key != null ? VaultKeySource.Literal(Plain(Key))
-                : null;
-            if (!VaultConnection.IsTableEndpoint(Vault))
-            {
-                if (AccountKey != null || SasToken != null || Authentication != null || TablePrefix != null)
-                {
-                    throw new VaultException("VaultConnectionInvalid", FailureKind.InvalidArgument, Vault!,
-                        $"'{Vault}' is a vault file; -Authentication, -AccountKey, -SasToken and -TablePrefix are for a Table vault (a table endpoint URL).");
-                }
-                return VaultConnection.ForFile(GetUnresolvedProviderPathFromPSPath(Vault), keySource, ClientId, CertificateThumbprint);
-            }
-            if (!Uri.TryCreate(Vault!.Trim(), UriKind.Absolute, out var endpoint))
-            {
-                throw new VaultException("VaultConnectionInvalid", FailureKind.InvalidArgument, Vault.Split('?')[0], $"'{Vault.Split('?')[0]}' is not a table endpoint URL.");
-            }
-            var secret = AccountKey != null ? Plain(AccountKey) : SasToken != null ? Plain(SasToken) : null;
-            var authentication = Authentication
-                ?? (AccountKey != null ? VaultAuthentication.SharedKey : SasToken != null ? VaultAuthentication.Sas : VaultAuthentication.ManagedIdentity);
-            return VaultConnection.ForTables(endpoint, TablePrefix, authentication, secret, ClientId, keySource, CertificateThumbprint);
-        }
-
-        private static string Plain(SecureString secure) => new NetworkCredential("", secure).Password;
+            TablePrefix = TablePrefix,
+            Authentication = Authentication,
+            ClientId = ClientId,
+            AccountKey = AccountKey,
+            SasToken = SasToken,
+            KeyFile = KeyFile,
+            KeySecretUri = KeySecretUri,
+            Key = Key,
+            CertificateThumbprint = CertificateThumbprint,
+        }.Describe(Vault!, GetUnresolvedProviderPathFromPSPath);
 
         protected override void StopProcessing() => cancellation.Cancel();
 

@@ -18,7 +18,11 @@ namespace AzureSiteRecovery.DR.Vault
             KeySource = connection.KeySource?.Description ?? $"key file '{Core.Secrets.VaultKey.PathFor(connection.Location)}' (beside the vault)";
             CertificateThumbprint = connection.CertificateThumbprint;
             Source = source;
+            Connection = connection;
         }
+
+        /// <summary>The connection itself, secrets included, for a cmdlet given this object (Copy-DRVault -DestinationVault); never shown.</summary>
+        internal VaultConnection Connection { get; }
 
         /// <summary>The vault file, or the table endpoint URL.</summary>
         public string Location { get; }

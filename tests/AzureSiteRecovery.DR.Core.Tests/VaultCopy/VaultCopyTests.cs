@@ -10,6 +10,7 @@ using AzureSiteRecovery.DR.Core.Secrets;
 using AzureSiteRecovery.DR.Core.Storage;
 using AzureSiteRecovery.DR.Core.Tests.Storage;
 using AzureSiteRecovery.DR.Core.Vault;
+using AzureSiteRecovery.DR.Core.Vault.Connection;
 using AzureSiteRecovery.DR.Core.Vault.Copy;
 using Xunit;
 
@@ -118,6 +119,38 @@ namespace AzureSiteRecovery.DR.Core.Tests.VaultCopyTests
         }
 
         [Fact]
+        public async Task A_destination_replicated_to_after_the_copy_is_not_put_back_and_nothing_is_written()
+        {
+            await PopulateSourceAsync();
+            SameKeyForDestination();
+            await CopyAsync();
+            using (var used = SqliteVault.Open(destinationPath))
+            {
+                // The copy was used: a cycle there committed a point the source never had.
+                var vm = (await used.ListProtectedVmsAsync("erp", None)).Single(v => v.Name == "sql01");
+                var last = (await used.ListRecoveryPointsAsync(vm.VmId, None)).Single(p => p.RecoveryPointId == "p2");
+                await used.CommitRecoveryPointAsync(last with { RecoveryPointId = "p3", Time = last.Time.AddMinutes(5) },
+                    v => v with { LastRecoveryPointId = "p3", LastRecoveryPointTime = last.Time.AddMinutes(5) }, None);
+            }
+            using (var source = SqliteVault.Open(sourcePath))
+            {
+                // And the source got a new job meanwhile: a copy would write it.
+                var job = Assert.Single(await source.ListJobsAsync(null, None));
+                await source.AddJobAsync(job with { JobId = Guid.NewGuid().ToString("N") }, None);
+            }
+
+            var error = await Assert.ThrowsAsync<VaultException>(() => CopyAsync());
+
+            Assert.Equal("VaultCopyDestinationAhead", error.ErrorId);
+            Assert.Contains("'sql01' (1 point(s))", error.Message);
+            Assert.Contains("Nothing was copied", error.Message);
+            using var destination = SqliteVault.Open(destinationPath);
+            Assert.Single(await destination.ListJobsAsync(null, None));
+            var kept = (await destination.ListProtectedVmsAsync("erp", None)).Single(v => v.Name == "sql01");
+            Assert.Equal("p3", kept.LastRecoveryPointId);
+        }
+
+        [Fact]
         public async Task A_vault_is_not_copied_onto_itself()
         {
             await PopulateSourceAsync();
@@ -127,6 +160,53 @@ namespace AzureSiteRecovery.DR.Core.Tests.VaultCopyTests
             var error = await Assert.ThrowsAsync<InvalidSettingException>(() => new VaultCopy(source, store.Objects, source, store.Chunks).CopyAsync(null, None));
 
             Assert.Contains("is the source vault", error.Message);
+        }
+
+        [Fact]
+        public async Task A_new_vault_file_gets_the_source_key_in_its_key_file_and_the_copy_verifies()
+        {
+            var (points, _) = await PopulateSourceAsync();
+            var source = VaultConnection.ForFile(sourcePath);
+            var destination = VaultConnection.ForFile(destinationPath);
+            using var sourceKey = (await VaultCopyTarget.PeekKeyAsync(source, None))!;
+
+            var keyFile = await VaultCopyTarget.CheckKeyAsync(source, sourceKey, destination, None);
+
+            Assert.Equal(VaultKey.PathFor(destinationPath), keyFile);
+            Assert.False(File.Exists(keyFile), "the check writes nothing");
+            Assert.False(File.Exists(destinationPath), "the check writes nothing");
+            VaultCopyResult result;
+            using (var target = await VaultCopyTarget.OpenAsync(destination, sourceKey, keyFile, null, null, None))
+            using (var sourceVault = SqliteVault.Open(sourcePath))
+            {
+                Assert.Equal(ChunkStoreKind.LocalFolder, target.Setting.Kind);
+                result = await new VaultCopy(sourceVault, new LocalFolderStore(ReplicationStore.StoreFolderFor(sourcePath)), target.Vault, target.Chunks, parallelism: 1).CopyAsync(null, None);
+            }
+            Assert.Equal(points, result.PointsVerified);
+            using var written = VaultKey.OpenExisting(keyFile!)!;
+            Assert.Equal(sourceKey.Id, written.Id);
+            Assert.Null(await VaultCopyTarget.CheckKeyAsync(source, sourceKey, destination, None));
+        }
+
+        [Fact]
+        public async Task A_destination_with_another_key_is_refused_before_anything_is_written_naming_the_fix()
+        {
+            await PopulateSourceAsync();
+            using (var other = SqliteVault.Open(destinationPath))
+            {
+                await other.AddSiteAsync(Samples.VSphereSite("elsewhere", SiteRole.Protected), "Oth3r!pass", None);
+            }
+            var before = File.ReadAllBytes(destinationPath);
+            var source = VaultConnection.ForFile(sourcePath);
+            using var sourceKey = (await VaultCopyTarget.PeekKeyAsync(source, None))!;
+
+            var error = await Assert.ThrowsAsync<VaultException>(() => VaultCopyTarget.CheckKeyAsync(source, sourceKey, VaultConnection.ForFile(destinationPath), None));
+
+            Assert.Equal("VaultCopyKeyMismatch", error.ErrorId);
+            Assert.Contains($"-KeyFile '{VaultKey.PathFor(sourcePath)}'", error.Message);
+            Assert.Contains("Set-AzKeyVaultSecret", error.Message);
+            Assert.DoesNotContain(Convert.ToBase64String(File.ReadAllBytes(VaultKey.PathFor(sourcePath))), error.Message);
+            Assert.Equal(before, File.ReadAllBytes(destinationPath));
         }
 
         private async Task<VaultCopyResult> CopyAsync(IProgress<VaultCopyProgress>? progress = null, CancellationToken cancellationToken = default)

@@ -73,6 +73,7 @@ namespace AzureSiteRecovery.DR.Core.Vault.Copy
             }
 
             var started = DateTimeOffset.UtcNow;
+            await RefuseDestinationAheadAsync(cancellationToken).ConfigureAwait(false);
             var objects = await CopyObjectsAsync(progress, cancellationToken).ConfigureAwait(false);
             var records = await CopyRecordsAsync(progress, cancellationToken).ConfigureAwait(false);
             var verification = await VerifyAsync(progress, cancellationToken).ConfigureAwait(false);
@@ -91,6 +92,35 @@ namespace AzureSiteRecovery.DR.Core.Vault.Copy
                 ChunksVerified = verification.Chunks,
                 Duration = DateTimeOffset.UtcNow - started,
             };
+        }
+
+        // A VM the destination replicated on after an earlier copy (it holds points the source does not) would be put back
+        // to the source's older state by this copy: refused before anything is written.
+        private async Task RefuseDestinationAheadAsync(CancellationToken cancellationToken)
+        {
+            var ahead = new List<string>();
+            foreach (var vm in await destination.ListProtectedVmsAsync(null, cancellationToken).ConfigureAwait(false))
+            {
+                if (await source.FindProtectedVmAsync(vm.VmId, cancellationToken).ConfigureAwait(false) is null)
+                {
+                    continue;
+                }
+
+                var known = new HashSet<string>((await source.ListRecoveryPointsAsync(vm.VmId, cancellationToken).ConfigureAwait(false)).Select(p => p.RecoveryPointId), StringComparer.Ordinal);
+                var newer = (await destination.ListRecoveryPointsAsync(vm.VmId, cancellationToken).ConfigureAwait(false)).Count(p => !known.Contains(p.RecoveryPointId));
+                if (newer > 0)
+                {
+                    ahead.Add($"'{vm.Name}' ({newer} point(s))");
+                }
+            }
+
+            if (ahead.Count > 0)
+            {
+                throw new VaultException("VaultCopyDestinationAhead", FailureKind.InvalidArgument, destination.Location,
+                    $"The destination vault '{destination.Location}' has recovery points the source '{source.Location}' does not, for VM(s) {string.Join(", ", ahead)}: " +
+                    "it was replicated to after an earlier copy, and copying over it would put those VMs back to the source's older state. Nothing was copied. " +
+                    "Copy the other way (from the destination into this vault's place), or copy into a new vault.");
+            }
         }
 
         // ---- Objects: chunks first, manifests after, so a manifest never names a chunk the destination lacks. ----
