@@ -19,7 +19,9 @@ namespace AzureSiteRecovery.DR.Core.Secrets
     {
         public const string FileSuffix = ".key";
         private const int IdLength = 8;
-        private static readonly byte[] DpapiEntropy = Encoding.UTF8.GetBytes("AzureSiteRecovery.DR vault key");
+        /// <summary>The DPAPI entropy a key file is protected with on Windows (the text a user needs to unprotect it by hand).</summary>
+        internal const string DpapiEntropyText = "AzureSiteRecovery.DR vault key";
+        private static readonly byte[] DpapiEntropy = Encoding.UTF8.GetBytes(DpapiEntropyText);
         // netstandard2.0 cannot call File.GetUnixFileMode directly; every runtime that runs the module on Linux or macOS (.NET 8+) has it.
         private static readonly MethodInfo? GetUnixFileMode =
             typeof(File).GetMethod("GetUnixFileMode", BindingFlags.Public | BindingFlags.Static, null, new[] { typeof(string) }, null);

@@ -53,6 +53,24 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
         }
 
         [Fact]
+        public void Workers_take_vms_equally_overdue_in_orders_of_their_own_but_the_much_more_overdue_first()
+        {
+            var never = Vm("never", null);
+            var late = Vm("late", Now.AddMinutes(-15));
+            var herd = Enumerable.Range(0, 12).Select(i => Vm($"herd{i:00}", Now.AddMinutes(-6).AddMilliseconds(i * 100))).ToList();
+            var vms = herd.Append(late).Append(never).Select(v => new ScheduledVm(v, Five)).ToList();
+
+            var first = ReplicationSchedule.ChooseDue(vms, Now, null, "host-a/1/aaaa").Select(v => v.Name).ToList();
+            var second = ReplicationSchedule.ChooseDue(vms, Now, null, "host-b/2/bbbb").Select(v => v.Name).ToList();
+
+            Assert.Equal(new[] { "never", "late" }, first.Take(2));
+            Assert.Equal(new[] { "never", "late" }, second.Take(2));
+            Assert.Equal(herd.Select(v => v.Name).OrderBy(n => n), first.Skip(2).OrderBy(n => n));
+            Assert.NotEqual(first.Skip(2).Take(3), second.Skip(2).Take(3));
+            Assert.Equal(first, ReplicationSchedule.ChooseDue(vms, Now, null, "host-a/1/aaaa").Select(v => v.Name));
+        }
+
+        [Fact]
         public void The_next_due_time_is_the_earliest_a_vm_not_due_yet_falls_due_or_is_let_go()
         {
             var fresh = Vm("fresh", Now.AddMinutes(-2));       // due in 3 minutes

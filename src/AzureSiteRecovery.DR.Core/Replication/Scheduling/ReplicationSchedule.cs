@@ -44,13 +44,33 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
         /// <summary>
         /// The VMs to cycle at <paramref name="now"/>, the most overdue first (ties by name): replicating, their interval
         /// passed, and not held back by <paramref name="notBefore"/> (a back-off after failures, or a lease found busy).
+        /// With <paramref name="worker"/>, VMs that fell due within the same <see cref="SpreadBand"/> come in an order of
+        /// that worker's own (a hash of worker and VM), so that workers waking together for many due VMs claim different
+        /// ones instead of all racing for the same lease first.
         /// </summary>
-        public static IReadOnlyList<ProtectedVm> ChooseDue(IEnumerable<ScheduledVm> vms, DateTimeOffset now, Func<string, DateTimeOffset?>? notBefore = null) =>
-            vms.Where(s => s.Vm.IsReplicating && s.DueAt <= now && !(notBefore?.Invoke(s.Vm.VmId) > now))
-                .OrderBy(s => s.DueAt)
-                .ThenBy(s => s.Vm.Name, StringComparer.OrdinalIgnoreCase)
-                .Select(s => s.Vm)
-                .ToList();
+        public static IReadOnlyList<ProtectedVm> ChooseDue(IEnumerable<ScheduledVm> vms, DateTimeOffset now, Func<string, DateTimeOffset?>? notBefore = null, string? worker = null)
+        {
+            var due = vms.Where(s => s.Vm.IsReplicating && s.DueAt <= now && !(notBefore?.Invoke(s.Vm.VmId) > now));
+            var ordered = worker is null
+                ? due.OrderBy(s => s.DueAt)
+                : due.OrderBy(s => s.DueAt == DateTimeOffset.MinValue ? long.MinValue : s.DueAt.UtcTicks / SpreadBand.Ticks).ThenBy(s => Spread(worker, s.Vm.VmId));
+            return ordered.ThenBy(s => s.Vm.Name, StringComparer.OrdinalIgnoreCase).Select(s => s.Vm).ToList();
+        }
+
+        /// <summary>VMs that fell due within this much of each other count as equally overdue when workers spread them.</summary>
+        public static readonly TimeSpan SpreadBand = TimeSpan.FromSeconds(5);
+
+        // FNV-1a of worker and VM id: the same order in every process and on every platform (string.GetHashCode is not).
+        private static uint Spread(string worker, string vmId)
+        {
+            var hash = 2166136261u;
+            foreach (var c in worker + "\n" + vmId)
+            {
+                hash = (hash ^ c) * 16777619u;
+            }
+
+            return hash;
+        }
 
         /// <summary>
         /// When the next of <paramref name="vms"/> not due at <paramref name="now"/> falls due (its interval passed and no

@@ -217,7 +217,7 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
             lock (gate)
             {
                 DateTimeOffset? HeldUntil(string id) => held.TryGetValue(id, out var h) ? h.NotBefore : (DateTimeOffset?)null;
-                return (ReplicationSchedule.ChooseDue(scheduled, now, HeldUntil), ReplicationSchedule.NextDue(scheduled, now, HeldUntil));
+                return (ReplicationSchedule.ChooseDue(scheduled, now, HeldUntil, WorkerId), ReplicationSchedule.NextDue(scheduled, now, HeldUntil));
             }
         }
 

@@ -140,7 +140,7 @@ namespace AzureSiteRecovery.DR.Core.Vault.Copy
             var file = sourceKey.FilePath.Replace("'", "''");
             // On Windows the key file holds the key protected by DPAPI for the user: the base64 of the key is that of the unprotected bytes.
             var base64 = RuntimeInformation.IsOSPlatform(OSPlatform.Windows)
-                ? $"Add-Type -AssemblyName System.Security; $k = [Convert]::ToBase64String([Security.Cryptography.ProtectedData]::Unprotect([IO.File]::ReadAllBytes('{file}'), [Text.Encoding]::UTF8.GetBytes('AzureSiteRecovery.DR vault key'), 'CurrentUser'))"
+                ? $"Add-Type -AssemblyName System.Security; $k = [Convert]::ToBase64String([Security.Cryptography.ProtectedData]::Unprotect([IO.File]::ReadAllBytes('{file}'), [Text.Encoding]::UTF8.GetBytes('{VaultKey.DpapiEntropyText}'), 'CurrentUser'))"
                 : $"$k = [Convert]::ToBase64String([IO.File]::ReadAllBytes('{file}'))";
             return $"Give the destination the source's key: -KeyFile '{sourceKey.FilePath}' (or a -KeyFile that does not exist yet: it is created holding the source's key). " +
                 $"For a runbook put that key into Key Vault: {base64}; Set-AzKeyVaultSecret -VaultName <kv> -Name dr-vault-key -SecretValue (ConvertTo-SecureString $k -AsPlainText -Force); " +
