@@ -31,7 +31,6 @@ Sync-VmReplication -Continuous -ThrottleLimit 2 -LeaseDuration $lease | ForEach-
 "@
             [pscustomobject]@{ Name = $name; Log = $log; Process = Start-ChildPwsh -VaultPath $vault -OutputPath (Join-Path $folder "$name.out") -Script $script }
         }
-        $victim = $workers[2]
 
         function Get-Cycles {
             foreach ($worker in $workers) {
@@ -44,17 +43,23 @@ Sync-VmReplication -Continuous -ThrottleLimit 2 -LeaseDuration $lease | ForEach-
             }
         }
 
-        # Every VM's first point, then the victim caught holding a VM (its second round, 30 s on).
+        # Every VM's first point, then a worker caught holding a VM (the second round, 30 s on) becomes the victim:
+        # whichever it is (which worker claims which VM is the scheduler's business, not the test's).
         $deadline = [DateTime]::UtcNow.AddSeconds(60)
         do { Start-Sleep -Milliseconds 500 } until (@(Get-ProtectedVm | Where-Object LastRecoveryPointId).Count -eq $vms.Count -or [DateTime]::UtcNow -gt $deadline)
         $firstRound = @(Get-ProtectedVm | Where-Object LastRecoveryPointId).Count
         $held = @()
+        $victim = $null
         $deadline = [DateTime]::UtcNow.AddSeconds(45)
         do {
             Start-Sleep -Milliseconds 50
-            $victimRow = Get-DRWorker | Where-Object WorkerId -like "$($victim.Name)/*"
-            $held = @($victimRow.CurrentVms)
-        } until ($held.Count -gt 0 -or $victim.Process.HasExited -or [DateTime]::UtcNow -gt $deadline)
+            $busy = Get-DRWorker | Where-Object { $_.Status -eq 'Running' -and @($_.CurrentVms).Count -gt 0 } | Select-Object -First 1
+            if ($busy) {
+                $victim = $workers | Where-Object Name -eq $busy.Machine
+                $held = @($busy.CurrentVms)
+            }
+        } until ($held.Count -gt 0 -or @($workers | Where-Object { $_.Process.HasExited }).Count -gt 0 -or [DateTime]::UtcNow -gt $deadline)
+        if (-not $victim) { $victim = $workers[2] }
         $killedAt = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()
         $victimWasRunning = -not $victim.Process.HasExited
         & kill -9 $victim.Process.Id
@@ -112,8 +117,8 @@ Sync-VmReplication -Continuous -ThrottleLimit 2 -LeaseDuration $lease | ForEach-
     It 'shows the live workers as Running and the killed one as Lost, with the VMs they hold' {
         $workersSeen | Should -HaveCount 3
         ($workersSeen | Where-Object WorkerId -like "$($victim.Name)/*").Status | Should -Be 'Lost'
-        @($workersSeen | Where-Object Status -eq 'Running').Machine | Sort-Object | Should -Be 'w1', 'w2'
+        @($workersSeen | Where-Object Status -eq 'Running').Machine | Sort-Object | Should -Be @($workers.Name | Where-Object { $_ -ne $victim.Name })
         $workersSeen | ForEach-Object { $_.WorkerId | Should -Match "^$($_.Machine)/$($_.ProcessId)/[0-9a-f]{8}$" }
-        $listing | Should -Match 'w3/\d+/[0-9a-f]{8}\s+Lost'
+        $listing | Should -Match "$($victim.Name)/\d+/[0-9a-f]{8}\s+Lost"
     }
 }
