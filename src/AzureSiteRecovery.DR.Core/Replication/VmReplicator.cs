@@ -206,10 +206,15 @@ namespace AzureSiteRecovery.DR.Core.Replication
         /// <summary>Runs one cycle for the VM; fails with VmReplicationInProgress while another process cycles it.</summary>
         public async Task<CycleResult> RunCycleAsync(string vmId, CancellationToken cancellationToken, IProgress<CycleProgress>? progress = null)
         {
-            var vm = await FindReplicatingAsync(vmId, cancellationToken).ConfigureAwait(false);
-            var claim = await TryClaimAsync(vmId, null, cancellationToken).ConfigureAwait(false)
-                ?? throw new ObjectInUseException("VmReplicationInProgress", vm.Name,
+            // The VM is read once, under the lease; only a busy one is read again, for its name (or why it is not replicating).
+            var claim = await TryClaimAsync(vmId, null, cancellationToken).ConfigureAwait(false);
+            if (claim is null)
+            {
+                var vm = await FindReplicatingAsync(vmId, cancellationToken).ConfigureAwait(false);
+                throw new ObjectInUseException("VmReplicationInProgress", vm.Name,
                     $"VM '{vm.Name}' is being replicated by another process right now; its cycle will make the next point.");
+            }
+
             return await RunCycleAsync(claim, cancellationToken, progress).ConfigureAwait(false);
         }
 
