@@ -17,6 +17,12 @@
     Workers          4 replication workers on one vault, 40 VMs with guest writes, 10 minutes, one worker SIGKILLed at minute 4:
                      overlapping cycles, longest time without a point after the kill, idle-while-due time, cycles per
                      minute against 1 worker (workers/Measure-Workers.ps1; out/bench/workers.json; about 16 minutes)
+    Rpo              20 VMs whose guests write 1 % of their disk a minute, one Sync-VmReplication -Continuous for 10 minutes:
+                     the RPO users see (age of the oldest write not in a committed point) against the 30 s threshold
+                     (rpo/Measure-Rpo.ps1; out/bench/rpo.json)
+    Efficiency       the module's CPU seconds for a first cycle of a 2 GiB disk vs its primitives on the same chunks alone;
+                     the highest datastore rate a full sync keeps up with; a delta cycle vs the full cycle
+                     (replication/Measure-Efficiency.ps1; out/bench/efficiency.json)
     Results go to the console and to out/bench/<name>.json. Timings are medians of several runs.
 #>
 [CmdletBinding()]
@@ -40,7 +46,7 @@ param(
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
 
-$known = @('ImportModule', 'GetGroups10k', 'GetDRVm10k', 'Replication', 'Recovery', 'AzureRecovery', 'Workers')
+$known = @('ImportModule', 'GetGroups10k', 'GetDRVm10k', 'Replication', 'Recovery', 'AzureRecovery', 'Workers', 'Rpo', 'Efficiency')
 $Only = @($Only | ForEach-Object { $_ -split ',' } | ForEach-Object { $_.Trim() } | Where-Object { $_ })
 if (-not $Only) { $Only = $known }
 $unknown = @($Only | Where-Object { $_ -notin $known })
@@ -434,4 +440,14 @@ if ('AzureRecovery' -in $Only) {
 if ('Workers' -in $Only) {
     # Its own script (it also runs alone, with shorter runs for a try); writes out/bench/workers.json.
     & (Join-Path $PSScriptRoot 'workers/Measure-Workers.ps1') -ModulePath $ModulePath -OutFolder $outFolder
+}
+
+if ('Rpo' -in $Only) {
+    # Its own script (it also runs alone, with shorter runs for a try); writes out/bench/rpo.json.
+    & (Join-Path $PSScriptRoot 'rpo/Measure-Rpo.ps1') -ModulePath $ModulePath -OutFolder $outFolder
+}
+
+if ('Efficiency' -in $Only) {
+    # Its own script (it also runs alone, on a smaller disk for a try); writes out/bench/efficiency.json.
+    & (Join-Path $PSScriptRoot 'replication/Measure-Efficiency.ps1') -ModulePath $ModulePath -OutFolder $outFolder
 }
