@@ -1,0 +1,105 @@
+// The Efficiency benchmark's baseline (Measure-Efficiency.ps1, compiled with Add-Type): what a first
+// cycle's chunks cost when only the primitives touch them, one chunk after the other on one thread:
+// a plain HttpClient ranged GET of the flat file, SHA-256, the module's zstd-1 codec
+// (ChunkPayloadCodec.EncodeInto) and its AES-256-GCM seal (AuthenticatedCipher.SealGcm), each into the
+// same buffers the chunk store uses. The module's types live in its own load context: its two methods
+// come in as delegates of the BCL-only signatures below.
+using System;
+using System.Diagnostics;
+using System.Net.Http;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+
+namespace AzureSiteRecovery.DR.Bench.Replication
+{
+    public delegate int EncodeInto(byte[] plain, int count, Span<byte> destination);
+    public delegate int SealGcm(ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> associatedData, Span<byte> destination);
+
+    public sealed class PrimitiveTotals
+    {
+        public int Chunks;
+        public long BytesRead;
+        public long PayloadBytes;
+        public long SealedBytes;
+        // Wall time of each stage (the CPU seconds come from the process, around the whole pass).
+        public double ReadSeconds;
+        public double HashSeconds;
+        public double CompressSeconds;
+        public double SealSeconds;
+    }
+
+    public static class Primitives
+    {
+        /// <summary>The chunks of <paramref name="url"/> at <paramref name="offsets"/>, each read, hashed, compressed and sealed.</summary>
+        public static PrimitiveTotals Run(HttpClient http, Uri url, long[] offsets, int chunkSize, EncodeInto encode, SealGcm seal,
+            int maxEncodedLength, int gcmHeaderLength, int gcmOverhead)
+        {
+            var totals = new PrimitiveTotals();
+            var plain = new byte[chunkSize];
+            var sealedChunk = new byte[Math.Max(maxEncodedLength + gcmOverhead, chunkSize + gcmOverhead)];
+            var clock = new Stopwatch();
+            foreach (var offset in offsets)
+            {
+                clock.Restart();
+                var length = Read(http, url, offset, plain, chunkSize);
+                totals.ReadSeconds += Lap(clock);
+                var hash = SHA256.HashData(new ReadOnlySpan<byte>(plain, 0, length));
+                totals.HashSeconds += Lap(clock);
+                var payload = encode(plain, length, new Span<byte>(sealedChunk, gcmHeaderLength, sealedChunk.Length - gcmHeaderLength));
+                totals.CompressSeconds += Lap(clock);
+                var sealedLength = seal(new ReadOnlySpan<byte>(sealedChunk, gcmHeaderLength, payload), hash, sealedChunk);
+                totals.SealSeconds += Lap(clock);
+                totals.Chunks++;
+                totals.BytesRead += length;
+                totals.PayloadBytes += payload;
+                totals.SealedBytes += sealedLength;
+            }
+            return totals;
+        }
+
+        private static double Lap(Stopwatch clock)
+        {
+            var seconds = clock.Elapsed.TotalSeconds;
+            clock.Restart();
+            return seconds;
+        }
+
+        // One ranged GET into buffer; anything but a 206 of the asked length is an error.
+        private static int Read(HttpClient http, Uri url, long offset, byte[] buffer, int chunkSize)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, url);
+            request.Headers.Range = new RangeHeaderValue(offset, offset + chunkSize - 1);
+            using var response = http.Send(request, HttpCompletionOption.ResponseHeadersRead);
+            var length = response.Content.Headers.ContentLength ?? -1;
+            if ((int)response.StatusCode != 206 || length <= 0 || length > chunkSize)
+            {
+                throw new InvalidOperationException($"GET {url} bytes {offset}+{chunkSize}: HTTP {(int)response.StatusCode}, {length} bytes.");
+            }
+            using var stream = response.Content.ReadAsStream();
+            var filled = 0;
+            while (filled < length)
+            {
+                var n = stream.Read(buffer, filled, (int)length - filled);
+                if (n == 0) throw new InvalidOperationException($"GET {url} bytes {offset}+{chunkSize}: ended after {filled} of {length} bytes.");
+                filled += n;
+            }
+            return filled;
+        }
+
+        /// <summary>Offsets of the chunks of a local file with any non-zero byte: what CBT "*" makes a first cycle read.</summary>
+        public static long[] NonZeroChunks(string path, int chunkSize)
+        {
+            var offsets = new System.Collections.Generic.List<long>();
+            var buffer = new byte[chunkSize];
+            using var file = new System.IO.FileStream(path, System.IO.FileMode.Open, System.IO.FileAccess.Read, System.IO.FileShare.ReadWrite, 1 << 20);
+            for (long at = 0; ; at += chunkSize)
+            {
+                var n = file.ReadAtLeast(buffer, chunkSize, throwOnEndOfStream: false);
+                if (n == 0) break;
+                if (new ReadOnlySpan<byte>(buffer, 0, n).IndexOfAnyExcept((byte)0) >= 0) offsets.Add(at);
+                if (n < chunkSize) break;
+            }
+            return offsets.ToArray();
+        }
+    }
+}
