@@ -17,15 +17,15 @@ namespace AzureSiteRecovery.DR.Bench.Replication
 
     public sealed class PrimitiveTotals
     {
-        public int Chunks;
-        public long BytesRead;
-        public long PayloadBytes;
-        public long SealedBytes;
+        public int Chunks { get; set; }
+        public long BytesRead { get; set; }
+        public long PayloadBytes { get; set; }
+        public long SealedBytes { get; set; }
         // Wall time of each stage (the CPU seconds come from the process, around the whole pass).
-        public double ReadSeconds;
-        public double HashSeconds;
-        public double CompressSeconds;
-        public double SealSeconds;
+        public double ReadSeconds { get; set; }
+        public double HashSeconds { get; set; }
+        public double CompressSeconds { get; set; }
+        public double SealSeconds { get; set; }
     }
 
     public static class Primitives
@@ -55,6 +55,15 @@ namespace AzureSiteRecovery.DR.Bench.Replication
                 totals.SealedBytes += sealedLength;
             }
             return totals;
+        }
+
+        /// <summary>The same chunks only read (the plain read a full sync is compared with at a set datastore rate); returns the bytes read.</summary>
+        public static long ReadOnly(HttpClient http, Uri url, long[] offsets, int chunkSize)
+        {
+            var buffer = new byte[chunkSize];
+            long bytes = 0;
+            foreach (var offset in offsets) bytes += Read(http, url, offset, buffer, chunkSize);
+            return bytes;
         }
 
         private static double Lap(Stopwatch clock)
