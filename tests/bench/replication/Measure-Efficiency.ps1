@@ -6,8 +6,9 @@
     The 'Efficiency' section of ../Invoke-Benchmarks.ps1 (also runs on its own). One vcsim VM with a $DiskMiB MiB disk
     of realistic content (DiskImage.psm1, seed 42).
 
-    CPU (vcsim unlimited): a child pwsh with the built module imported measures its own CPU seconds (user + sys,
-    less its idle rate measured first over $IdleSeconds s) around
+    CPU (vcsim unlimited): a child pwsh with the built module imported measures its own CPU seconds (user + sys) from
+    the start of each step until it is idle again (the JIT's background tier-up after a step is the step's), less its
+    idle floor, around
       - the primitives alone (Primitives.cs): for every chunk a first cycle reads (the 4 MiB chunks with a non-zero
         byte: CBT "*" lists the non-zero blocks), a plain HttpClient ranged GET of the flat file, SHA-256, the
         module's zstd-1 codec, its AES-256-GCM seal; one chunk after the other on one thread;
@@ -18,7 +19,9 @@
     vcsim's CPU (its CBT emulation hashes the disk at CreateSnapshot; it serves the reads) is counted in neither; it
     is reported beside them. Then $ChangePercent % of the disk changes in 1 MiB writes and the same vault's next
     cycle (CBT) runs: DeltaRatio = (delta cycle - the lab's snapshot cost) / (full cycle - the lab's snapshot cost),
-    the snapshot cost being CreateSnapshot + RemoveSnapshot alone on the same disk (median of 3).
+    the snapshot cost being CreateSnapshot + RemoveSnapshot alone on the same disk (median of 3). What the module
+    spends beyond its primitives is split (ModuleOverCpuSeconds) into a cycle with nothing changed (its fixed cost),
+    the object store's writes of chunks of the same sealed lengths (LocalFolderStore: file, fsync, rename), and the rest.
 
     Rates: vcsim restarted with -datastore-mibps R for each of $RatesMiBps; at each, the plain read of the same chunks
     (4 MiB ranged GETs, Primitives.ReadOnly) and a full cycle into a fresh vault, and the lab's snapshot cost once.
@@ -37,8 +40,7 @@ param(
     [ValidateRange(64, 65536)][int] $DiskMiB = 2048,
     # Datastore rates to try, MiB/s, ascending (238 MiB/s = 2 Gbit/s, the goal).
     [ValidateRange(1, 100000)][double[]] $RatesMiBps = @(60, 120, 180, 238, 300),
-    [ValidateRange(0.01, 50)][double] $ChangePercent = 1,
-    [ValidateRange(1, 60)][int] $IdleSeconds = 3
+    [ValidateRange(0.01, 50)][double] $ChangePercent = 1
 )
 
 $ErrorActionPreference = 'Stop'
@@ -151,22 +153,37 @@ Add-Type -TypeDefinition (Get-Content -Raw '$primitivesSource')
 
 `$self = [Diagnostics.Process]::GetCurrentProcess()
 function Get-Cpu([int] `$ProcessId) { if (`$ProcessId) { [Diagnostics.Process]::GetProcessById(`$ProcessId).TotalProcessorTime.TotalSeconds } else { `$self.Refresh(); `$self.TotalProcessorTime.TotalSeconds } }
-[GC]::Collect(); Start-Sleep -Seconds 1
-`$c = Get-Cpu; `$w = [Diagnostics.Stopwatch]::StartNew(); Start-Sleep -Seconds $IdleSeconds
-`$idle = ((Get-Cpu) - `$c) / `$w.Elapsed.TotalSeconds
+# The JIT compiles hot methods again (tier 1) in the background after they ran: a step's CPU goes on for a while after it
+# returns. Each step is measured until this process is idle again (a 0.5 s window under `$settleRate CPU s/s, at most
+# 15 s), less the idle floor (the lowest rate of any such window) over that time.
+`$settleRate = 0.04
+`$script:floor = 1.0
+function Wait-Settled {
+    for (`$i = 0; `$i -lt 30; `$i++) {
+        `$c = Get-Cpu; `$w = [Diagnostics.Stopwatch]::StartNew(); Start-Sleep -Milliseconds 500
+        `$rate = ((Get-Cpu) - `$c) / `$w.Elapsed.TotalSeconds
+        `$script:floor = [math]::Min(`$script:floor, `$rate)
+        if (`$rate -lt `$settleRate) { return `$true }
+    }
+    `$false
+}
 function Measure-Cpu([string] `$Name, [scriptblock] `$Action) {
     [GC]::Collect(); [GC]::WaitForPendingFinalizers()
+    `$settledBefore = Wait-Settled
     `$c = Get-Cpu; `$v = Get-Cpu $($lab.Pid); `$w = [Diagnostics.Stopwatch]::StartNew()
     `$out = & `$Action
-    `$seconds = `$w.Elapsed.TotalSeconds; `$cpu = (Get-Cpu) - `$c; `$vcsim = (Get-Cpu $($lab.Pid)) - `$v
-    [ordered]@{ Name = `$Name; Seconds = `$seconds; CpuSeconds = [math]::Max(0.0, `$cpu - `$idle * `$seconds); CpuSecondsRaw = `$cpu; VcsimCpuSeconds = `$vcsim; Out = `$out }
+    `$seconds = `$w.Elapsed.TotalSeconds; `$cpuInStep = (Get-Cpu) - `$c; `$vcsim = (Get-Cpu $($lab.Pid)) - `$v
+    `$settledAfter = Wait-Settled
+    `$cpu = (Get-Cpu) - `$c; `$total = `$w.Elapsed.TotalSeconds
+    [ordered]@{ Name = `$Name; Seconds = `$seconds; CpuSeconds = `$null; CpuSecondsRaw = `$cpu; CpuSecondsInStep = `$cpuInStep; MeasuredSeconds = `$total
+        Settled = `$settledBefore -and `$settledAfter; VcsimCpuSeconds = `$vcsim; Out = `$out }
 }
 function Invoke-Primitives { [AzureSiteRecovery.DR.Bench.Replication.Primitives]::Run(`$http, `$url, `$offsets, $chunkSize, `$encode, `$seal, `$maxEncoded, `$gcmHeader, `$gcmOverhead) }
 function Invoke-Cycle([string] `$Vault) {
     `$r = Sync-VmReplication -Vault `$Vault -ProtectionGroup bench
     [ordered]@{ Mode = `$r.Mode; Duration = `$r.Duration.TotalSeconds; BytesRead = `$r.BytesRead; ChunksRead = `$r.ChunksRead; ChunksStored = `$r.ChunksStored; BytesStored = `$r.BytesStored }
 }
-`$runs = [ordered]@{ IdleCpuPerSecond = `$idle }
+`$runs = [ordered]@{}
 `$runs.PrimitivesFirst = Measure-Cpu 'primitives' { Invoke-Primitives }
 `$runs.CycleFirst = Measure-Cpu 'cycle' { Invoke-Cycle '$coldVault' }
 `$runs.Primitives = Measure-Cpu 'primitives' { Invoke-Primitives }
@@ -180,6 +197,15 @@ foreach (`$offset in `$changed) { Write-DiskBytes '$($lab.Flat)' `$offset 1MB (`
 `$runs.Delta = Measure-Cpu 'delta' { Invoke-Cycle '$warmVault' }
 # Nothing changed since: what any cycle costs besides reading (snapshot, CBT query, manifests, commit).
 `$runs.NoChange = Measure-Cpu 'no change' { Invoke-Cycle '$warmVault' }
+# The object store alone, for chunks of the sealed lengths the primitives made: the chunk store's writes (file, fsync, rename).
+`$storeType = `$core.GetType('AzureSiteRecovery.DR.Core.Storage.LocalFolderStore')
+`$store = [Activator]::CreateInstance(`$storeType, @('$(Join-Path $work 'store-alone')'))
+`$chunkKey = [Delegate]::CreateDelegate([Func[string, string]], `$core.GetType('AzureSiteRecovery.DR.Core.Storage.ObjectKeys').GetMethod('Chunk'))
+`$touch = [Delegate]::CreateDelegate([Func[string, Threading.CancellationToken, Threading.Tasks.Task[bool]]], `$store, `$storeType.GetMethod('TouchAsync'))
+`$put = [Delegate]::CreateDelegate([Func[string, ReadOnlyMemory[byte], Threading.CancellationToken, Threading.Tasks.Task]], `$store, `$storeType.GetMethod('PutAsync'))
+`$runs.StoreWrites = Measure-Cpu 'store writes' { [AzureSiteRecovery.DR.Bench.Replication.Primitives]::WriteStore(`$chunkKey, `$touch, `$put, `$runs.Primitives.Out.SealedLengths) }
+`$runs.IdleCpuPerSecond = `$script:floor
+foreach (`$step in @(`$runs.Values | Where-Object { `$_ -is [Collections.IDictionary] })) { `$step.CpuSeconds = [math]::Max(0.0, `$step.CpuSecondsRaw - `$script:floor * `$step.MeasuredSeconds) }
 `$runs | ConvertTo-Json -Depth 5 | Set-Content '$resultFile'
 "@
     Write-Host "CPU: primitives and a full cycle, twice each, in a child pwsh; then a $changedMiB MiB delta"
@@ -254,6 +280,16 @@ foreach (`$offset in `$changed) { Write-DiskBytes '$($lab.Flat)' `$offset 1MB (`
         PrimitivesCpuSecondsFirstInProcess = [math]::Round($cpu.PrimitivesFirst.CpuSeconds, 2)
         CpuRatioFirstInProcess          = [math]::Round($cpu.CycleFirst.CpuSeconds / $cpu.PrimitivesFirst.CpuSeconds, 3)
         IdleCpuSecondsPerSecond         = [math]::Round($cpu.IdleCpuPerSecond, 4)
+        CpuSecondsAfterStep             = [ordered]@{ Cycle = [math]::Round($cpu.Cycle.CpuSecondsRaw - $cpu.Cycle.CpuSecondsInStep, 2); Primitives = [math]::Round($cpu.Primitives.CpuSecondsRaw - $cpu.Primitives.CpuSecondsInStep, 2); CycleFirst = [math]::Round($cpu.CycleFirst.CpuSecondsRaw - $cpu.CycleFirst.CpuSecondsInStep, 2) }
+        AllStepsSettled                 = -not @('PrimitivesFirst', 'CycleFirst', 'Primitives', 'Cycle', 'Delta', 'NoChange', 'StoreWrites' | Where-Object { -not $cpu.$_.Settled })
+        # Where the module's CPU beyond its primitives goes: a cycle's fixed cost (no change: SOAP, snapshot, vault),
+        # the object store's writes of the sealed chunks, and the rest (parallel pipeline, copies, hashing of names...).
+        ModuleOverCpuSeconds            = [ordered]@{
+            Total         = [math]::Round($cpu.Cycle.CpuSeconds - $cpu.Primitives.CpuSeconds, 2)
+            NoChangeCycle = [math]::Round($cpu.NoChange.CpuSeconds, 2)
+            StoreWrites   = [math]::Round($cpu.StoreWrites.CpuSeconds, 2)
+            Rest          = [math]::Round($cpu.Cycle.CpuSeconds - $cpu.Primitives.CpuSeconds - $cpu.NoChange.CpuSeconds - $cpu.StoreWrites.CpuSeconds, 2)
+        }
         VcsimCpuSeconds                 = [ordered]@{ Cycle = [math]::Round($cpu.Cycle.VcsimCpuSeconds, 2); Primitives = [math]::Round($cpu.Primitives.VcsimCpuSeconds, 2) }
         CycleSeconds                    = [math]::Round($full, 2)
         PrimitivesSeconds               = [math]::Round($cpu.Primitives.Seconds, 2)
@@ -275,9 +311,10 @@ foreach (`$offset in `$changed) { Write-DiskBytes '$($lab.Flat)' `$offset 1MB (`
         DeltaChunksRead                 = $cpu.Delta.Out.ChunksRead
         DeltaCpuSeconds                 = [math]::Round($cpu.Delta.CpuSeconds, 2)
         NoChangeCycleSeconds            = [math]::Round($cpu.NoChange.Out.Duration, 2)
+        NoChangeCycleCpuSeconds         = [math]::Round($cpu.NoChange.CpuSeconds, 2)
         CpuCount                        = [Environment]::ProcessorCount
         LoadAverage                     = (Get-Content /proc/loadavg).Split(' ')[0..2] -join ' '
-        Meaning                         = 'CPU seconds (user + sys) of the child pwsh around each step, less its idle rate; the primitives: plain HttpClient 4 MiB ranged GETs of the chunks the cycle read (non-zero), SHA-256, the module''s zstd-1 codec and AES-256-GCM seal, one thread; the cycle: Sync-VmReplication into a fresh vault; vcsim''s CPU in neither. The second of two runs each is the steady state (CpuRatio), the first pays the JIT (...FirstInProcess). Rates: vcsim -datastore-mibps R, plain read of the same chunks vs the full cycle less the lab''s snapshot cost (CreateSnapshot + RemoveSnapshot alone: our CBT emulation hashes the disk, vSphere does not); kept up when the ratio >= 0.95. DeltaRatio: (delta cycle - lab snapshot cost) / (full cycle - lab snapshot cost), the delta after ChangedMiB MiB of scattered 1 MiB writes; each write makes the cycle read its whole 4 MiB chunk. NoChangeCycleSeconds: a cycle right after the delta with nothing changed (what every cycle costs besides reading).'
+        Meaning                         = 'CPU seconds (user + sys) of the child pwsh from the start of each step until it is idle again (JIT tier-up after a step counted as the step''s; CpuSecondsAfterStep), less its idle floor; the primitives: plain HttpClient 4 MiB ranged GETs of the chunks the cycle read (non-zero), SHA-256, the module''s zstd-1 codec and AES-256-GCM seal, one thread; the cycle: Sync-VmReplication into a fresh vault; vcsim''s CPU in neither. The second of two runs each is the steady state (CpuRatio), the first pays the JIT (...FirstInProcess). Rates: vcsim -datastore-mibps R, plain read of the same chunks vs the full cycle less the lab''s snapshot cost (CreateSnapshot + RemoveSnapshot alone: our CBT emulation hashes the disk, vSphere does not); kept up when the ratio >= 0.95. DeltaRatio: (delta cycle - lab snapshot cost) / (full cycle - lab snapshot cost), the delta after ChangedMiB MiB of scattered 1 MiB writes; each write makes the cycle read its whole 4 MiB chunk. NoChangeCycleSeconds: a cycle right after the delta with nothing changed (what every cycle costs besides reading).'
     }
     $result | ConvertTo-Json -Depth 5 | Set-Content (Join-Path $OutFolder 'efficiency.json')
     Write-Host ("CpuRatio {0} (goal <= 1.15; {1} / {2} CPU s) | KeepsUpAtMiBps {3} (goal >= 238) | DeltaRatio {4} (goal <= 0.05; {5} MiB read)" -f

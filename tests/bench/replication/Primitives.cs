@@ -8,7 +8,10 @@ using System;
 using System.Diagnostics;
 using System.Net.Http;
 using System.Net.Http.Headers;
+using System.Linq;
 using System.Security.Cryptography;
+using System.Threading;
+using System.Threading.Tasks;
 
 namespace AzureSiteRecovery.DR.Bench.Replication
 {
@@ -26,6 +29,8 @@ namespace AzureSiteRecovery.DR.Bench.Replication
         public double HashSeconds { get; set; }
         public double CompressSeconds { get; set; }
         public double SealSeconds { get; set; }
+        // Each sealed chunk's length, for WriteStore.
+        public int[] SealedLengths { get; set; } = Array.Empty<int>();
     }
 
     public static class Primitives
@@ -38,6 +43,7 @@ namespace AzureSiteRecovery.DR.Bench.Replication
             var plain = new byte[chunkSize];
             var sealedChunk = new byte[Math.Max(maxEncodedLength + gcmOverhead, chunkSize + gcmOverhead)];
             var clock = new Stopwatch();
+            var sealedLengths = new System.Collections.Generic.List<int>(offsets.Length);
             foreach (var offset in offsets)
             {
                 clock.Restart();
@@ -53,7 +59,9 @@ namespace AzureSiteRecovery.DR.Bench.Replication
                 totals.BytesRead += length;
                 totals.PayloadBytes += payload;
                 totals.SealedBytes += sealedLength;
+                sealedLengths.Add(sealedLength);
             }
+            totals.SealedLengths = sealedLengths.ToArray();
             return totals;
         }
 
@@ -64,6 +72,23 @@ namespace AzureSiteRecovery.DR.Bench.Replication
             long bytes = 0;
             foreach (var offset in offsets) bytes += Read(http, url, offset, buffer, chunkSize);
             return bytes;
+        }
+
+        /// <summary>
+        /// What the chunk store's object store costs for chunks of these sealed lengths, as a cycle calls it per new
+        /// chunk: Touch (missing), then Put (a file written, flushed to disk, renamed into place). Random content.
+        /// </summary>
+        public static void WriteStore(Func<string, string> chunkKey, Func<string, CancellationToken, Task<bool>> touch,
+            Func<string, ReadOnlyMemory<byte>, CancellationToken, Task> put, int[] sealedLengths)
+        {
+            var content = new byte[sealedLengths.Length == 0 ? 0 : sealedLengths.Max()];
+            RandomNumberGenerator.Fill(content);
+            foreach (var length in sealedLengths)
+            {
+                var key = chunkKey(Convert.ToHexString(RandomNumberGenerator.GetBytes(32)).ToLowerInvariant());
+                if (touch(key, CancellationToken.None).GetAwaiter().GetResult()) throw new InvalidOperationException($"{key} exists already.");
+                put(key, new ReadOnlyMemory<byte>(content, 0, length), CancellationToken.None).GetAwaiter().GetResult();
+            }
         }
 
         private static double Lap(Stopwatch clock)
