@@ -14,8 +14,10 @@
         module's zstd-1 codec, its AES-256-GCM seal; one chunk after the other on one thread;
       - the module: Sync-VmReplication of the VM into a fresh vault (a first, full cycle: snapshot, CBT "*", reads,
         hash, compress, seal, store writes with fsync, manifest, commit);
-    twice each, in the order primitives, cycle, primitives, cycle: the first pair pays the JIT (a fresh process,
-    ...FirstInProcess), the second is the steady state (CpuRatio = ModuleCpuSeconds / PrimitivesCpuSeconds).
+    $Passes times each, in the order primitives, cycle, primitives, cycle...: the first pair pays the JIT (a fresh
+    process, ...FirstInProcess), the last is the steady state (CpuRatio = ModuleCpuSeconds / PrimitivesCpuSeconds).
+    -CompareEnvironment runs these passes again in a child with other environment variables (runtime settings such
+    as DOTNET_TieredPGO=0), in the same run: a measured before/after, under Compare.
     vcsim's CPU (its CBT emulation hashes the disk at CreateSnapshot; it serves the reads) is counted in neither; it
     is reported beside them. Then $ChangePercent % of the disk changes in 1 MiB writes and the same vault's next
     cycle (CBT) runs: DeltaRatio = (delta cycle - the lab's snapshot cost) / (full cycle - the lab's snapshot cost),
@@ -40,7 +42,12 @@ param(
     [ValidateRange(64, 65536)][int] $DiskMiB = 2048,
     # Datastore rates to try, MiB/s, ascending (238 MiB/s = 2 Gbit/s, the goal).
     [ValidateRange(1, 100000)][double[]] $RatesMiBps = @(60, 120, 180, 238, 300),
-    [ValidateRange(0.01, 50)][double] $ChangePercent = 1
+    [ValidateRange(0.01, 50)][double] $ChangePercent = 1,
+    # Primitives + cycle pairs in the CPU child: the first pays the JIT, the last is the steady state.
+    [ValidateRange(2, 10)][int] $Passes = 3,
+    # A measured attempt: the CPU passes again in a child with these environment variables ('NAME=value', e.g.
+    # DOTNET_TieredPGO=0), in the same run, reported under Compare.
+    [string[]] $CompareEnvironment = @()
 )
 
 $ErrorActionPreference = 'Stop'
@@ -124,11 +131,32 @@ try {
     $offsets = [AzureSiteRecovery.DR.Bench.Replication.Primitives]::NonZeroChunks($lab.Flat, $chunkSize)
     $offsetsFile = Join-Path $work 'offsets.txt'
     Set-Content $offsetsFile ($offsets -join "`n")
-    $coldVault = New-BenchVault 'cold' $lab
-    $warmVault = New-BenchVault 'warm' $lab
-    $resultFile = Join-Path $work 'cpu.json'
     $changedMiB = [int][math]::Max(1, [math]::Round($DiskMiB * $ChangePercent / 100))
-    $child = @"
+    # The CPU child's script: $Passes pairs of primitives and a full cycle (each into a fresh vault of $Vaults), then,
+    # -WithDelta, the delta, a no-change cycle and the object store alone; results as JSON into $ResultFile.
+    function New-CpuScript([string[]] $Vaults, [string] $ResultFile, [switch] $WithDelta) {
+        $lastVault = $Vaults[-1]
+        $passes = ($Vaults | ForEach-Object { "`$runs.Passes += [ordered]@{ Primitives = Measure-Cpu 'primitives' { Invoke-Primitives }; Cycle = Measure-Cpu 'cycle' { Invoke-Cycle '$_' } }" }) -join "`n"
+        $delta = if ($WithDelta) { @"
+# $changedMiB MiB ($ChangePercent %) of the disk in scattered 1 MiB writes, as the Replication benchmark's delta.
+`$random = [Random]::new(7)
+`$changed = [Collections.Generic.HashSet[long]]::new()
+while (`$changed.Count -lt $changedMiB) { [void]`$changed.Add([long]`$random.Next(0, $DiskMiB) * 1MB) }
+`$seed = 100
+foreach (`$offset in `$changed) { Write-DiskBytes '$($lab.Flat)' `$offset 1MB (`$seed++) }
+`$runs.Delta = Measure-Cpu 'delta' { Invoke-Cycle '$lastVault' }
+# Nothing changed since: what any cycle costs besides reading (snapshot, CBT query, manifests, commit).
+`$runs.NoChange = Measure-Cpu 'no change' { Invoke-Cycle '$lastVault' }
+# The object store alone, for chunks of the sealed lengths the primitives made: the chunk store's writes (file, fsync, rename).
+`$storeType = `$core.GetType('AzureSiteRecovery.DR.Core.Storage.LocalFolderStore')
+`$store = [Activator]::CreateInstance(`$storeType, @('$(Join-Path $work 'store-alone')'))
+`$chunkKey = [Delegate]::CreateDelegate([Func[string, string]], `$core.GetType('AzureSiteRecovery.DR.Core.Storage.ObjectKeys').GetMethod('Chunk'))
+`$touch = [Delegate]::CreateDelegate([Func[string, Threading.CancellationToken, Threading.Tasks.Task[bool]]], `$store, `$storeType.GetMethod('TouchAsync'))
+`$put = [Delegate]::CreateDelegate([Func[string, ReadOnlyMemory[byte], Threading.CancellationToken, Threading.Tasks.Task]], `$store, `$storeType.GetMethod('PutAsync'))
+`$runs.StoreWrites = Measure-Cpu 'store writes' { [AzureSiteRecovery.DR.Bench.Replication.Primitives]::WriteStore(`$chunkKey, `$touch, `$put, `$runs.Primitives.Out.SealedLengths) }
+"@ } else { '' }
+        @"
+
 `$ErrorActionPreference = 'Stop'
 `$ProgressPreference = 'SilentlyContinue'
 Import-Module '$(Join-Path $PSScriptRoot '../../pester/TestSupport.psm1')' -Function Write-DiskBytes
@@ -183,41 +211,49 @@ function Invoke-Cycle([string] `$Vault) {
     `$r = Sync-VmReplication -Vault `$Vault -ProtectionGroup bench
     [ordered]@{ Mode = `$r.Mode; Duration = `$r.Duration.TotalSeconds; BytesRead = `$r.BytesRead; ChunksRead = `$r.ChunksRead; ChunksStored = `$r.ChunksStored; BytesStored = `$r.BytesStored }
 }
-`$runs = [ordered]@{}
-`$runs.PrimitivesFirst = Measure-Cpu 'primitives' { Invoke-Primitives }
-`$runs.CycleFirst = Measure-Cpu 'cycle' { Invoke-Cycle '$coldVault' }
-`$runs.Primitives = Measure-Cpu 'primitives' { Invoke-Primitives }
-`$runs.Cycle = Measure-Cpu 'cycle' { Invoke-Cycle '$warmVault' }
-# $changedMiB MiB ($ChangePercent %) of the disk in scattered 1 MiB writes, as the Replication benchmark's delta.
-`$random = [Random]::new(7)
-`$changed = [Collections.Generic.HashSet[long]]::new()
-while (`$changed.Count -lt $changedMiB) { [void]`$changed.Add([long]`$random.Next(0, $DiskMiB) * 1MB) }
-`$seed = 100
-foreach (`$offset in `$changed) { Write-DiskBytes '$($lab.Flat)' `$offset 1MB (`$seed++) }
-`$runs.Delta = Measure-Cpu 'delta' { Invoke-Cycle '$warmVault' }
-# Nothing changed since: what any cycle costs besides reading (snapshot, CBT query, manifests, commit).
-`$runs.NoChange = Measure-Cpu 'no change' { Invoke-Cycle '$warmVault' }
-# The object store alone, for chunks of the sealed lengths the primitives made: the chunk store's writes (file, fsync, rename).
-`$storeType = `$core.GetType('AzureSiteRecovery.DR.Core.Storage.LocalFolderStore')
-`$store = [Activator]::CreateInstance(`$storeType, @('$(Join-Path $work 'store-alone')'))
-`$chunkKey = [Delegate]::CreateDelegate([Func[string, string]], `$core.GetType('AzureSiteRecovery.DR.Core.Storage.ObjectKeys').GetMethod('Chunk'))
-`$touch = [Delegate]::CreateDelegate([Func[string, Threading.CancellationToken, Threading.Tasks.Task[bool]]], `$store, `$storeType.GetMethod('TouchAsync'))
-`$put = [Delegate]::CreateDelegate([Func[string, ReadOnlyMemory[byte], Threading.CancellationToken, Threading.Tasks.Task]], `$store, `$storeType.GetMethod('PutAsync'))
-`$runs.StoreWrites = Measure-Cpu 'store writes' { [AzureSiteRecovery.DR.Bench.Replication.Primitives]::WriteStore(`$chunkKey, `$touch, `$put, `$runs.Primitives.Out.SealedLengths) }
+`$runs = [ordered]@{ Passes = @() }
+$passes
+`$runs.PrimitivesFirst = `$runs.Passes[0].Primitives; `$runs.CycleFirst = `$runs.Passes[0].Cycle
+`$runs.Primitives = `$runs.Passes[-1].Primitives; `$runs.Cycle = `$runs.Passes[-1].Cycle
+$delta
 `$runs.IdleCpuPerSecond = `$script:floor
-foreach (`$step in @(`$runs.Values | Where-Object { `$_ -is [Collections.IDictionary] })) { `$step.CpuSeconds = [math]::Max(0.0, `$step.CpuSecondsRaw - `$script:floor * `$step.MeasuredSeconds) }
+foreach (`$step in @(`$runs.Passes | ForEach-Object { `$_.Primitives; `$_.Cycle }) + @(`$runs.Values | Where-Object { `$_ -is [Collections.IDictionary] })) { `$step.CpuSeconds = [math]::Max(0.0, `$step.CpuSecondsRaw - `$script:floor * `$step.MeasuredSeconds) }
 `$runs | ConvertTo-Json -Depth 5 | Set-Content '$resultFile'
 "@
-    Write-Host "CPU: primitives and a full cycle, twice each, in a child pwsh; then a $changedMiB MiB delta"
-    $run = Invoke-ChildPwsh -Script $child
-    if ($run.ExitCode -ne 0 -or -not (Test-Path $resultFile)) { throw "The CPU measurement's child pwsh failed ($($run.ExitCode)): $($run.Text)" }
-    $cpu = Get-Content $resultFile -Raw | ConvertFrom-Json
-    foreach ($name in 'CycleFirst', 'Cycle') { if ($cpu.$name.Out.Mode -ne 'Full') { throw "The $name cycle ran in mode $($cpu.$name.Out.Mode), not Full." } }
-    if ($cpu.Delta.Out.Mode -ne 'ChangedBlockTracking') { throw "The delta cycle ran in mode $($cpu.Delta.Out.Mode), not ChangedBlockTracking." }
-    if ($cpu.Primitives.Out.BytesRead -ne $cpu.Cycle.Out.BytesRead) {
-        throw "The primitives read $($cpu.Primitives.Out.BytesRead) bytes, the cycle $($cpu.Cycle.Out.BytesRead): not the same chunks."
     }
-    $snapshotSeconds = Measure-LabSnapshot $lab (Get-ProtectedVm -Vault $warmVault).MoRef 3
+    # Runs the CPU child (fresh vaults; $Environment: 'NAME=value' set for it alone) and returns its results.
+    function Invoke-CpuChild([string] $Label, [string[]] $Environment = @(), [switch] $WithDelta) {
+        $vaults = @(1..$Passes | ForEach-Object { New-BenchVault "$Label-pass-$_" $lab })
+        $resultFile = Join-Path $work "$Label-cpu.json"
+        $saved = @{}
+        foreach ($pair in $Environment) {
+            $name, $value = $pair -split '=', 2
+            if (-not $name -or $null -eq $value) { throw "-CompareEnvironment '$pair': want NAME=value." }
+            $saved[$name] = [Environment]::GetEnvironmentVariable($name)
+            [Environment]::SetEnvironmentVariable($name, $value)
+        }
+        try { $run = Invoke-ChildPwsh -Script (New-CpuScript $vaults $resultFile -WithDelta:$WithDelta) }
+        finally { foreach ($name in $saved.Keys) { [Environment]::SetEnvironmentVariable($name, $saved[$name]) } }
+        if ($run.ExitCode -ne 0 -or -not (Test-Path $resultFile)) { throw "The CPU measurement's child pwsh ($Label) failed ($($run.ExitCode)): $($run.Text)" }
+        $cpu = Get-Content $resultFile -Raw | ConvertFrom-Json
+        foreach ($pass in $cpu.Passes) {
+            if ($pass.Cycle.Out.Mode -ne 'Full') { throw "A $Label cycle ran in mode $($pass.Cycle.Out.Mode), not Full." }
+            if ($pass.Primitives.Out.BytesRead -ne $pass.Cycle.Out.BytesRead) {
+                throw "The primitives read $($pass.Primitives.Out.BytesRead) bytes, the cycle $($pass.Cycle.Out.BytesRead): not the same chunks."
+            }
+        }
+        $cpu | Add-Member -NotePropertyName LastVault -NotePropertyValue $vaults[-1] -PassThru
+    }
+    $compare = $null
+    if ($CompareEnvironment) {
+        # Before the delta changes the disk (the chunks read must stay those of the offsets).
+        Write-Host "CPU, with $($CompareEnvironment -join ' '): primitives and a full cycle, $Passes times each, in a child pwsh"
+        $compare = Invoke-CpuChild 'compare' $CompareEnvironment
+    }
+    Write-Host "CPU: primitives and a full cycle, $Passes times each, in a child pwsh; then a $changedMiB MiB delta"
+    $cpu = Invoke-CpuChild 'cpu' -WithDelta
+    if ($cpu.Delta.Out.Mode -ne 'ChangedBlockTracking') { throw "The delta cycle ran in mode $($cpu.Delta.Out.Mode), not ChangedBlockTracking." }
+    $snapshotSeconds = Measure-LabSnapshot $lab (Get-ProtectedVm -Vault $cpu.LastVault).MoRef 3
     # This process runs the rates' cycles: one unmeasured cycle first, so the first rate does not pay the JIT.
     $warmUp = Sync-VmReplication -Vault (New-BenchVault 'warm-up' $lab) -ProtectionGroup bench
     if ($warmUp.Mode -ne 'Full') { throw "The warm-up cycle ran in mode $($warmUp.Mode), not Full." }
@@ -281,6 +317,7 @@ foreach (`$step in @(`$runs.Values | Where-Object { `$_ -is [Collections.IDictio
         CpuRatioFirstInProcess          = [math]::Round($cpu.CycleFirst.CpuSeconds / $cpu.PrimitivesFirst.CpuSeconds, 3)
         IdleCpuSecondsPerSecond         = [math]::Round($cpu.IdleCpuPerSecond, 4)
         CpuSecondsAfterStep             = [ordered]@{ Cycle = [math]::Round($cpu.Cycle.CpuSecondsRaw - $cpu.Cycle.CpuSecondsInStep, 2); Primitives = [math]::Round($cpu.Primitives.CpuSecondsRaw - $cpu.Primitives.CpuSecondsInStep, 2); CycleFirst = [math]::Round($cpu.CycleFirst.CpuSecondsRaw - $cpu.CycleFirst.CpuSecondsInStep, 2) }
+        CpuSecondsPerPass               = @($cpu.Passes | ForEach-Object { [ordered]@{ Primitives = [math]::Round($_.Primitives.CpuSeconds, 2); Cycle = [math]::Round($_.Cycle.CpuSeconds, 2) } })
         AllStepsSettled                 = -not @('PrimitivesFirst', 'CycleFirst', 'Primitives', 'Cycle', 'Delta', 'NoChange', 'StoreWrites' | Where-Object { -not $cpu.$_.Settled })
         # Where the module's CPU beyond its primitives goes: a cycle's fixed cost (no change: SOAP, snapshot, vault),
         # the object store's writes of the sealed chunks, and the rest (parallel pipeline, copies, hashing of names...).
@@ -314,7 +351,20 @@ foreach (`$step in @(`$runs.Values | Where-Object { `$_ -is [Collections.IDictio
         NoChangeCycleCpuSeconds         = [math]::Round($cpu.NoChange.CpuSeconds, 2)
         CpuCount                        = [Environment]::ProcessorCount
         LoadAverage                     = (Get-Content /proc/loadavg).Split(' ')[0..2] -join ' '
-        Meaning                         = 'CPU seconds (user + sys) of the child pwsh from the start of each step until it is idle again (JIT tier-up after a step counted as the step''s; CpuSecondsAfterStep), less its idle floor; the primitives: plain HttpClient 4 MiB ranged GETs of the chunks the cycle read (non-zero), SHA-256, the module''s zstd-1 codec and AES-256-GCM seal, one thread; the cycle: Sync-VmReplication into a fresh vault; vcsim''s CPU in neither. The second of two runs each is the steady state (CpuRatio), the first pays the JIT (...FirstInProcess). Rates: vcsim -datastore-mibps R, plain read of the same chunks vs the full cycle less the lab''s snapshot cost (CreateSnapshot + RemoveSnapshot alone: our CBT emulation hashes the disk, vSphere does not); kept up when the ratio >= 0.95. DeltaRatio: (delta cycle - lab snapshot cost) / (full cycle - lab snapshot cost), the delta after ChangedMiB MiB of scattered 1 MiB writes; each write makes the cycle read its whole 4 MiB chunk. NoChangeCycleSeconds: a cycle right after the delta with nothing changed (what every cycle costs besides reading).'
+        Meaning                         = 'CPU seconds (user + sys) of the child pwsh from the start of each step until it is idle again (JIT tier-up after a step counted as the step''s; CpuSecondsAfterStep), less its idle floor; the primitives: plain HttpClient 4 MiB ranged GETs of the chunks the cycle read (non-zero), SHA-256, the module''s zstd-1 codec and AES-256-GCM seal, one thread; the cycle: Sync-VmReplication into a fresh vault; vcsim''s CPU in neither. The last of -Passes runs each is the steady state (CpuRatio), the first pays the JIT (...FirstInProcess). Rates: vcsim -datastore-mibps R, plain read of the same chunks vs the full cycle less the lab''s snapshot cost (CreateSnapshot + RemoveSnapshot alone: our CBT emulation hashes the disk, vSphere does not); kept up when the ratio >= 0.95. DeltaRatio: (delta cycle - lab snapshot cost) / (full cycle - lab snapshot cost), the delta after ChangedMiB MiB of scattered 1 MiB writes; each write makes the cycle read its whole 4 MiB chunk. NoChangeCycleSeconds: a cycle right after the delta with nothing changed (what every cycle costs besides reading).'
+    }
+    if ($compare) {
+        $result.Compare = [ordered]@{
+            Environment                    = $CompareEnvironment -join ' '
+            ModuleCpuSeconds               = [math]::Round($compare.Cycle.CpuSeconds, 2)
+            PrimitivesCpuSeconds           = [math]::Round($compare.Primitives.CpuSeconds, 2)
+            CpuRatio                       = [math]::Round($compare.Cycle.CpuSeconds / $compare.Primitives.CpuSeconds, 3)
+            ModuleCpuSecondsFirstInProcess = [math]::Round($compare.CycleFirst.CpuSeconds, 2)
+            CpuRatioFirstInProcess         = [math]::Round($compare.CycleFirst.CpuSeconds / $compare.PrimitivesFirst.CpuSeconds, 3)
+            CpuSecondsPerPass              = @($compare.Passes | ForEach-Object { [ordered]@{ Primitives = [math]::Round($_.Primitives.CpuSeconds, 2); Cycle = [math]::Round($_.Cycle.CpuSeconds, 2) } })
+            CycleSeconds                   = [math]::Round($compare.Cycle.Out.Duration, 2)
+        }
+        Write-Host ("With {0}: CpuRatio {1} ({2} / {3} CPU s), first in process {4}" -f $result.Compare.Environment, $result.Compare.CpuRatio, $result.Compare.ModuleCpuSeconds, $result.Compare.PrimitivesCpuSeconds, $result.Compare.CpuRatioFirstInProcess)
     }
     $result | ConvertTo-Json -Depth 5 | Set-Content (Join-Path $OutFolder 'efficiency.json')
     Write-Host ("CpuRatio {0} (goal <= 1.15; {1} / {2} CPU s) | KeepsUpAtMiBps {3} (goal >= 238) | DeltaRatio {4} (goal <= 0.05; {5} MiB read)" -f
