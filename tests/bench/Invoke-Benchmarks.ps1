@@ -221,8 +221,6 @@ try {
     function Get-FolderBytes([string] $Path) {
         [long](Get-ChildItem $Path -Recurse -File -ErrorAction SilentlyContinue | Measure-Object Length -Sum).Sum
     }
-    # Bytes a sparse file really holds (the disk's non-zero runs).
-    function Get-AllocatedBytes([string] $Path) { $blocks, $size = "$(& stat -c '%b %B' $Path)".Split(' '); [long]$blocks * [long]$size }
     # A guest's writes: random bytes of its own, straight into the flat file.
     function Write-DiskBytes([string] $Path, [long] $Offset, [int] $Length, [int] $Seed) {
         $bytes = [byte[]]::new($Length)
@@ -230,21 +228,9 @@ try {
         $stream = [IO.File]::Open($Path, 'Open', 'Write')
         try { [void]$stream.Seek($Offset, 'Begin'); $stream.Write($bytes, 0, $Length) } finally { $stream.Dispose() }
     }
-    # The realistic disk content of the storage benchmarks (tests/bench/storage/DiskContent.cs: 40 % zeros,
-    # 35 % text-like, 25 % random, 4 KiB-aligned runs; seed 42): the same bytes as out/bench/storage/disk-<MiB>.img.
-    function Write-DiskImage([string] $Path, [long] $Size) {
-        $source = Join-Path $PSScriptRoot 'storage/DiskContent.cs'
-        $cached = Join-Path $outFolder "storage/disk-$($Size / 1MB).img"
-        if ((Test-Path $cached) -and (Get-Item $cached).Length -eq $Size -and (Get-Item $cached).LastWriteTimeUtc -gt (Get-Item $source).LastWriteTimeUtc) {
-            & cp --sparse=always $cached $Path
-            if ($LASTEXITCODE -ne 0) { throw "cp $cached failed" }
-            return
-        }
-        if (-not ('AzureSiteRecovery.DR.Bench.Storage.DiskContent' -as [type])) {
-            Add-Type -TypeDefinition ((Get-Content -Raw $source) -replace 'internal static class DiskContent', 'public static class DiskContent')
-        }
-        ([type]'AzureSiteRecovery.DR.Bench.Storage.DiskContent')::Write($Path, $Size, 42)
-    }
+    # The realistic disk content of the storage benchmarks (seed 42), shared with replication/Measure-Efficiency.ps1.
+    Import-Module (Join-Path $PSScriptRoot 'replication/DiskImage.psm1') -Force
+    $imageCache = Join-Path $outFolder 'storage'
     function Get-CpuSeconds([int] $ProcessId) { [Diagnostics.Process]::GetProcessById($ProcessId).TotalProcessorTime.TotalSeconds }
 
     # ---- 1. Full cycle vs a plain ranged GET of the same flat file ----
@@ -255,7 +241,7 @@ try {
     $vmName = 'DC0_H0_VM0'
     $capacity = [long]$ReplicationDiskMiB * 1MB
     $flat = Get-FlatFile $stateDir $vmName
-    $generate = Measure-Command { Write-DiskImage $flat $capacity }
+    $generate = Measure-Command { Write-DiskImage $flat $capacity $imageCache }
     $allocated = Get-AllocatedBytes $flat
     Write-Host ("disk content: {0} MiB, {1} MiB non-zero, written in {2:n1} s" -f $ReplicationDiskMiB, [math]::Round($allocated / 1MB), $generate.TotalSeconds)
 
@@ -386,7 +372,7 @@ try {
     if ($vms.Count -lt $CloneCount) { throw "vcsim has $($vms.Count) VMs, not $CloneCount" }
     $cloneCapacity = [long]$CloneDiskMiB * 1MB
     $first = Get-FlatFile $cloneStateDir $vms[0].Name
-    Write-DiskImage $first $cloneCapacity
+    Write-DiskImage $first $cloneCapacity $imageCache
     foreach ($vm in $vms | Select-Object -Skip 1) {
         & cp --sparse=always $first (Get-FlatFile $cloneStateDir $vm.Name)
         if ($LASTEXITCODE -ne 0) { throw "cp to $($vm.Name) failed" }

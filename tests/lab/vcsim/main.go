@@ -145,7 +145,8 @@ func main() {
 		handler = guests.handler(handler)
 	}
 	handler = newVMFilesHandler(handler)
-	srv.Config.Handler = newDatastoreHandler(handler, datastoreOptions{RangedPut: *rangedPut, CorruptPut: *corruptPut})
+	handler = newDatastoreHandler(handler, datastoreOptions{RangedPut: *rangedPut, CorruptPut: *corruptPut})
+	srv.Config.Handler = newDatastoreRateHandler(handler, *datastoreMiBps)
 
 	sdk := *srv.URL
 	sdk.User = nil
