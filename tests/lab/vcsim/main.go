@@ -145,6 +145,7 @@ func main() {
 		handler = guests.handler(handler)
 	}
 	handler = newVMFilesHandler(handler)
+	handler = withUpdates(handler) // updates.go: -wait-for-updates
 	srv.Config.Handler = newDatastoreHandler(handler, datastoreOptions{RangedPut: *rangedPut, CorruptPut: *corruptPut})
 
 	sdk := *srv.URL
