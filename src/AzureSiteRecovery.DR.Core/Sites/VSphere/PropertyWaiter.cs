@@ -129,7 +129,8 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
             {
                 // The loop's own errors were handed to its waiters.
             }
-            var mine = collector;
+            MoRef? mine;
+            lock (gate) mine = collector;
             if (mine is MoRef c)
             {
                 try
@@ -149,8 +150,8 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
 
         private void Wake()
         {
-            bool cancelWait;
-            lock (gate) cancelWait = inWait && collector != null;
+            MoRef? waiting;
+            lock (gate) waiting = inWait ? collector : null;
             try
             {
                 wake.Release();
@@ -159,7 +160,7 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
             {
                 return;
             }
-            if (cancelWait && collector is MoRef c)
+            if (waiting is MoRef c)
             {
                 // A VM joined while the loop waits for updates on the old filter: have that wait return now, not within a second.
                 _ = CancelWaitAsync(c);
@@ -213,7 +214,11 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
                     }
                     try
                     {
-                        collector ??= await vim.CreatePropertyCollectorAsync(ct).ConfigureAwait(false);
+                        if (collector is null)
+                        {
+                            var made = await vim.CreatePropertyCollectorAsync(ct).ConfigureAwait(false);
+                            lock (gate) collector = made;
+                        }
                         if (remake)
                         {
                             if (filter is MoRef old)
@@ -264,7 +269,7 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
                             left = false;
                             joined = false;
                         }
-                        collector = null;
+                        lock (gate) collector = null;
                         filter = null;
                         version = null;
                     }
