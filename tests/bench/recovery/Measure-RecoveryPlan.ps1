@@ -23,7 +23,8 @@
     Stop-TestFailover. Writes $OutFolder/recovery.json. Never asserted by a test.
 
     -CompareGuestWait: RTO over the lab's boot time, per VM of the plan run: (guest up as we saw it, the
-    step's upAt) - (its poweredOnAt) - $GuestBoot; p95 over the VMs as RtoOverBoot (goal RtoGoal
+    step's upAt) - (its poweredOnAt) - (that guest's boot time: $GuestBoot plus a random 0..$GuestBootJitter
+    the recovery vcsim drew and logged, as real guests do not all take the same time); p95 over the VMs as RtoOverBoot (goal RtoGoal
     0.5 s). The guests are watched through WaitForUpdatesEx (the step's guestWait says so); the same
     plan is then run again with AZSR_VSPHERE_WAIT=Polling (stopped at once after) for
     RtoOverBootPolling, in the same run. The lab's vcsim gathers property changes every 250 ms
@@ -54,7 +55,9 @@ param(
     # The recovery site: a vcsim, or Azure in the lab.
     [ValidateSet('VSphere', 'Azure')][string] $RecoverySite = 'VSphere',
     # RTO over the lab's boot time with WaitForUpdatesEx, and again with AZSR_VSPHERE_WAIT=Polling (vSphere recovery site only).
-    [switch] $CompareGuestWait
+    [switch] $CompareGuestWait,
+    # With -CompareGuestWait: each recovered guest boots in $GuestBoot plus a random 0..this (real guests vary; the lab logs each one's).
+    [string] $GuestBootJitter = '1s'
 )
 
 $ErrorActionPreference = 'Stop'
@@ -108,12 +111,23 @@ function Get-VmTimings($Job) {
     }
 }
 
-# Per VM of a finished job: (upAt - poweredOnAt) - the lab's boot time, in seconds, and how its guest was waited for.
-function Get-RtoOverBoot($Job, [double] $BootSeconds) {
+# The boot time the recovery vcsim drew for each guest (its log: "guest <moref> (<name>): booting in <s> s"), by VM name (the last boot wins).
+function Get-LabBootSeconds([string] $StateDir) {
+    $boots = @{}
+    foreach ($line in Get-Content (Join-Path $StateDir 'vcsim.log')) {
+        if ($line -match 'guest \S+ \((.+)\): booting in ([0-9.]+) s$') { $boots[$Matches[1]] = [double]::Parse($Matches[2], [Globalization.CultureInfo]::InvariantCulture) }
+    }
+    $boots
+}
+
+# Per VM of a finished job: (upAt - poweredOnAt) - the lab's boot time of that guest, in seconds, and how its guest was waited for.
+function Get-RtoOverBoot($Job, [hashtable] $BootSeconds) {
     foreach ($step in $Job.Steps | Where-Object { $_.Vm -and $_.Name -like 'Recover *' -and $_.Details -and $_.Details.ContainsKey('poweredOnAt') -and $_.Details.ContainsKey('upAt') }) {
+        $name = $step.Details['recoveredName']
+        if (-not $BootSeconds.ContainsKey($name)) { Write-Warning "The recovery vcsim logged no boot of '$name': left out."; continue }
         $up = [DateTimeOffset]::Parse($step.Details['upAt'], [Globalization.CultureInfo]::InvariantCulture)
         $on = [DateTimeOffset]::Parse($step.Details['poweredOnAt'], [Globalization.CultureInfo]::InvariantCulture)
-        [pscustomobject]@{ Vm = $step.Vm; Seconds = ($up - $on).TotalSeconds - $BootSeconds; GuestWait = $step.Details['guestWait'] }
+        [pscustomobject]@{ Vm = $step.Vm; Seconds = ($up - $on).TotalSeconds - $BootSeconds[$name]; GuestWait = $step.Details['guestWait'] }
     }
 }
 function Get-Percentile([double[]] $Values, [double] $Fraction) {
@@ -130,6 +144,7 @@ function ConvertTo-VmSeconds([object[]] $Timings) {
 
 if ($CompareGuestWait -and $toAzure) { throw '-CompareGuestWait measures vSphere guest waits: use it with -RecoverySite VSphere.' }
 $bootSeconds = [Xml.XmlConvert]::ToTimeSpan("PT$($GuestBoot.ToUpperInvariant())").TotalSeconds
+$jitterArguments = if ($CompareGuestWait) { @('-guest-boot-jitter', $GuestBootJitter) } else { @() }
 $cred = [pscredential]::new('bench@vsphere.local', (ConvertTo-SecureString 'bench-only' -AsPlainText -Force))
 $testJobs = @()
 try {
@@ -147,7 +162,7 @@ try {
             -Environment Custom -ArmEndpoint $azure.ArmUrl -ArmCertificateThumbprint $azure.Thumbprint -Role Recovery | Out-Null
     }
     else {
-        $recoveryUrl = Start-Lab $recoveryLab @('-pg', '2', '-disk-mb', '1', '-guest-boot', $GuestBoot)
+        $recoveryUrl = Start-Lab $recoveryLab (@('-pg', '2', '-disk-mb', '1', '-guest-boot', $GuestBoot) + $jitterArguments)
         New-DRSite -Vault $vault -Name dr -VSphere -Server $recoveryUrl -Credential $cred -Role Recovery -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
     }
     New-ReplicationPolicy -Vault $vault -Name gold -AppConsistentFrequency 0 | Out-Null
@@ -215,7 +230,7 @@ try {
     # ---- RTO over the boot time: WaitForUpdatesEx (the run above), then polling ----
     $rtoUpdates = @(); $rtoPolling = @(); $pollingJob = $null
     if ($CompareGuestWait) {
-        $rtoUpdates = @(Get-RtoOverBoot $planJob $bootSeconds)
+        $rtoUpdates = @(Get-RtoOverBoot $planJob (Get-LabBootSeconds $recoveryLab))
         $stop = $planJob | Stop-TestFailover -Vault $vault -Confirm:$false
         if ("$($stop.State)" -ne 'Succeeded') { Write-Warning "Stop-TestFailover $($planJob.JobId) ended $($stop.State): $($stop.Error)" }
         $testJobs = @()
@@ -225,14 +240,14 @@ try {
         $testJobs += $pollingJob.JobId
         $pollingJob = Get-DRJob -Vault $vault -JobId $pollingJob.JobId
         if ("$($pollingJob.State)" -ne 'Succeeded') { Write-Warning "polling test failover ended $($pollingJob.State): $($pollingJob.Error)" }
-        $rtoPolling = @(Get-RtoOverBoot $pollingJob $bootSeconds)
+        $rtoPolling = @(Get-RtoOverBoot $pollingJob (Get-LabBootSeconds $recoveryLab))
         $stop = $pollingJob | Stop-TestFailover -Vault $vault -Confirm:$false
         if ("$($stop.State)" -ne 'Succeeded') { Write-Warning "Stop-TestFailover $($pollingJob.JobId) ended $($stop.State): $($stop.Error)" }
         $testJobs = @()
         $methods = { param($rows) (@($rows.GuestWait | ForEach-Object { ($_ -split ' ')[0] } | Sort-Object -Unique) -join '/') }
-        Write-Host ("RTO over boot ({0} s) p95: WaitForUpdatesEx {1:n3} s ({2}), polling {3:n3} s ({4}); p50 {5:n3} / {6:n3} s" -f $bootSeconds,
+        Write-Host ("RTO over boot ({0} s + 0..{7}) p95: WaitForUpdatesEx {1:n3} s ({2}), polling {3:n3} s ({4}); p50 {5:n3} / {6:n3} s" -f $bootSeconds,
             (Get-Percentile @($rtoUpdates.Seconds) 0.95), (& $methods $rtoUpdates), (Get-Percentile @($rtoPolling.Seconds) 0.95), (& $methods $rtoPolling),
-            (Get-Percentile @($rtoUpdates.Seconds) 0.5), (Get-Percentile @($rtoPolling.Seconds) 0.5))
+            (Get-Percentile @($rtoUpdates.Seconds) 0.5), (Get-Percentile @($rtoPolling.Seconds) 0.5), $GuestBootJitter)
     }
 
     # ---- the same VMs one after another ----
@@ -303,12 +318,13 @@ try {
         PlanOverSerial         = if ($tSerial) { Round ($tPlan / $tSerial) 3 } else { $null }
         PlanOverIdeal          = if ($tIdeal) { Round ($tPlan / $tIdeal) 3 } else { $null }
         PrepareStepSeconds     = if ($prepare) { Round (Get-Seconds $prepare.Started $prepare.Ended) } else { $null }
-        SerialMedianVmUpS      = Round (Get-Median @($serialVms.UpSeconds))
+        SerialMedianVmUpS      = if ($serialVms) { Round (Get-Median @($serialVms.UpSeconds)) } else { $null }
         SerialState            = if ($serialJob) { "$($serialJob.State)" } else { $null }
         MaxParallelDiskWrites  = 4
         RtoOverBoot            = if ($CompareGuestWait) { Round (Get-Percentile @($rtoUpdates.Seconds) 0.95) 3 } else { $null }
         RtoOverBootPolling     = if ($CompareGuestWait) { Round (Get-Percentile @($rtoPolling.Seconds) 0.95) 3 } else { $null }
         RtoGoal                = if ($CompareGuestWait) { 0.5 } else { $null }
+        GuestBootJitter        = if ($CompareGuestWait) { $GuestBootJitter } else { $null }
         RtoOverBootP50         = if ($CompareGuestWait) { Round (Get-Percentile @($rtoUpdates.Seconds) 0.5) 3 } else { $null }
         RtoOverBootPollingP50  = if ($CompareGuestWait) { Round (Get-Percentile @($rtoPolling.Seconds) 0.5) 3 } else { $null }
         RtoOverBootMax         = if ($CompareGuestWait) { Round (($rtoUpdates.Seconds | Measure-Object -Maximum).Maximum) 3 } else { $null }
@@ -320,7 +336,7 @@ try {
         PlanVmUpSeconds        = ConvertTo-VmSeconds $planVms
         SerialVmUpSeconds      = ConvertTo-VmSeconds $serialVms
         LoadAverage            = (Get-Content /proc/loadavg).Split(' ')[0..2] -join ' '
-        Meaning                = 'RtoOverBoot(Polling): p95 over the plan''s VMs of (step upAt - step poweredOnAt - GuestBoot), guests watched with WaitForUpdatesEx (with AZSR_VSPHERE_WAIT=Polling: polling), goal RtoGoal. T_plan: plan job Started->Ended; T_critical: sum over groups of (slowest VM upAt - group first step start); T_serial: one-VM-per-group plan job Started->Ended; T_ideal: sum over groups of the slowest member''s Started->upAt in the serial run. Per group: GapBeforeS = first start - previous group''s last end (or the prepare step''s end), StartSpreadS = last step start - first, SlowestUpS / LastEndS from the first start, MedianVmUpS = median step Started->upAt.'
+        Meaning                = 'RtoOverBoot(Polling): p95 over the plan''s VMs of (step upAt - step poweredOnAt - that guest''s boot time as the lab logged it: GuestBoot + 0..GuestBootJitter), guests watched with WaitForUpdatesEx (with AZSR_VSPHERE_WAIT=Polling: polling), goal RtoGoal. T_plan: plan job Started->Ended; T_critical: sum over groups of (slowest VM upAt - group first step start); T_serial: one-VM-per-group plan job Started->Ended; T_ideal: sum over groups of the slowest member''s Started->upAt in the serial run. Per group: GapBeforeS = first start - previous group''s last end (or the prepare step''s end), StartSpreadS = last step start - first, SlowestUpS / LastEndS from the first start, MedianVmUpS = median step Started->upAt.'
     }
     $result | ConvertTo-Json -Depth 4 | Set-Content (Join-Path $OutFolder "$resultName.json")
     Write-Host ("T_plan {0:n1} s | T_critical {1:n1} s | T_serial {2} s | T_ideal {3} s | T_plan/T_critical {4} (goal <= 1.25) | T_plan/T_serial {5} | T_plan/T_ideal {6}" -f
