@@ -11,6 +11,7 @@
                      store size of ten cloned VMs                    vs  the store size of one of them
     Recovery         a 100-VM test failover in three groups          vs  its critical path (each group's slowest VM)
                      (recovery/Measure-RecoveryPlan.ps1)                 and the same VMs recovered one after another
+                     each VM's guest up seen - power on - boot (p95) vs  the same with AZSR_VSPHERE_WAIT=Polling (-CompareGuestWait)
     AzureRecovery    a 20-VM test failover to Azure (the lab)         vs  its critical path, as Recovery computes it
                      a cycle's bytes sent to the Azure replica       vs  the bytes of the chunks that changed
                      (recovery/Measure-RecoveryPlan.ps1 -RecoverySite Azure; out/bench/azure-recovery.json)
@@ -415,7 +416,7 @@ finally {
 
 if ('Recovery' -in $Only) {
     # Its own script (it also runs alone); writes out/bench/recovery.json.
-    & (Join-Path $PSScriptRoot 'recovery/Measure-RecoveryPlan.ps1') -ModulePath $ModulePath -OutFolder $outFolder
+    & (Join-Path $PSScriptRoot 'recovery/Measure-RecoveryPlan.ps1') -ModulePath $ModulePath -OutFolder $outFolder -CompareGuestWait
 }
 
 if ('AzureRecovery' -in $Only) {

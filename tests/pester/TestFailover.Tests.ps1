@@ -48,6 +48,10 @@ Describe 'A test failover brings back the disks and cleans up after itself' {
         $name = $step.Details['recoveredName']
         $name | Should -Be (Get-TestVmName DC0_H0_VM0 $job.JobId)
         Get-DiskHash (Get-RecoveredFlatFile $lab $name) $capacity | Should -Be $hashA
+        # The guest was watched through WaitForUpdatesEx; the power on and the guest up are both recorded (the RTO bench's inputs).
+        $step.Details['guestWait'] | Should -Be 'WaitForUpdatesEx'
+        [DateTimeOffset]$step.Details['poweredOnAt'] | Should -BeLessThan ([DateTimeOffset]$step.Details['upAt'])
+        [DateTimeOffset]$step.Details['poweredOnAt'] | Should -BeGreaterThan $step.Started
         ($job | Stop-TestFailover).State | Should -Be 'Succeeded'
 
         $latest = Get-ProtectedVm DC0_H0_VM0 | Start-TestFailover -Network DC0_DVPG1
@@ -401,5 +405,39 @@ Describe 'A recovered VM whose guest does not come up' {
         $report.CleanupPassed | Should -BeTrue
         $report.Steps[-1].Message | Should -Match ([regex]::Escape((Get-TestVmName DC0_H0_VM0 $report.JobId)))
         Assert-NothingLeft $lab $before 'the cleanup runs after a VM that never came up'
+    }
+}
+
+Describe 'Waiting for recovered guests without WaitForUpdatesEx' {
+    BeforeAll {
+        # The recovery vcsim faults WaitForUpdatesEx (MethodNotFound), like a server without it.
+        $lab = New-FailoverLab -Vms DC0_H0_VM0 -RecoveryArguments @('-wait-for-updates=false')
+        $PSDefaultParameterValues = @{ '*:Vault' = $lab.Vault; '*:WarningAction' = 'SilentlyContinue' }
+        Sync-VmReplication -ProtectionGroup erp | Out-Null
+        $before = Get-RecoverySiteState $lab
+    }
+    AfterAll { Remove-FailoverLab $lab }
+
+    It 'falls back to polling and still brings the VM up' {
+        $job = Get-ProtectedVm DC0_H0_VM0 | Start-TestFailover -Network DC0_DVPG1
+        try {
+            $job.State | Should -Be 'Succeeded' -Because $job.Error
+            $step = Get-RecoverStep $job DC0_H0_VM0
+            $step.Details['guestWait'] | Should -BeLike 'Polling (*MethodNotFound*'
+            $step.Details['upAt'] | Should -Not -BeNullOrEmpty
+        }
+        finally { ($job | Stop-TestFailover).State | Should -Be 'Succeeded' }
+        Assert-NothingLeft $lab $before 'the test is stopped'
+    }
+
+    It 'polls when AZSR_VSPHERE_WAIT=Polling' {
+        $env:AZSR_VSPHERE_WAIT = 'Polling'
+        try { $job = Get-ProtectedVm DC0_H0_VM0 | Start-TestFailover -Network DC0_DVPG1 }
+        finally { Remove-Item Env:AZSR_VSPHERE_WAIT }
+        try {
+            $job.State | Should -Be 'Succeeded' -Because $job.Error
+            (Get-RecoverStep $job DC0_H0_VM0).Details['guestWait'] | Should -Be 'Polling (AZSR_VSPHERE_WAIT=Polling)'
+        }
+        finally { ($job | Stop-TestFailover).State | Should -Be 'Succeeded' }
     }
 }

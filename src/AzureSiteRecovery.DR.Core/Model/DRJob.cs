@@ -156,6 +156,10 @@ namespace AzureSiteRecovery.DR.Core.Model
         public const string IpAddress = "ipAddress";
         /// <summary>When the VM was up (round-trip format): its RTO is this less the job's start.</summary>
         public const string UpAt = "upAt";
+        /// <summary>When the VM's power on was asked for (round-trip format): upAt less this is the time its guest took to come up, as we saw it.</summary>
+        public const string PoweredOnAt = "poweredOnAt";
+        /// <summary>How the guest was waited for: "WaitForUpdatesEx", or "Polling (why)" (AZSR_VSPHERE_WAIT=Polling, or a server without WaitForUpdatesEx).</summary>
+        public const string GuestWait = "guestWait";
         /// <summary>Bytes and chunks written to the recovery site's disks.</summary>
         public const string BytesWritten = "bytesWritten";
         public const string ChunksWritten = "chunksWritten";

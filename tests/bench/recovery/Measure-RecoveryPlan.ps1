@@ -22,6 +22,14 @@
     ratio far from its goal shows where the time went. Both test failovers are cleaned up with
     Stop-TestFailover. Writes $OutFolder/recovery.json. Never asserted by a test.
 
+    -CompareGuestWait: RTO over the lab's boot time, per VM of the plan run: (guest up as we saw it, the
+    step's upAt) - (its poweredOnAt) - (that guest's boot time: $GuestBoot plus a random 0..$GuestBootJitter
+    the recovery vcsim drew and logged, as real guests do not all take the same time); p95 over the VMs as RtoOverBoot (goal RtoGoal
+    0.5 s). The guests are watched through WaitForUpdatesEx (the step's guestWait says so); the same
+    plan is then run again with AZSR_VSPHERE_WAIT=Polling (stopped at once after) for
+    RtoOverBootPolling, in the same run. The lab's vcsim gathers property changes every 250 ms
+    before it answers a WaitForUpdatesEx: that bounds what the updates can reach here.
+
     -RecoverySite Azure: the recovery site is Azure in the lab (Azurite with the storage account
     drreplica, the lab ARM with VMs that report running after $GuestBoot, its managed-identity
     endpoint), each VM recovered from its page-blob replica (managed disk by Import, NIC, VM).
@@ -30,6 +38,9 @@
     Writes $OutFolder/azure-recovery.json. RatioToCriticalPath is T_plan / T_critical in both.
 .EXAMPLE
     dotnet pwsh -NoProfile -File tests/bench/recovery/Measure-RecoveryPlan.ps1 -ModulePath out/AzureSiteRecovery.DR/0.1.0/AzureSiteRecovery.DR.psd1
+.EXAMPLE
+    # A short try of the guest-wait comparison: 12 VMs, no serial run.
+    dotnet pwsh -NoProfile -File tests/bench/recovery/Measure-RecoveryPlan.ps1 -ModulePath out/AzureSiteRecovery.DR/0.1.0/AzureSiteRecovery.DR.psd1 -GroupSizes 4,4,4 -NoSerial -CompareGuestWait
 #>
 [CmdletBinding()]
 param(
@@ -42,7 +53,11 @@ param(
     # Skip the serial run (the longest part: one VM after the other).
     [switch] $NoSerial,
     # The recovery site: a vcsim, or Azure in the lab.
-    [ValidateSet('VSphere', 'Azure')][string] $RecoverySite = 'VSphere'
+    [ValidateSet('VSphere', 'Azure')][string] $RecoverySite = 'VSphere',
+    # RTO over the lab's boot time with WaitForUpdatesEx, and again with AZSR_VSPHERE_WAIT=Polling (vSphere recovery site only).
+    [switch] $CompareGuestWait,
+    # With -CompareGuestWait: each recovered guest boots in $GuestBoot plus a random 0..this (real guests vary; the lab logs each one's).
+    [string] $GuestBootJitter = '1s'
 )
 
 $ErrorActionPreference = 'Stop'
@@ -96,12 +111,40 @@ function Get-VmTimings($Job) {
     }
 }
 
+# The boot time the recovery vcsim drew for each guest (its log: "guest <moref> (<name>): booting in <s> s"), by VM name (the last boot wins).
+function Get-LabBootSeconds([string] $StateDir) {
+    $boots = @{}
+    foreach ($line in Get-Content (Join-Path $StateDir 'vcsim.log')) {
+        if ($line -match 'guest \S+ \((.+)\): booting in ([0-9.]+) s$') { $boots[$Matches[1]] = [double]::Parse($Matches[2], [Globalization.CultureInfo]::InvariantCulture) }
+    }
+    $boots
+}
+
+# Per VM of a finished job: (upAt - poweredOnAt) - the lab's boot time of that guest, in seconds, and how its guest was waited for.
+function Get-RtoOverBoot($Job, [hashtable] $BootSeconds) {
+    foreach ($step in $Job.Steps | Where-Object { $_.Vm -and $_.Name -like 'Recover *' -and $_.Details -and $_.Details.ContainsKey('poweredOnAt') -and $_.Details.ContainsKey('upAt') }) {
+        $name = $step.Details['recoveredName']
+        if (-not $BootSeconds.ContainsKey($name)) { Write-Warning "The recovery vcsim logged no boot of '$name': left out."; continue }
+        $up = [DateTimeOffset]::Parse($step.Details['upAt'], [Globalization.CultureInfo]::InvariantCulture)
+        $on = [DateTimeOffset]::Parse($step.Details['poweredOnAt'], [Globalization.CultureInfo]::InvariantCulture)
+        [pscustomobject]@{ Vm = $step.Vm; Seconds = ($up - $on).TotalSeconds - $BootSeconds[$name]; GuestWait = $step.Details['guestWait'] }
+    }
+}
+function Get-Percentile([double[]] $Values, [double] $Fraction) {
+    if (-not $Values) { return $null }
+    $sorted = @($Values | Sort-Object)
+    $sorted[[int][math]::Min($sorted.Length - 1, [math]::Ceiling($Fraction * $sorted.Length) - 1)]
+}
+
 function ConvertTo-VmSeconds([object[]] $Timings) {
     $map = [ordered]@{}
     foreach ($timing in $Timings) { $map[$timing.Vm] = Round $timing.UpSeconds }
     $map
 }
 
+if ($CompareGuestWait -and $toAzure) { throw '-CompareGuestWait measures vSphere guest waits: use it with -RecoverySite VSphere.' }
+$bootSeconds = [Xml.XmlConvert]::ToTimeSpan("PT$($GuestBoot.ToUpperInvariant())").TotalSeconds
+$jitterArguments = if ($CompareGuestWait) { @('-guest-boot-jitter', $GuestBootJitter) } else { @() }
 $cred = [pscredential]::new('bench@vsphere.local', (ConvertTo-SecureString 'bench-only' -AsPlainText -Force))
 $testJobs = @()
 try {
@@ -119,7 +162,7 @@ try {
             -Environment Custom -ArmEndpoint $azure.ArmUrl -ArmCertificateThumbprint $azure.Thumbprint -Role Recovery | Out-Null
     }
     else {
-        $recoveryUrl = Start-Lab $recoveryLab @('-pg', '2', '-disk-mb', '1', '-guest-boot', $GuestBoot)
+        $recoveryUrl = Start-Lab $recoveryLab (@('-pg', '2', '-disk-mb', '1', '-guest-boot', $GuestBoot) + $jitterArguments)
         New-DRSite -Vault $vault -Name dr -VSphere -Server $recoveryUrl -Credential $cred -Role Recovery -SkipCertificateCheck -WarningAction SilentlyContinue | Out-Null
     }
     New-ReplicationPolicy -Vault $vault -Name gold -AppConsistentFrequency 0 | Out-Null
@@ -183,6 +226,29 @@ try {
     $planVms = @(Get-VmTimings $planJob)
     $prepare = $planJob.Steps | Where-Object { -not $_.Vm -and -not $_.Group } | Select-Object -First 1
     Write-Host ("plan: {0:n1} s (job {1}, {2}; cmdlet {3:n1} s)" -f $tPlan, $planJob.JobId, $planJob.State, $cmdlet.TotalSeconds)
+
+    # ---- RTO over the boot time: WaitForUpdatesEx (the run above), then polling ----
+    $rtoUpdates = @(); $rtoPolling = @(); $pollingJob = $null
+    if ($CompareGuestWait) {
+        $rtoUpdates = @(Get-RtoOverBoot $planJob (Get-LabBootSeconds $recoveryLab))
+        $stop = $planJob | Stop-TestFailover -Vault $vault -Confirm:$false
+        if ("$($stop.State)" -ne 'Succeeded') { Write-Warning "Stop-TestFailover $($planJob.JobId) ended $($stop.State): $($stop.Error)" }
+        $testJobs = @()
+        $env:AZSR_VSPHERE_WAIT = 'Polling'
+        try { $pollingJob = Start-TestFailover -Vault $vault -RecoveryPlan bench-plan -Confirm:$false }
+        finally { Remove-Item Env:AZSR_VSPHERE_WAIT -ErrorAction SilentlyContinue }
+        $testJobs += $pollingJob.JobId
+        $pollingJob = Get-DRJob -Vault $vault -JobId $pollingJob.JobId
+        if ("$($pollingJob.State)" -ne 'Succeeded') { Write-Warning "polling test failover ended $($pollingJob.State): $($pollingJob.Error)" }
+        $rtoPolling = @(Get-RtoOverBoot $pollingJob (Get-LabBootSeconds $recoveryLab))
+        $stop = $pollingJob | Stop-TestFailover -Vault $vault -Confirm:$false
+        if ("$($stop.State)" -ne 'Succeeded') { Write-Warning "Stop-TestFailover $($pollingJob.JobId) ended $($stop.State): $($stop.Error)" }
+        $testJobs = @()
+        $methods = { param($rows) (@($rows.GuestWait | ForEach-Object { ($_ -split ' ')[0] } | Sort-Object -Unique) -join '/') }
+        Write-Host ("RTO over boot ({0} s + 0..{7}) p95: WaitForUpdatesEx {1:n3} s ({2}), polling {3:n3} s ({4}); p50 {5:n3} / {6:n3} s" -f $bootSeconds,
+            (Get-Percentile @($rtoUpdates.Seconds) 0.95), (& $methods $rtoUpdates), (Get-Percentile @($rtoPolling.Seconds) 0.95), (& $methods $rtoPolling),
+            (Get-Percentile @($rtoUpdates.Seconds) 0.5), (Get-Percentile @($rtoPolling.Seconds) 0.5), $GuestBootJitter)
+    }
 
     # ---- the same VMs one after another ----
     $serialVms = @(); $tSerial = $null; $serialJob = $null
@@ -252,15 +318,25 @@ try {
         PlanOverSerial         = if ($tSerial) { Round ($tPlan / $tSerial) 3 } else { $null }
         PlanOverIdeal          = if ($tIdeal) { Round ($tPlan / $tIdeal) 3 } else { $null }
         PrepareStepSeconds     = if ($prepare) { Round (Get-Seconds $prepare.Started $prepare.Ended) } else { $null }
-        SerialMedianVmUpS      = Round (Get-Median @($serialVms.UpSeconds))
+        SerialMedianVmUpS      = if ($serialVms) { Round (Get-Median @($serialVms.UpSeconds)) } else { $null }
         SerialState            = if ($serialJob) { "$($serialJob.State)" } else { $null }
         MaxParallelDiskWrites  = 4
+        RtoOverBoot            = if ($CompareGuestWait) { Round (Get-Percentile @($rtoUpdates.Seconds) 0.95) 3 } else { $null }
+        RtoOverBootPolling     = if ($CompareGuestWait) { Round (Get-Percentile @($rtoPolling.Seconds) 0.95) 3 } else { $null }
+        RtoGoal                = if ($CompareGuestWait) { 0.5 } else { $null }
+        GuestBootJitter        = if ($CompareGuestWait) { $GuestBootJitter } else { $null }
+        RtoOverBootP50         = if ($CompareGuestWait) { Round (Get-Percentile @($rtoUpdates.Seconds) 0.5) 3 } else { $null }
+        RtoOverBootPollingP50  = if ($CompareGuestWait) { Round (Get-Percentile @($rtoPolling.Seconds) 0.5) 3 } else { $null }
+        RtoOverBootMax         = if ($CompareGuestWait) { Round (($rtoUpdates.Seconds | Measure-Object -Maximum).Maximum) 3 } else { $null }
+        RtoOverBootPollingMax  = if ($CompareGuestWait) { Round (($rtoPolling.Seconds | Measure-Object -Maximum).Maximum) 3 } else { $null }
+        GuestWaitMethods       = if ($CompareGuestWait) { [ordered]@{ Updates = @($rtoUpdates.GuestWait | Sort-Object -Unique); Polling = @($rtoPolling.GuestWait | Sort-Object -Unique) } } else { $null }
+        PollingState           = if ($pollingJob) { "$($pollingJob.State)" } else { $null }
         Groups                 = $rows
         # Every VM's own timings (seconds from its step's start to up), for a closer look.
         PlanVmUpSeconds        = ConvertTo-VmSeconds $planVms
         SerialVmUpSeconds      = ConvertTo-VmSeconds $serialVms
         LoadAverage            = (Get-Content /proc/loadavg).Split(' ')[0..2] -join ' '
-        Meaning                = 'T_plan: plan job Started->Ended; T_critical: sum over groups of (slowest VM upAt - group first step start); T_serial: one-VM-per-group plan job Started->Ended; T_ideal: sum over groups of the slowest member''s Started->upAt in the serial run. Per group: GapBeforeS = first start - previous group''s last end (or the prepare step''s end), StartSpreadS = last step start - first, SlowestUpS / LastEndS from the first start, MedianVmUpS = median step Started->upAt.'
+        Meaning                = 'RtoOverBoot(Polling): p95 over the plan''s VMs of (step upAt - step poweredOnAt - that guest''s boot time as the lab logged it: GuestBoot + 0..GuestBootJitter), guests watched with WaitForUpdatesEx (with AZSR_VSPHERE_WAIT=Polling: polling), goal RtoGoal. T_plan: plan job Started->Ended; T_critical: sum over groups of (slowest VM upAt - group first step start); T_serial: one-VM-per-group plan job Started->Ended; T_ideal: sum over groups of the slowest member''s Started->upAt in the serial run. Per group: GapBeforeS = first start - previous group''s last end (or the prepare step''s end), StartSpreadS = last step start - first, SlowestUpS / LastEndS from the first start, MedianVmUpS = median step Started->upAt.'
     }
     $result | ConvertTo-Json -Depth 4 | Set-Content (Join-Path $OutFolder "$resultName.json")
     Write-Host ("T_plan {0:n1} s | T_critical {1:n1} s | T_serial {2} s | T_ideal {3} s | T_plan/T_critical {4} (goal <= 1.25) | T_plan/T_serial {5} | T_plan/T_ideal {6}" -f

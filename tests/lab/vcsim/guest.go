@@ -214,6 +214,8 @@ func (g *guestSim) scheduleBoot(vm *simulator.VirtualMachine, gen uint64) {
 		log.Printf("guest %s (%s): %s=never, not booting", vm.Self.Value, vm.Name, keyBoot)
 		return
 	}
+	delay += bootJitter() // boottime.go: -guest-boot-jitter
+	log.Printf("guest %s (%s): booting in %.6f s", vm.Self.Value, vm.Name, delay.Seconds())
 	time.AfterFunc(delay, func() {
 		simulator.Map.WithLock(vm, func() {
 			if g.current(vm.Self, gen) && vm.Runtime.PowerState == types.VirtualMachinePowerStatePoweredOn {

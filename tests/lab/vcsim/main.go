@@ -145,6 +145,7 @@ func main() {
 		handler = guests.handler(handler)
 	}
 	handler = newVMFilesHandler(handler)
+	handler = withUpdates(handler) // updates.go: -wait-for-updates
 	handler = newDatastoreHandler(handler, datastoreOptions{RangedPut: *rangedPut, CorruptPut: *corruptPut})
 	srv.Config.Handler = newDatastoreRateHandler(handler, *datastoreMiBps)
 

@@ -378,12 +378,15 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
             }
 
             originalStarted.Value = true;
+            var poweredOnAt = DateTimeOffset.UtcNow;
             await client.PowerOnAsync(vm.MoRef, cancellationToken).ConfigureAwait(false);
             string? ip = null;
+            string? guestWait = null;
             if (member.Settings.WaitFor != VmStartCondition.PowerOn)
             {
                 var guest = await client.WaitForGuestAsync(vm.MoRef, member.Settings.WaitFor == VmStartCondition.IpAddress, member.Settings.StartTimeout, cancellationToken).ConfigureAwait(false);
                 ip = guest.IpAddress;
+                guestWait = client.GuestWaitMethod;
             }
 
             var how = mode switch
@@ -394,6 +397,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
             };
             var details = StepDetails.Recovered(vm, point, vm.Site, vm.MoRef, original.Name, ip, bytes, chunks);
             details[JobStepDetail.WriteMode] = mode;
+            details.Started(poweredOnAt, guestWait);
             return StepOutcome.Done($"{vm.Name} is back on site '{vm.Site}': {how}{(changed > 0 ? "; read back and verified" : "")}.", details);
         }
 

@@ -104,8 +104,10 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
             }
 
+            var poweredOnAt = DateTimeOffset.UtcNow;
             await client.PowerOnAsync(moRef, cancellationToken).ConfigureAwait(false);
             string? ip = null;
+            string? guestWait = null;
             if (request.WaitFor != VmStartCondition.PowerOn)
             {
                 GuestState guest;
@@ -120,9 +122,12 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                         $"(waiting for {(request.WaitFor == VmStartCondition.IpAddress ? "a guest heartbeat and an IP address" : "a guest heartbeat")}).", e);
                 }
                 ip = guest.IpAddress;
+                guestWait = client.GuestWaitMethod;
             }
 
-            return StepDetails.Recovered(request.Vm, request.Point, request.RecoverySite, moRef, request.Name, ip, bytes, chunks);
+            var details = StepDetails.Recovered(request.Vm, request.Point, request.RecoverySite, moRef, request.Name, ip, bytes, chunks);
+            details.Started(poweredOnAt, guestWait);
+            return details;
         }
 
         /// <summary>The VMs job <paramref name="jobId"/> made on the site (for one protected VM, or all of them).</summary>

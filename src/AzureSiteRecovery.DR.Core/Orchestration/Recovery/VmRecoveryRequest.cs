@@ -57,6 +57,13 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                 [JobStepDetail.RpoThreshold] = vm.RpoThreshold > TimeSpan.Zero ? vm.RpoThreshold.ToString("c", CultureInfo.InvariantCulture) : null,
             };
 
+        /// <summary>Records when the VM's power on was asked for and how its guest was waited for (null: it was not).</summary>
+        public void Started(DateTimeOffset poweredOnAt, string? guestWait)
+        {
+            this[JobStepDetail.PoweredOnAt] = poweredOnAt.ToString("o", CultureInfo.InvariantCulture);
+            this[JobStepDetail.GuestWait] = guestWait;
+        }
+
         public new string? this[string key]
         {
             get => TryGetValue(key, out var value) ? value : null;

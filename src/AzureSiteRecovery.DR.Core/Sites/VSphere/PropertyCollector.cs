@@ -26,6 +26,14 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
             }
         }
 
+        /// <summary>An object's properties as a PropertyWaiter has gathered them from updates.</summary>
+        public ObjectContent(MoRef obj, IEnumerable<KeyValuePair<string, XElement>> properties)
+        {
+            Obj = obj;
+            this.properties = new Dictionary<string, XElement>(StringComparer.Ordinal);
+            foreach (var p in properties) this.properties[p.Key] = p.Value;
+        }
+
         public MoRef Obj { get; }
 
         /// <summary>The &lt;val&gt; element of a property, or null when the object does not have it.</summary>

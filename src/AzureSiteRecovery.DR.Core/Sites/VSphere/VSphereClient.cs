@@ -30,7 +30,12 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
         private readonly VmInventory inventory;
         private readonly InventoryLookup lookup;
         private readonly DatastoreFiles files;
+        private readonly PropertyWaiter? waiter;
+        private readonly string? pollingReason;
         private int disposed;
+
+        /// <summary>Environment variable: "Polling" makes guest and power waits poll instead of using WaitForUpdatesEx (the benchmark's baseline).</summary>
+        public const string WaitModeVariable = "AZSR_VSPHERE_WAIT";
 
         private VSphereClient(VimClient vim, string siteName)
         {
@@ -41,7 +46,25 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
             inventory = new VmInventory(vim, collector, siteName);
             lookup = new InventoryLookup(vim, collector, siteName);
             files = new DatastoreFiles(vim);
+            var mode = Environment.GetEnvironmentVariable(WaitModeVariable);
+            if (string.Equals(mode?.Trim(), "Polling", StringComparison.OrdinalIgnoreCase))
+            {
+                pollingReason = $"{WaitModeVariable}=Polling";
+            }
+            else
+            {
+                waiter = new PropertyWaiter(vim, siteName);
+            }
         }
+
+        /// <summary>
+        /// How guest and power waits watch VMs: "WaitForUpdatesEx", or "Polling" with the reason
+        /// (AZSR_VSPHERE_WAIT=Polling, or the server faulted the update calls).
+        /// </summary>
+        public string GuestWaitMethod =>
+            (pollingReason ?? waiter?.FallbackReason) is string why ? $"Polling ({why})" : "WaitForUpdatesEx";
+
+        internal int UpdateRoundTrips => waiter?.UpdateRoundTrips ?? 0;
 
         public string SiteName { get; }
 
@@ -373,7 +396,7 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
         public async Task ShutdownGuestAsync(string vmMoRef, TimeSpan timeout, CancellationToken ct)
         {
             await ShutdownGuestAsync(vmMoRef, ct).ConfigureAwait(false);
-            await PollAsync(vmMoRef, new[] { "runtime.powerState" }, o => o.String("runtime.powerState") == "poweredOff", timeout,
+            await WaitForAsync(vmMoRef, new[] { "runtime.powerState" }, o => o.String("runtime.powerState") == "poweredOff", timeout,
                 "VSphereGuestShutdownTimeout", "power off after a guest shutdown", ct).ConfigureAwait(false);
         }
 
@@ -383,7 +406,7 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
         /// </summary>
         public async Task<GuestState> WaitForGuestAsync(string vmMoRef, bool needIp, TimeSpan timeout, CancellationToken ct)
         {
-            var o = await PollAsync(vmMoRef, new[] { "guestHeartbeatStatus", "guest.ipAddress", "guest.hostName", "runtime.powerState" },
+            var o = await WaitForAsync(vmMoRef, new[] { "guestHeartbeatStatus", "guest.ipAddress", "guest.hostName", "runtime.powerState" },
                 g => g.String("guestHeartbeatStatus") == "green" && (!needIp || !string.IsNullOrEmpty(g.String("guest.ipAddress"))),
                 timeout, "VSphereGuestTimeout", needIp ? "a green guest heartbeat and an IP address" : "a green guest heartbeat", ct).ConfigureAwait(false);
             return ToGuestState(o);
@@ -419,6 +442,8 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
             if (Interlocked.Exchange(ref disposed, 1) != 0) return;
             try
             {
+                // Its collector first: the session it lives in is logged out next.
+                waiter?.Dispose();
                 using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
                 // No SynchronizationContext is captured (ConfigureAwait(false) throughout), so blocking here cannot deadlock.
                 vim.LogoutAsync(cts.Token).GetAwaiter().GetResult();
@@ -439,24 +464,50 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
             await tasks.WaitAsync(task, vmMoRef, null, ct).ConfigureAwait(false);
         }
 
-        private async Task<ObjectContent> PollAsync(string vmMoRef, string[] paths, Func<ObjectContent, bool> done, TimeSpan timeout, string errorId, string what, CancellationToken ct)
+        /// <summary>
+        /// Waits until <paramref name="done"/> holds for the VM: through WaitForUpdatesEx (<see cref="PropertyWaiter"/>), or by
+        /// polling when the waiter is off or unavailable (for whatever is left of <paramref name="timeout"/>).
+        /// </summary>
+        private async Task<ObjectContent> WaitForAsync(string vmMoRef, string[] paths, Func<ObjectContent, bool> done, TimeSpan timeout, string errorId, string what, CancellationToken ct)
+        {
+            var started = DateTime.UtcNow;
+            if (waiter != null)
+            {
+                var vm = MoRef.VirtualMachine(vmMoRef);
+                var result = await waiter.WaitAsync(vm, done, timeout, ct).ConfigureAwait(false);
+                if (result is { Reached: true, Last: ObjectContent seen }) return seen;
+                if (result != null)
+                {
+                    // Timed out: the properties as the server has them now make the message.
+                    var now = await collector.RetrieveOneAsync(vm, paths, ct).ConfigureAwait(false);
+                    if (done(now)) return now;
+                    throw TimedOut(vmMoRef, now, timeout, errorId, what);
+                }
+            }
+            var left = timeout - (DateTime.UtcNow - started);
+            return await PollAsync(vmMoRef, paths, done, left > TimeSpan.Zero ? left : TimeSpan.Zero, timeout, errorId, what, ct).ConfigureAwait(false);
+        }
+
+        private VSphereTimeoutException TimedOut(string vmMoRef, ObjectContent o, TimeSpan timeout, string errorId, string what)
+        {
+            var state = ToGuestState(o);
+            return new VSphereTimeoutException(errorId, vmMoRef, timeout,
+                $"VM {vmMoRef} on site '{SiteName}' did not show {what} within {timeout} (power {o.String("runtime.powerState") ?? "unknown"}, " +
+                $"heartbeat {state.HeartbeatStatus ?? "none"}, IP {state.IpAddress ?? "none"}).");
+        }
+
+        private async Task<ObjectContent> PollAsync(string vmMoRef, string[] paths, Func<ObjectContent, bool> done, TimeSpan left, TimeSpan timeout, string errorId, string what, CancellationToken ct)
         {
             var vm = MoRef.VirtualMachine(vmMoRef);
-            var deadline = DateTime.UtcNow + timeout;
+            var deadline = DateTime.UtcNow + left;
             var delay = GuestFirstPoll;
             while (true)
             {
                 var o = await collector.RetrieveOneAsync(vm, paths, ct).ConfigureAwait(false);
                 if (done(o)) return o;
-                var left = deadline - DateTime.UtcNow;
-                if (left <= TimeSpan.Zero)
-                {
-                    var state = ToGuestState(o);
-                    throw new VSphereTimeoutException(errorId, vmMoRef, timeout,
-                        $"VM {vmMoRef} on site '{SiteName}' did not show {what} within {timeout} (power {o.String("runtime.powerState") ?? "unknown"}, " +
-                        $"heartbeat {state.HeartbeatStatus ?? "none"}, IP {state.IpAddress ?? "none"}).");
-                }
-                await Task.Delay(left < delay ? left : delay, ct).ConfigureAwait(false);
+                var remaining = deadline - DateTime.UtcNow;
+                if (remaining <= TimeSpan.Zero) throw TimedOut(vmMoRef, o, timeout, errorId, what);
+                await Task.Delay(remaining < delay ? remaining : delay, ct).ConfigureAwait(false);
                 delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 3 / 2, GuestSlowestPoll.Ticks));
             }
         }

@@ -199,6 +199,44 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
         public Task CancelRetrievePropertiesExAsync(string token, CancellationToken ct) =>
             CallAsync("CancelRetrievePropertiesEx", Content.PropertyCollector, ct, El("token", token));
 
+        // ---- property updates (PropertyWaiter) ----
+
+        /// <summary>A PropertyCollector of this session's own, for filters and WaitForUpdatesEx apart from other callers.</summary>
+        public async Task<MoRef> CreatePropertyCollectorAsync(CancellationToken ct)
+        {
+            var r = await CallAsync("CreatePropertyCollector", Content.PropertyCollector, ct).ConfigureAwait(false);
+            return ReturnedMoRef(r, "CreatePropertyCollector");
+        }
+
+        public Task DestroyPropertyCollectorAsync(MoRef collector, CancellationToken ct) => CallAsync("DestroyPropertyCollector", collector, ct);
+
+        /// <summary>
+        /// CreateFilter on <paramref name="collector"/> with a spec of property specs and object specs (whole values, no partial
+        /// updates); an object deleted meanwhile is left out of the results rather than failing every later update.
+        /// </summary>
+        public async Task<MoRef> CreateFilterAsync(MoRef collector, IEnumerable<XElement> propertySpecs, IEnumerable<XElement> objectSpecs, CancellationToken ct)
+        {
+            var spec = Node("spec", propertySpecs, objectSpecs, El("reportMissingObjectsInResults", true));
+            var r = await CallAsync("CreateFilter", collector, ct, spec, El("partialUpdates", false)).ConfigureAwait(false);
+            return ReturnedMoRef(r, "CreateFilter");
+        }
+
+        public Task DestroyPropertyFilterAsync(MoRef filter, CancellationToken ct) => CallAsync("DestroyPropertyFilter", filter, ct);
+
+        /// <summary>
+        /// WaitForUpdatesEx: the UpdateSet (version, filterSet) after <paramref name="version"/> (null: the full state of every
+        /// filter), or null when nothing changed within <paramref name="maxWaitSeconds"/>.
+        /// </summary>
+        public async Task<XElement?> WaitForUpdatesExAsync(MoRef collector, string? version, int maxWaitSeconds, CancellationToken ct)
+        {
+            var r = await CallAsync("WaitForUpdatesEx", collector, ct, El("version", string.IsNullOrEmpty(version) ? null : version),
+                Node("options", El("maxWaitSeconds", maxWaitSeconds))).ConfigureAwait(false);
+            return r.Child("returnval");
+        }
+
+        /// <summary>Makes a WaitForUpdatesEx in progress on <paramref name="collector"/> return at once (with a RequestCanceled fault).</summary>
+        public Task CancelWaitForUpdatesAsync(MoRef collector, CancellationToken ct) => CallAsync("CancelWaitForUpdates", collector, ct);
+
         /// <summary>Calls a *_Task method and returns the task's reference.</summary>
         public async Task<MoRef> StartTaskAsync(string method, MoRef @this, CancellationToken ct, params object?[] args)
         {
