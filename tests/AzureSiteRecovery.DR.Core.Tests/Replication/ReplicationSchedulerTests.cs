@@ -93,6 +93,37 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
             Assert.Equal(max, ReplicationSchedule.BackOff(Five, 500, max));
         }
 
+        [Fact]
+        public void The_vm_closest_to_breaching_its_rpo_goes_first_not_the_most_overdue()
+        {
+            // relaxed: due 4 min ago, breaches in 6 min; tight: due 10 s ago, breaches in 20 s; breached: over its threshold already.
+            var relaxed = Vm("relaxed", Now.AddMinutes(-9)) with { RpoThreshold = TimeSpan.FromMinutes(15) };
+            var tight = Vm("tight", Now.AddSeconds(-20)) with { RpoThreshold = TimeSpan.FromSeconds(40) };
+            var breached = Vm("breached", Now.AddSeconds(-50)) with { RpoThreshold = TimeSpan.FromSeconds(40) };
+            var never = Vm("never", null);
+            // A failed cycle moves the cycle time on, not the point: it is its point that breaches.
+            var failing = Vm("failing", Now.AddSeconds(-12)) with { LastRecoveryPointTime = Now.AddMinutes(-2), RpoThreshold = TimeSpan.FromMinutes(2) };
+            var vms = new[]
+            {
+                new ScheduledVm(relaxed, Five), new ScheduledVm(tight, TimeSpan.FromSeconds(10)), new ScheduledVm(breached, TimeSpan.FromSeconds(10)),
+                new ScheduledVm(never, TimeSpan.FromSeconds(10)), new ScheduledVm(failing, TimeSpan.FromSeconds(10)),
+            };
+
+            Assert.Equal(Now.AddSeconds(20), vms[1].BreachAt);
+            Assert.Equal(DateTimeOffset.MinValue, vms[3].BreachAt);
+            Assert.Equal(new[] { "never", "breached", "failing", "tight", "relaxed" }, ReplicationSchedule.ChooseDue(vms, Now).Select(v => v.Name));
+            Assert.Equal(new[] { "never", "breached", "failing", "tight", "relaxed" }, ReplicationSchedule.ChooseDue(vms, Now, null, "host-a/1/aaaa").Select(v => v.Name));
+        }
+
+        [Fact]
+        public void A_vm_whose_policy_is_gone_breaches_after_the_default_threshold()
+        {
+            var orphan = new ScheduledVm(Vm("orphan", Now.AddMinutes(-1)) with { RpoThreshold = TimeSpan.Zero }, Five);
+
+            Assert.Equal(Now.AddMinutes(-1) + ReplicationPolicy.DefaultRpoThreshold, orphan.BreachAt);
+        }
+
+        // A VM whose last cycle made its newest point (as a cycle that worked does).
         private static ProtectedVm Vm(string name, DateTimeOffset? lastCycle) => new ProtectedVm
         {
             VmId = Guid.NewGuid().ToString("N"),
@@ -100,6 +131,8 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
             ProtectionGroup = "erp",
             State = lastCycle is null ? ProtectionState.InitialSync : ProtectionState.Protected,
             LastCycleTime = lastCycle,
+            LastRecoveryPointTime = lastCycle,
+            RpoThreshold = TimeSpan.FromMinutes(15),
         };
     }
 
