@@ -241,6 +241,32 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
             Assert.Empty(await vault.ListRecoveryPointsAsync("vm1", none));
         }
 
+        [Fact]
+        public async Task Two_workers_record_an_rpo_breach_once_and_one_of_them_reports_it_once()
+        {
+            // Its last cycle failed just now (not due for 5 minutes), its newest point is 20 minutes old: over the 15-minute threshold.
+            await vault.AddProtectedVmAsync(new ProtectedVm { VmId = "vm1", Name = "sql01", ProtectionGroup = "erp", Site = "onprem", MoRef = "vm-1", State = ProtectionState.InitialSync }, none);
+            var pointTime = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.AddMinutes(-20).ToUnixTimeMilliseconds());
+            await vault.UpdateProtectedVmAsync("vm1", v => v with { State = ProtectionState.Error, LastRecoveryPointId = "p1", LastRecoveryPointTime = pointTime, LastCycleTime = DateTimeOffset.UtcNow }, none);
+            using var otherVault = SqliteVault.Open(folder.VaultPath);
+            var options = new ReplicationSchedulerOptions { PollInterval = TimeSpan.FromMilliseconds(100), LeaseDuration = TimeSpan.FromSeconds(3) };
+            var observers = new[] { new PollRecorder(), new PollRecorder() };
+            using var stop = new CancellationTokenSource();
+            var runs = new[] { vault, otherVault }.Select((v, i) => new ReplicationScheduler(v, () => throw new InvalidOperationException("no cycle runs"), null, options).RunAsync(observers[i], stop.Token)).ToList();
+            await Task.Delay(1500);
+            stop.Cancel();
+            await Task.WhenAll(runs);
+
+            var breach = Assert.Single(observers.SelectMany(o => o.Breaches));
+            var recorded = Assert.Single(await vault.ListEventsAsync(null, null, null, none));
+            Assert.Equal(("RpoBreached:vm1:p1", DREventKind.RpoBreached, "sql01", "erp"), (recorded.EventId, recorded.Kind, recorded.VmName, recorded.ProtectionGroup));
+            Assert.Equal(("p1", pointTime, TimeSpan.FromMinutes(15)), (recorded.RecoveryPointId, recorded.RecoveryPointTime, recorded.RpoThreshold));
+            Assert.Equal(breach.EventId, recorded.EventId);
+            Assert.InRange(recorded.Rpo!.Value.TotalMinutes, 20, 21);
+            Assert.Contains("VM 'sql01' (protection group 'erp') is over its RPO threshold of 15 min 0 s: its newest recovery point is 20 min", recorded.Message);
+            Assert.All(observers, o => Assert.Empty(o.Failures));
+        }
+
         private sealed class PollRecorder : IReplicationSchedulerObserver
         {
             public System.Collections.Concurrent.ConcurrentQueue<(Exception Error, TimeSpan RetryIn)> Failures { get; } = new System.Collections.Concurrent.ConcurrentQueue<(Exception, TimeSpan)>();
@@ -249,6 +275,8 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
             public void CycleFailed(ProtectedVm vm, Exception error, TimeSpan retryIn) => throw new InvalidOperationException("no VM is due");
             public void GarbageCollected(GarbageCollectionResult result) => throw new InvalidOperationException("no VM is due");
             public void PollFailed(Exception error, TimeSpan retryIn) => Failures.Enqueue((error, retryIn));
+            public System.Collections.Concurrent.ConcurrentQueue<DREvent> Breaches { get; } = new System.Collections.Concurrent.ConcurrentQueue<DREvent>();
+            public void RpoBreached(DREvent breach) => Breaches.Enqueue(breach);
         }
 
         private static RecoveryPoint Point(ProtectedVm vm, string id) => new RecoveryPoint
@@ -397,6 +425,8 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
             }
 
             public void PollFailed(Exception error, TimeSpan retryIn) => Failures.Enqueue(error);
+            public System.Collections.Concurrent.ConcurrentQueue<DREvent> Breaches { get; } = new System.Collections.Concurrent.ConcurrentQueue<DREvent>();
+            public void RpoBreached(DREvent breach) => Breaches.Enqueue(breach);
         }
     }
 }

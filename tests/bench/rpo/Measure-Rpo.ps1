@@ -91,6 +91,8 @@ try {
     # The worker: each committed cycle VM|start|commit|snapshot (Unix ms), each failed one and each warning to their logs.
     $script = @"
 `$env:AZSR_DR_WORKER_NAME = 'rpo'
+# No progress records: nobody sees them, and serialized to stderr they cost the worker CPU.
+`$ProgressPreference = 'SilentlyContinue'
 Sync-VmReplication -Continuous -ThrottleLimit $ThrottleLimit *>&1 | ForEach-Object {
     `$now = [DateTimeOffset]::UtcNow.ToUnixTimeMilliseconds()
     if (`$_ -is [Management.Automation.ErrorRecord]) {
