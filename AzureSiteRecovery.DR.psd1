@@ -22,7 +22,7 @@
         'Get-RecoveryPoint', 'Test-RecoveryPoint', 'Export-RecoveryPoint', 'Set-DRChunkStore', 'Get-DRChunkStore',
         'Connect-DRVault', 'Disconnect-DRVault', 'Get-DRVault', 'Copy-DRVault',
         'Import-RecoveryPlan', 'Export-RecoveryPlan', 'Get-RecoveryPlan', 'Remove-RecoveryPlan', 'Test-RecoveryPlan',
-        'Get-DRJob', 'Wait-DRJob', 'Stop-DRJob', 'Resume-DRJob', 'Get-DRWorker',
+        'Get-DRJob', 'Wait-DRJob', 'Stop-DRJob', 'Resume-DRJob', 'Get-DRWorker', 'Get-DREvent',
         'Start-TestFailover', 'Stop-TestFailover', 'Invoke-DRDrill', 'Export-DrillReport',
         'Start-Failover', 'Complete-Failover', 'Undo-Failover', 'Invoke-Reprotect', 'Invoke-Failback'
     )

@@ -39,7 +39,7 @@ Remove-Item (Split-Path $env:AZSR_DR_VAULT) -Recurse -Force
     }
 
     It 'rejects a negative RPO threshold clearly and stores nothing' {
-        $text | Should -Match 'RpoThreshold must be between 00:01:00 and 1.00:00:00; -00:05:00 was given'
+        $text | Should -Match 'RpoThreshold must be between 00:00:30 and 1.00:00:00; -00:05:00 was given'
         (($text -split '== policies')[1].Trim() -split "`n")[0] | Should -Be 'gold'
     }
 }

@@ -32,7 +32,8 @@ Describe 'Replication policies' {
     It 'rejects <Setting> = <Value> with a message naming it, and stores nothing' -ForEach @(
         @{ Setting = 'RpoThreshold'; Value = '-00:05:00' }
         @{ Setting = 'RpoThreshold'; Value = '2.00:00:00' }
-        @{ Setting = 'ReplicationInterval'; Value = '00:00:05' }
+        @{ Setting = 'ReplicationInterval'; Value = '00:00:04' }
+        @{ Setting = 'RpoThreshold'; Value = '00:00:29' }
         @{ Setting = 'RecoveryPointRetention'; Value = '30.00:00:00' }
         @{ Setting = 'AppConsistentFrequency'; Value = '00:10:00' }
     ) {

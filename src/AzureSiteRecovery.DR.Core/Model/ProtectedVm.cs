@@ -85,6 +85,12 @@ namespace AzureSiteRecovery.DR.Core.Model
         public string? LastError { get; init; }
         /// <summary>The RPO threshold of the group's policy, read with the VM.</summary>
         public TimeSpan RpoThreshold { get; init; }
+        /// <summary>How often its RPO went over the threshold in the last <see cref="RpoBreachWindow"/> (RpoBreached events); filled in by Get-ProtectedVm, not stored with the VM.</summary>
+        [System.Text.Json.Serialization.JsonIgnore]
+        public int RpoBreaches { get; init; }
+
+        /// <summary>The window <see cref="RpoBreaches"/> counts over: a day, as ASR's replication health reports.</summary>
+        public static readonly TimeSpan RpoBreachWindow = TimeSpan.FromHours(24);
         public DateTimeOffset Created { get; init; }
         public DateTimeOffset Modified { get; init; }
 

@@ -15,9 +15,9 @@ namespace AzureSiteRecovery.DR.Core.Model
         public static readonly TimeSpan DefaultRecoveryPointRetention = TimeSpan.FromHours(24);
         public static readonly TimeSpan DefaultAppConsistentFrequency = TimeSpan.FromHours(4);
 
-        public static readonly TimeSpan MinReplicationInterval = TimeSpan.FromSeconds(30);
+        public static readonly TimeSpan MinReplicationInterval = TimeSpan.FromSeconds(5);
         public static readonly TimeSpan MaxReplicationInterval = TimeSpan.FromHours(24);
-        public static readonly TimeSpan MinRpoThreshold = TimeSpan.FromMinutes(1);
+        public static readonly TimeSpan MinRpoThreshold = TimeSpan.FromSeconds(30);
         public static readonly TimeSpan MaxRpoThreshold = TimeSpan.FromHours(24);
         public static readonly TimeSpan MaxRecoveryPointRetention = TimeSpan.FromDays(15);
         public static readonly TimeSpan MinAppConsistentFrequency = TimeSpan.FromHours(1);

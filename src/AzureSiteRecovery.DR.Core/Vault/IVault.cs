@@ -125,5 +125,10 @@ namespace AzureSiteRecovery.DR.Core.Vault
         Task<IReadOnlyList<ReplicationWorker>> ListWorkersAsync(CancellationToken cancellationToken);
         /// <summary>Forgets the workers last seen before <paramref name="lastSeenBefore"/> (stopped or lost long ago); returns how many.</summary>
         Task<int> ForgetWorkersAsync(DateTimeOffset lastSeenBefore, CancellationToken cancellationToken);
+
+        /// <summary>Records the event; false (nothing written) when one with its <see cref="DREvent.EventId"/> is recorded already, by this process or another.</summary>
+        Task<bool> AddEventAsync(DREvent dREvent, CancellationToken cancellationToken);
+        /// <summary>The events oldest first: those seen at or after <paramref name="since"/>, of the VM <paramref name="vmId"/> and of <paramref name="kind"/> when given.</summary>
+        Task<IReadOnlyList<DREvent>> ListEventsAsync(DateTimeOffset? since, string? vmId, DREventKind? kind, CancellationToken cancellationToken);
     }
 }

@@ -253,6 +253,24 @@ CREATE TABLE workers (
     stopped_unix_ms   INTEGER
 );
 ",
+            // 11: events a runbook polls (Get-DREvent): one row per occurrence, its id naming it so that several workers record it once
+            //    (RpoBreached:<vm id>:<point id>). No foreign key: an event outlives the VM it is about. Depends on no table or column of 10.
+            @"
+CREATE TABLE events (
+    id                 TEXT    NOT NULL PRIMARY KEY,
+    kind               TEXT    NOT NULL,
+    time_unix_ms       INTEGER NOT NULL,
+    vm_id              TEXT    NOT NULL,
+    vm_name            TEXT    NOT NULL,
+    group_name         TEXT    NOT NULL,
+    point_id           TEXT,
+    point_time_unix_ms INTEGER,
+    rpo_threshold_ms   INTEGER NOT NULL,
+    message            TEXT    NOT NULL
+);
+CREATE INDEX events_by_time ON events (time_unix_ms);
+CREATE INDEX events_by_vm ON events (vm_id, time_unix_ms);
+",
         };
 
         public static int LatestVersion => Migrations.Count;

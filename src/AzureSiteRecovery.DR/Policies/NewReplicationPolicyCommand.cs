@@ -28,11 +28,11 @@ namespace AzureSiteRecovery.DR.Policies
         [ValidateNotNullOrEmpty]
         public string Name { get; set; } = "";
 
-        /// <summary>How often a replication cycle runs, from 00:00:30 to 1.00:00:00. Default 00:05:00.</summary>
+        /// <summary>How often a replication cycle runs, from 00:00:05 to 1.00:00:00. Default 00:05:00.</summary>
         [Parameter]
         public TimeSpan ReplicationInterval { get; set; } = ReplicationPolicy.DefaultReplicationInterval;
 
-        /// <summary>A VM whose newest recovery point is older than this is unhealthy, from 00:01:00 to 1.00:00:00. Default 00:15:00.</summary>
+        /// <summary>A VM whose newest recovery point is older than this is unhealthy, from 00:00:30 to 1.00:00:00. Default 00:15:00.</summary>
         [Parameter]
         public TimeSpan RpoThreshold { get; set; } = ReplicationPolicy.DefaultRpoThreshold;
 

@@ -26,11 +26,11 @@ namespace AzureSiteRecovery.DR.Policies
         [ArgumentCompleter(typeof(PolicyNameCompleter))]
         public string Name { get; set; } = "";
 
-        /// <summary>How often a replication cycle runs, from 00:00:30 to 1.00:00:00.</summary>
+        /// <summary>How often a replication cycle runs, from 00:00:05 to 1.00:00:00.</summary>
         [Parameter]
         public TimeSpan? ReplicationInterval { get; set; }
 
-        /// <summary>The RPO alert threshold, from 00:01:00 to 1.00:00:00.</summary>
+        /// <summary>The RPO alert threshold, from 00:00:30 to 1.00:00:00.</summary>
         [Parameter]
         public TimeSpan? RpoThreshold { get; set; }
 

@@ -1,3 +1,5 @@
+using System;
+using System.Linq;
 using System.Management.Automation;
 using AzureSiteRecovery.DR.Common;
 using AzureSiteRecovery.DR.Core.Model;
@@ -9,7 +11,9 @@ namespace AzureSiteRecovery.DR.Replication
     /// Lists the VMs protected in all groups, or in -ProtectionGroup, or those whose name matches
     /// -Name (wildcards allowed). Each shows its state (InitialSync, Protected, Error), the time of
     /// its newest recovery point, the current RPO (the age of that point), its health against the
-    /// policy's RPO threshold, the bytes sent to the chunk store and the last error.
+    /// policy's RPO threshold, how often its RPO went over that threshold in the last 24 hours
+    /// (RpoBreaches: the RpoBreached events of Get-DREvent), the bytes sent to the chunk store and
+    /// the last error.
     /// </remarks>
     /// <example>
     /// <code>Get-ProtectedVm -ProtectionGroup erp</code>
@@ -45,9 +49,18 @@ namespace AzureSiteRecovery.DR.Replication
                 RequireGroup(ProtectionGroup);
             }
 
-            foreach (var vm in SelectByName<ProtectedVm>(Name, "ProtectedVm", v => v.Name, ct => vault.ListProtectedVmsAsync(ProtectionGroup, ct)))
+            var vms = SelectByName<ProtectedVm>(Name, "ProtectedVm", v => v.Name, ct => vault.ListProtectedVmsAsync(ProtectionGroup, ct)).ToList();
+            if (vms.Count == 0)
             {
-                WriteObject(vm);
+                return;
+            }
+
+            // One read of the day's breaches for all the VMs shown.
+            var breaches = Await(ct => vault.ListEventsAsync(DateTimeOffset.UtcNow - ProtectedVm.RpoBreachWindow, null, DREventKind.RpoBreached, ct))
+                .GroupBy(e => e.VmId).ToDictionary(g => g.Key, g => g.Count());
+            foreach (var vm in vms)
+            {
+                WriteObject(vm with { RpoBreaches = breaches.TryGetValue(vm.VmId, out var count) ? count : 0 });
             }
         }
     }

@@ -94,6 +94,8 @@ namespace AzureSiteRecovery.DR.Replication
 
             public void PollFailed(Exception error, TimeSpan retryIn) =>
                 job.Warning.Add(new WarningRecord($"The replication worker could not read or write the vault or store ({error.Message}); it keeps running and tries again in {retryIn}."));
+
+            public void RpoBreached(DREvent breach) => job.Warning.Add(new WarningRecord(breach.Message));
         }
 
         // True when every cycle succeeded.

@@ -91,10 +91,10 @@ namespace AzureSiteRecovery.DR.Replication
         /// (under a parent naming the worker); the callbacks run on the pipeline thread.
         /// </summary>
         public static void RunWorker(DRCmdlet cmdlet, ReplicationScheduler scheduler, Action<CycleResult> completed,
-            Action<ProtectedVm, Exception, TimeSpan> failed, Action<GarbageCollectionResult> collected, Action<Exception, TimeSpan> pollFailed)
+            Action<ProtectedVm, Exception, TimeSpan> failed, Action<GarbageCollectionResult> collected, Action<Exception, TimeSpan> pollFailed, Action<DREvent> rpoBreached)
         {
             using var dispatcher = new PipelineDispatcher();
-            var observer = new WorkerObserver(dispatcher, cmdlet, completed, failed, collected, pollFailed);
+            var observer = new WorkerObserver(dispatcher, cmdlet, completed, failed, collected, pollFailed, rpoBreached);
             try
             {
                 dispatcher.Run(async () =>
@@ -126,12 +126,14 @@ namespace AzureSiteRecovery.DR.Replication
             private readonly Action<ProtectedVm, Exception, TimeSpan> failed;
             private readonly Action<GarbageCollectionResult> collected;
             private readonly Action<Exception, TimeSpan> pollFailed;
+            private readonly Action<DREvent> rpoBreached;
             private readonly Dictionary<string, int> activities = new Dictionary<string, int>();
 
             public WorkerObserver(PipelineDispatcher dispatcher, DRCmdlet cmdlet, Action<CycleResult> completed, Action<ProtectedVm, Exception, TimeSpan> failed,
-                Action<GarbageCollectionResult> collected, Action<Exception, TimeSpan> pollFailed)
+                Action<GarbageCollectionResult> collected, Action<Exception, TimeSpan> pollFailed, Action<DREvent> rpoBreached)
             {
                 this.pollFailed = pollFailed;
+                this.rpoBreached = rpoBreached;
                 this.dispatcher = dispatcher;
                 this.cmdlet = cmdlet;
                 this.completed = completed;
@@ -156,6 +158,8 @@ namespace AzureSiteRecovery.DR.Replication
             public void GarbageCollected(GarbageCollectionResult result) => dispatcher.Post(() => collected(result));
 
             public void PollFailed(Exception error, TimeSpan retryIn) => dispatcher.Post(() => pollFailed(error, retryIn));
+
+            public void RpoBreached(DREvent breach) => dispatcher.Post(() => rpoBreached(breach));
 
             private int Activity(string vmId)
             {

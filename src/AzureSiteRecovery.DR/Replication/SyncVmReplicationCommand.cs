@@ -182,7 +182,8 @@ namespace AzureSiteRecovery.DR.Replication
                     collected => WriteVerbose($"Garbage collection: {collected.ChunksDeleted} unreferenced chunk(s) deleted ({collected.BytesDeleted} bytes), {collected.ChunksReferenced} in use."),
                     (ex, retryIn) => WriteWarning(retryIn > TimeSpan.Zero
                         ? $"The replication worker could not read or write the vault or store ({ex.Message}); it keeps running and tries again in {retryIn}."
-                        : $"The replication worker could not record that it stopped ({ex.Message}); Get-DRWorker will show it as Lost."));
+                        : $"The replication worker could not record that it stopped ({ex.Message}); Get-DRWorker will show it as Lost."),
+                    breach => WriteWarning(breach.Message));
                 return;
             }
 

@@ -93,6 +93,37 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
             Assert.Equal(max, ReplicationSchedule.BackOff(Five, 500, max));
         }
 
+        [Fact]
+        public void The_vm_closest_to_breaching_its_rpo_goes_first_not_the_most_overdue()
+        {
+            // relaxed: due 4 min ago, breaches in 6 min; tight: due 10 s ago, breaches in 20 s; breached: over its threshold already.
+            var relaxed = Vm("relaxed", Now.AddMinutes(-9)) with { RpoThreshold = TimeSpan.FromMinutes(15) };
+            var tight = Vm("tight", Now.AddSeconds(-20)) with { RpoThreshold = TimeSpan.FromSeconds(40) };
+            var breached = Vm("breached", Now.AddSeconds(-50)) with { RpoThreshold = TimeSpan.FromSeconds(40) };
+            var never = Vm("never", null);
+            // A failed cycle moves the cycle time on, not the point: it is its point that breaches.
+            var failing = Vm("failing", Now.AddSeconds(-12)) with { LastRecoveryPointTime = Now.AddMinutes(-2), RpoThreshold = TimeSpan.FromMinutes(2) };
+            var vms = new[]
+            {
+                new ScheduledVm(relaxed, Five), new ScheduledVm(tight, TimeSpan.FromSeconds(10)), new ScheduledVm(breached, TimeSpan.FromSeconds(10)),
+                new ScheduledVm(never, TimeSpan.FromSeconds(10)), new ScheduledVm(failing, TimeSpan.FromSeconds(10)),
+            };
+
+            Assert.Equal(Now.AddSeconds(20), vms[1].BreachAt);
+            Assert.Equal(DateTimeOffset.MinValue, vms[3].BreachAt);
+            Assert.Equal(new[] { "never", "breached", "failing", "tight", "relaxed" }, ReplicationSchedule.ChooseDue(vms, Now).Select(v => v.Name));
+            Assert.Equal(new[] { "never", "breached", "failing", "tight", "relaxed" }, ReplicationSchedule.ChooseDue(vms, Now, null, "host-a/1/aaaa").Select(v => v.Name));
+        }
+
+        [Fact]
+        public void A_vm_whose_policy_is_gone_breaches_after_the_default_threshold()
+        {
+            var orphan = new ScheduledVm(Vm("orphan", Now.AddMinutes(-1)) with { RpoThreshold = TimeSpan.Zero }, Five);
+
+            Assert.Equal(Now.AddMinutes(-1) + ReplicationPolicy.DefaultRpoThreshold, orphan.BreachAt);
+        }
+
+        // A VM whose last cycle made its newest point (as a cycle that worked does).
         private static ProtectedVm Vm(string name, DateTimeOffset? lastCycle) => new ProtectedVm
         {
             VmId = Guid.NewGuid().ToString("N"),
@@ -100,6 +131,8 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
             ProtectionGroup = "erp",
             State = lastCycle is null ? ProtectionState.InitialSync : ProtectionState.Protected,
             LastCycleTime = lastCycle,
+            LastRecoveryPointTime = lastCycle,
+            RpoThreshold = TimeSpan.FromMinutes(15),
         };
     }
 
@@ -208,6 +241,32 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
             Assert.Empty(await vault.ListRecoveryPointsAsync("vm1", none));
         }
 
+        [Fact]
+        public async Task Two_workers_record_an_rpo_breach_once_and_one_of_them_reports_it_once()
+        {
+            // Its last cycle failed just now (not due for 5 minutes), its newest point is 20 minutes old: over the 15-minute threshold.
+            await vault.AddProtectedVmAsync(new ProtectedVm { VmId = "vm1", Name = "sql01", ProtectionGroup = "erp", Site = "onprem", MoRef = "vm-1", State = ProtectionState.InitialSync }, none);
+            var pointTime = DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.AddMinutes(-20).ToUnixTimeMilliseconds());
+            await vault.UpdateProtectedVmAsync("vm1", v => v with { State = ProtectionState.Error, LastRecoveryPointId = "p1", LastRecoveryPointTime = pointTime, LastCycleTime = DateTimeOffset.UtcNow }, none);
+            using var otherVault = SqliteVault.Open(folder.VaultPath);
+            var options = new ReplicationSchedulerOptions { PollInterval = TimeSpan.FromMilliseconds(100), LeaseDuration = TimeSpan.FromSeconds(3) };
+            var observers = new[] { new PollRecorder(), new PollRecorder() };
+            using var stop = new CancellationTokenSource();
+            var runs = new[] { vault, otherVault }.Select((v, i) => new ReplicationScheduler(v, () => throw new InvalidOperationException("no cycle runs"), null, options).RunAsync(observers[i], stop.Token)).ToList();
+            await Task.Delay(1500);
+            stop.Cancel();
+            await Task.WhenAll(runs);
+
+            var breach = Assert.Single(observers.SelectMany(o => o.Breaches));
+            var recorded = Assert.Single(await vault.ListEventsAsync(null, null, null, none));
+            Assert.Equal(("RpoBreached:vm1:p1", DREventKind.RpoBreached, "sql01", "erp"), (recorded.EventId, recorded.Kind, recorded.VmName, recorded.ProtectionGroup));
+            Assert.Equal(("p1", pointTime, TimeSpan.FromMinutes(15)), (recorded.RecoveryPointId, recorded.RecoveryPointTime, recorded.RpoThreshold));
+            Assert.Equal(breach.EventId, recorded.EventId);
+            Assert.InRange(recorded.Rpo!.Value.TotalMinutes, 20, 21);
+            Assert.Contains("VM 'sql01' (protection group 'erp') is over its RPO threshold of 15 min 0 s: its newest recovery point is 20 min", recorded.Message);
+            Assert.All(observers, o => Assert.Empty(o.Failures));
+        }
+
         private sealed class PollRecorder : IReplicationSchedulerObserver
         {
             public System.Collections.Concurrent.ConcurrentQueue<(Exception Error, TimeSpan RetryIn)> Failures { get; } = new System.Collections.Concurrent.ConcurrentQueue<(Exception, TimeSpan)>();
@@ -216,6 +275,8 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
             public void CycleFailed(ProtectedVm vm, Exception error, TimeSpan retryIn) => throw new InvalidOperationException("no VM is due");
             public void GarbageCollected(GarbageCollectionResult result) => throw new InvalidOperationException("no VM is due");
             public void PollFailed(Exception error, TimeSpan retryIn) => Failures.Enqueue((error, retryIn));
+            public System.Collections.Concurrent.ConcurrentQueue<DREvent> Breaches { get; } = new System.Collections.Concurrent.ConcurrentQueue<DREvent>();
+            public void RpoBreached(DREvent breach) => Breaches.Enqueue(breach);
         }
 
         private static RecoveryPoint Point(ProtectedVm vm, string id) => new RecoveryPoint
@@ -364,6 +425,8 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
             }
 
             public void PollFailed(Exception error, TimeSpan retryIn) => Failures.Enqueue(error);
+            public System.Collections.Concurrent.ConcurrentQueue<DREvent> Breaches { get; } = new System.Collections.Concurrent.ConcurrentQueue<DREvent>();
+            public void RpoBreached(DREvent breach) => Breaches.Enqueue(breach);
         }
     }
 }

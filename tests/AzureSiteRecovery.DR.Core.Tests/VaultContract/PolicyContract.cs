@@ -70,12 +70,24 @@ namespace AzureSiteRecovery.DR.Core.Tests.VaultContract
 
         public static TheoryData<ReplicationPolicy, string> OutOfBounds => new TheoryData<ReplicationPolicy, string>
         {
-            { Samples.Policy() with { ReplicationInterval = TimeSpan.FromSeconds(29) }, "ReplicationInterval" },
+            { Samples.Policy() with { ReplicationInterval = TimeSpan.FromSeconds(4) }, "ReplicationInterval" },
+            { Samples.Policy() with { RpoThreshold = TimeSpan.FromSeconds(29) }, "RpoThreshold" },
             { Samples.Policy() with { RpoThreshold = TimeSpan.FromHours(25) }, "RpoThreshold" },
             { Samples.Policy() with { RecoveryPointRetention = TimeSpan.FromDays(16) }, "RecoveryPointRetention" },
             { Samples.Policy() with { AppConsistentFrequency = TimeSpan.FromMinutes(30) }, "AppConsistentFrequency" },
             { Samples.Policy() with { ReplicationInterval = TimeSpan.FromMinutes(20) }, "ReplicationInterval" },
         };
+
+        [Fact]
+        public async Task The_tightest_policy_replicates_every_5_seconds_with_a_30_second_RPO_threshold()
+        {
+            var tight = Samples.Policy() with { ReplicationInterval = TimeSpan.FromSeconds(5), RpoThreshold = TimeSpan.FromSeconds(30), AppConsistentFrequency = TimeSpan.Zero };
+
+            var added = await vault.AddPolicyAsync(tight, none);
+
+            Assert.Equal(TimeSpan.FromSeconds(5), added.ReplicationInterval);
+            Assert.Equal(TimeSpan.FromSeconds(30), (await vault.FindPolicyAsync("gold", none))!.RpoThreshold);
+        }
 
         [Theory]
         [MemberData(nameof(OutOfBounds))]

@@ -135,9 +135,12 @@ func main() {
 	// The simulator's mux is private to its server: wrap the server's handler before anyone knows the port.
 	mux := srv.Config.Handler
 	var handler = mux
+	var cbtH *cbtHandler
 	if *cbt {
-		handler = newCBTHandler(handler, cbtOptions{BlockSize: *blockSize, MaxExtents: *maxExtents, MaxLength: *maxLength})
+		cbtH = newCBTHandler(handler, cbtOptions{BlockSize: *blockSize, MaxExtents: *maxExtents, MaxLength: *maxLength})
+		handler = cbtH
 	}
+	defer startGuestWriterFromFlags(cbtH)() // guest writer (writer.go); stops before model.Remove
 	if *paging {
 		handler = newPagingHandler(handler, pagingOptions{PageSize: *pageSize})
 	}

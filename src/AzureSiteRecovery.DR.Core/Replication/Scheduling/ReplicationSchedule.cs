@@ -13,6 +13,14 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
     {
         /// <summary>When its next cycle is due: its interval after its last cycle; at once (MinValue) before its first.</summary>
         public DateTimeOffset DueAt => Vm.LastCycleTime is DateTimeOffset last ? last + Interval : DateTimeOffset.MinValue;
+
+        /// <summary>
+        /// When its RPO breaches its threshold unless a new point is committed first: its newest point's time plus the
+        /// threshold (the default threshold when the policy is gone); MinValue before its first point.
+        /// </summary>
+        public DateTimeOffset BreachAt => Vm.LastRecoveryPointTime is DateTimeOffset point
+            ? point + (Vm.RpoThreshold > TimeSpan.Zero ? Vm.RpoThreshold : ReplicationPolicy.DefaultRpoThreshold)
+            : DateTimeOffset.MinValue;
     }
 
     /// <summary>When VMs are due for their next cycle: their policy's replication interval has passed since their last one.</summary>
@@ -42,22 +50,24 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
         }
 
         /// <summary>
-        /// The VMs to cycle at <paramref name="now"/>, the most overdue first (ties by name): replicating, their interval
-        /// passed, and not held back by <paramref name="notBefore"/> (a back-off after failures, or a lease found busy).
-        /// With <paramref name="worker"/>, VMs that fell due within the same <see cref="SpreadBand"/> come in an order of
-        /// that worker's own (a hash of worker and VM), so that workers waking together for many due VMs claim different
-        /// ones instead of all racing for the same lease first.
+        /// The VMs to cycle at <paramref name="now"/>, least slack first: replicating, their interval passed, and not held
+        /// back by <paramref name="notBefore"/> (a back-off after failures, or a lease found busy), ordered by when their
+        /// RPO breaches (<see cref="ScheduledVm.BreachAt"/>: never replicated first, then those already in breach, then
+        /// the closest to it; ties by name), so a VM with a tight threshold goes before one that is merely more overdue.
+        /// With <paramref name="worker"/>, VMs whose breach times fall within the same <see cref="SpreadBand"/> come in an
+        /// order of that worker's own (a hash of worker and VM), so that workers waking together for many due VMs claim
+        /// different ones instead of all racing for the same lease first.
         /// </summary>
         public static IReadOnlyList<ProtectedVm> ChooseDue(IEnumerable<ScheduledVm> vms, DateTimeOffset now, Func<string, DateTimeOffset?>? notBefore = null, string? worker = null)
         {
             var due = vms.Where(s => s.Vm.IsReplicating && s.DueAt <= now && !(notBefore?.Invoke(s.Vm.VmId) > now));
             var ordered = worker is null
-                ? due.OrderBy(s => s.DueAt)
-                : due.OrderBy(s => s.DueAt == DateTimeOffset.MinValue ? long.MinValue : s.DueAt.UtcTicks / SpreadBand.Ticks).ThenBy(s => Spread(worker, s.Vm.VmId));
+                ? due.OrderBy(s => s.BreachAt)
+                : due.OrderBy(s => s.BreachAt == DateTimeOffset.MinValue ? long.MinValue : s.BreachAt.UtcTicks / SpreadBand.Ticks).ThenBy(s => Spread(worker, s.Vm.VmId));
             return ordered.ThenBy(s => s.Vm.Name, StringComparer.OrdinalIgnoreCase).Select(s => s.Vm).ToList();
         }
 
-        /// <summary>VMs that fell due within this much of each other count as equally overdue when workers spread them.</summary>
+        /// <summary>VMs whose RPO breaches within this much of each other count as equally urgent when workers spread them.</summary>
         public static readonly TimeSpan SpreadBand = TimeSpan.FromSeconds(5);
 
         // FNV-1a of worker and VM id: the same order in every process and on every platform (string.GetHashCode is not).

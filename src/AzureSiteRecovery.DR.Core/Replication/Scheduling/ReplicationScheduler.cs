@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Model;
+using AzureSiteRecovery.DR.Core.Replication.Monitoring;
 using AzureSiteRecovery.DR.Core.Storage;
 using AzureSiteRecovery.DR.Core.Vault;
 
@@ -22,6 +23,8 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
         void GarbageCollected(GarbageCollectionResult result);
         /// <summary>Looking for due VMs, reporting or collecting garbage failed (the vault or store unreachable); tried again after <paramref name="retryIn"/>.</summary>
         void PollFailed(Exception error, TimeSpan retryIn);
+        /// <summary>A VM's RPO went over its threshold; this worker recorded the event (once per breach across all workers).</summary>
+        void RpoBreached(DREvent breach);
     }
 
     /// <summary>How a replication worker runs.</summary>
@@ -60,6 +63,7 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
         private readonly Dictionary<string, (int Failures, DateTimeOffset NotBefore)> held = new Dictionary<string, (int, DateTimeOffset)>();
         private readonly object gate = new object();
         private readonly ReplicationWorker self;
+        private readonly RpoMonitor rpo;
 
         public ReplicationScheduler(IVault vault, Func<ReplicationStore> openStore, ReplicaContainerLocator? replicaContainers,
             ReplicationSchedulerOptions options)
@@ -74,6 +78,7 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
             }
 
             this.vault = vault;
+            rpo = new RpoMonitor(vault);
             this.openStore = openStore;
             this.options = options;
             WorkerId = ProcessOwner.NewId(8);
@@ -112,7 +117,7 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
                     {
                         if (running.Count < options.Parallelism)
                         {
-                            var (due, next) = await DueAsync(running.Keys, cancellationToken).ConfigureAwait(false);
+                            var (due, next, watched) = await DueAsync(running.Keys, cancellationToken).ConfigureAwait(false);
                             foreach (var vm in due)
                             {
                                 if (running.Count >= options.Parallelism)
@@ -127,6 +132,12 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
                                 {
                                     running[vm.VmId] = (claim.Vm, Task.Run(() => CycleAsync(claim, observer, cancellationToken)));
                                 }
+                            }
+
+                            // After the claims (a breach is news, a late cycle is worse): breaches of this worker's VMs, in a cycle or not.
+                            foreach (var breach in await rpo.RecordBreachesAsync(watched, DateTimeOffset.UtcNow, cancellationToken).ConfigureAwait(false))
+                            {
+                                observer.RpoBreached(breach);
                             }
 
                             // A slot still free: wake when the next VM falls due rather than up to a poll interval after; the
@@ -207,17 +218,18 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
             }
         }
 
-        // The VMs due now (the most overdue first), and when the next of the others falls due.
-        private async Task<(IReadOnlyList<ProtectedVm> Due, DateTimeOffset? Next)> DueAsync(IEnumerable<string> runningIds, CancellationToken cancellationToken)
+        // The VMs due now (the closest to breaching their RPO first), when the next of the others falls due, and every VM this
+        // worker watches (also those in a cycle now) for RPO breaches.
+        private async Task<(IReadOnlyList<ProtectedVm> Due, DateTimeOffset? Next, IReadOnlyList<ScheduledVm> Watched)> DueAsync(IEnumerable<string> runningIds, CancellationToken cancellationToken)
         {
             var all = await vault.ListProtectedVmsAsync(null, cancellationToken).ConfigureAwait(false);
-            var mine = all.Where(vm => (options.VmIds is null || options.VmIds.Contains(vm.VmId)) && !runningIds.Contains(vm.VmId));
-            var scheduled = await ReplicationSchedule.WithIntervalsAsync(vault, mine, cancellationToken).ConfigureAwait(false);
+            var watched = await ReplicationSchedule.WithIntervalsAsync(vault, all.Where(vm => options.VmIds is null || options.VmIds.Contains(vm.VmId)), cancellationToken).ConfigureAwait(false);
+            var scheduled = watched.Where(s => !runningIds.Contains(s.Vm.VmId)).ToList();
             var now = DateTimeOffset.UtcNow;
             lock (gate)
             {
                 DateTimeOffset? HeldUntil(string id) => held.TryGetValue(id, out var h) ? h.NotBefore : (DateTimeOffset?)null;
-                return (ReplicationSchedule.ChooseDue(scheduled, now, HeldUntil, WorkerId), ReplicationSchedule.NextDue(scheduled, now, HeldUntil));
+                return (ReplicationSchedule.ChooseDue(scheduled, now, HeldUntil, WorkerId), ReplicationSchedule.NextDue(scheduled, now, HeldUntil), watched);
             }
         }
 

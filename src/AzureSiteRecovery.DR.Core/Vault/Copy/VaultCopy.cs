@@ -38,7 +38,7 @@ namespace AzureSiteRecovery.DR.Core.Vault.Copy
     /// destination vault must use the source vault's key: the destination chunk store is opened
     /// with it and the verification fails on the first manifest if it is not.
     /// </para>
-    /// Leases and workers are runtime state and are not copied; neither is the chunk store setting
+    /// Leases, workers and events (what the workers saw) are runtime state and are not copied; neither is the chunk store setting
     /// (the destination's own). The vault stamps Created on what it adds (sites, policies, groups,
     /// VMs, plans: their Created is the copy's time), jobs keep theirs.
     /// </summary>

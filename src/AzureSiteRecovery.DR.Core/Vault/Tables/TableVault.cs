@@ -40,6 +40,7 @@ namespace AzureSiteRecovery.DR.Core.Vault.Tables
         private readonly TableClient points;
         private readonly TableClient jobs;
         private readonly TableClient workers;
+        private readonly TableClient events;
         private readonly VaultKey key;
         private readonly AuthenticatedCipher cipher;
         private readonly Random jitter = new Random();
@@ -51,6 +52,7 @@ namespace AzureSiteRecovery.DR.Core.Vault.Tables
             points = service.GetTableClient(prefix + "points");
             jobs = service.GetTableClient(prefix + "jobs");
             workers = service.GetTableClient(prefix + "workers");
+            events = service.GetTableClient(prefix + "events");
             this.key = key;
             cipher = key.CreateCipher(SecretPurpose);
             Location = location;
@@ -80,7 +82,7 @@ namespace AzureSiteRecovery.DR.Core.Vault.Tables
             {
                 await vault.Run(async () =>
                 {
-                    foreach (var table in new[] { vault.config, vault.vms, vault.points, vault.jobs, vault.workers })
+                    foreach (var table in new[] { vault.config, vault.vms, vault.points, vault.jobs, vault.workers, vault.events })
                     {
                         await table.CreateIfNotExistsAsync(cancellationToken).ConfigureAwait(false);
                     }
