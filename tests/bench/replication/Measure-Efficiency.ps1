@@ -53,11 +53,9 @@ param(
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
 $ProgressPreference = 'SilentlyContinue'
-$ModulePath = (Resolve-Path $ModulePath).Path
-if (-not (Get-Module AzureSiteRecovery.DR)) { Import-Module $ModulePath }
 # The child pwsh imports the built module, as the Pester suites' children do.
-$env:AZSR_DR_TEST_MODULE = $ModulePath
-if (-not $env:AZSR_DR_PWSH) { throw 'AZSR_DR_PWSH is not set: run the benchmark through build.ps1 -Task Bench.' }
+Import-Module (Join-Path $PSScriptRoot '../BenchChild.psm1') -Force
+$ModulePath = Initialize-BenchChild $ModulePath
 Import-Module (Join-Path $PSScriptRoot '../../pester/TestSupport.psm1') -Function Start-TestVcsim, Stop-TestVcsim, Invoke-ChildPwsh, Get-FlatFile, New-TestCredential
 Import-Module (Join-Path $PSScriptRoot 'DiskImage.psm1') -Force
 New-Item -ItemType Directory -Force -Path $OutFolder | Out-Null

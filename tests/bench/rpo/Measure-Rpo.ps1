@@ -39,14 +39,9 @@ param(
 $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
 $ProgressPreference = 'SilentlyContinue'
-$ModulePath = (Resolve-Path $ModulePath).Path
-if (-not (Get-Module AzureSiteRecovery.DR)) { Import-Module $ModulePath }
-# The worker runs in a child pwsh as the Pester suites start them (build.ps1 sets AZSR_DR_PWSH; alone, this pwsh's own command).
-$env:AZSR_DR_TEST_MODULE = $ModulePath
-if (-not $env:AZSR_DR_PWSH) {
-    $self = [Environment]::ProcessPath
-    $env:AZSR_DR_PWSH = ConvertTo-Json -Compress @($(if ([IO.Path]::GetFileNameWithoutExtension($self) -eq 'dotnet') { $self, (Join-Path $PSHOME 'pwsh.dll') } else { $self }))
-}
+# The worker runs in a child pwsh as the Pester suites start them.
+Import-Module (Join-Path $PSScriptRoot '../BenchChild.psm1') -Force
+$ModulePath = Initialize-BenchChild $ModulePath
 Import-Module (Join-Path $PSScriptRoot '../../pester/TestSupport.psm1') -Function Start-TestVcsim, Stop-TestVcsim, Start-ChildPwsh, New-TestCredential
 Import-Module (Join-Path $PSScriptRoot 'RpoTimeline.psm1') -Force
 New-Item -ItemType Directory -Force -Path $OutFolder | Out-Null

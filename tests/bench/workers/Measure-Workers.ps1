@@ -58,11 +58,9 @@ $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version 3.0
 $ProgressPreference = 'SilentlyContinue'
 if ($KillAtSeconds -le 0 -or $KillAtSeconds -ge $DurationSeconds) { throw "-KillAtSeconds $KillAtSeconds must fall inside the run (0 < it < -DurationSeconds $DurationSeconds)." }
-$ModulePath = (Resolve-Path $ModulePath).Path
-if (-not (Get-Module AzureSiteRecovery.DR)) { Import-Module $ModulePath }
 # Child processes (workers, the writer) as the Pester suites start them: the built module imported.
-$env:AZSR_DR_TEST_MODULE = $ModulePath
-if (-not $env:AZSR_DR_PWSH) { throw 'AZSR_DR_PWSH is not set: run the benchmark through build.ps1 -Task Bench.' }
+Import-Module (Join-Path $PSScriptRoot '../BenchChild.psm1') -Force
+$ModulePath = Initialize-BenchChild $ModulePath
 Import-Module (Join-Path $PSScriptRoot '../../pester/TestSupport.psm1') -Function Start-TestVcsim, Stop-TestVcsim, Start-ChildPwsh, Get-FlatFile, New-TestCredential
 Import-Module (Join-Path $PSScriptRoot 'WorkerTimeline.psm1') -Force
 New-Item -ItemType Directory -Force -Path $OutFolder | Out-Null
