@@ -24,6 +24,8 @@ namespace AzureSiteRecovery.DR.Core.Replication
         /// <summary>How the changed areas were found: Full (first copy), ChangedBlockTracking, or Digest (whole disk read and compared).</summary>
         public string Mode { get; init; } = "";
         public long BytesRead { get; init; }
+        /// <summary>The rate the source was read at: BytesRead / the copy's time, in MiB/s (0 when nothing was read).</summary>
+        public double TransferMiBps { get; init; }
         public int ChunksRead { get; init; }
         public int ChunksStored { get; init; }
         public long BytesStored { get; init; }
@@ -329,6 +331,10 @@ namespace AzureSiteRecovery.DR.Core.Replication
             return await vault.TryAcquireLeaseAsync(resource, leaseOwner, LeaseDuration, cancellationToken).ConfigureAwait(false);
         }
 
+        /// <summary>MiB/s of <paramref name="bytes"/> over <paramref name="elapsed"/>, to 0.01; 0 when nothing was read.</summary>
+        internal static double TransferRate(long bytes, TimeSpan elapsed) =>
+            bytes <= 0 || elapsed <= TimeSpan.Zero ? 0 : Math.Round(bytes / (1024.0 * 1024.0) / elapsed.TotalSeconds, 2);
+
         private async Task<CycleResult> CycleAsync(ProtectedVm vm, ReplicationStore store, IProgress<CycleProgress>? progress, LeaseClaim lease, CancellationToken cancellationToken)
         {
             var group = await vault.FindGroupAsync(vm.ProtectionGroup, cancellationToken).ConfigureAwait(false)
@@ -380,6 +386,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
                 int chunksRead = 0, chunksStored = 0;
                 var total = disks.Sum(d => d.CapacityBytes);
                 long done = 0;
+                var copyWatch = Stopwatch.StartNew();
                 foreach (var disk in disks)
                 {
                     var diskKey = disk.Key.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -402,6 +409,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
                     done += disk.CapacityBytes;
                 }
 
+                var transferMiBps = TransferRate(bytesRead, copyWatch.Elapsed);
                 var manifest = new RecoveryPointManifest(vm.VmId, pointId, snapshotTime,
                     consistency, written);
                 var outcome = await store.Chunks.WritePointAsync(manifest, cancellationToken).ConfigureAwait(false);
@@ -414,7 +422,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
                         LastError = $"The chunk store '{store.Objects.Location}' was unreachable; {chunksStored} chunk(s) went to the local spool and will be sent by the next cycle.",
                         LastCycleTime = snapshotTime,
                     }, cancellationToken).ConfigureAwait(false);
-                    return new CycleResult { Vm = spooledVm, Mode = mode, BytesRead = bytesRead, ChunksRead = chunksRead, ChunksSpooled = chunksStored };
+                    return new CycleResult { Vm = spooledVm, Mode = mode, BytesRead = bytesRead, TransferMiBps = transferMiBps, ChunksRead = chunksRead, ChunksSpooled = chunksStored };
                 }
 
                 // A group recovered to Azure: its replica blobs are brought to the point and snapshotted before the point is committed,
@@ -451,6 +459,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
                     LastAppConsistentPointTime = consistency == PointConsistency.AppConsistent ? snapshotTime : v.LastAppConsistentPointTime,
                     LastCycleTime = snapshotTime,
                     BytesSent = v.BytesSent + bytesStored,
+                    LastTransferMiBps = bytesRead > 0 ? transferMiBps : v.LastTransferMiBps,
                     LastError = null,
                     GuestId = hardware?.GuestId ?? v.GuestId,
                     NumCpu = hardware?.NumCpu ?? v.NumCpu,
@@ -466,6 +475,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
                     Point = point,
                     Mode = mode,
                     BytesRead = bytesRead,
+                    TransferMiBps = transferMiBps,
                     ChunksRead = chunksRead,
                     ChunksStored = chunksStored,
                     BytesStored = bytesStored,
