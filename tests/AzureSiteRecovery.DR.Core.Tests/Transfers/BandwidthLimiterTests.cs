@@ -108,7 +108,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Transfers
         /// in the best of three runs: the bucket saves up at most 100 ms, so a test process starved of CPU for longer (2 cores shared by
         /// several builds) moves less than the cap allows; that is the machine's doing, and a rerun measures the limiter.
         /// </summary>
-        private static async Task AssertRateAsync(double mibps, double tolerance, Func<Task<double>> measure)
+        internal static async Task AssertRateAsync(double mibps, double tolerance, Func<Task<double>> measure)
         {
             var rates = new System.Collections.Generic.List<double>();
             for (var run = 0; run < 3; run++)
