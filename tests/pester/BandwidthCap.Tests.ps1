@@ -74,7 +74,7 @@ Describe 'A site''s bandwidth cap of 20 MiB/s over the full copy of 4 VMs replic
 
     It 'shows the cap on the site, and Set-DRSite -NoBandwidthLimit removes it' {
         (Get-DRSite -Vault $capped.Vault -Name onprem).BandwidthLimit.ToString() | Should -Be '20 MiB/s'
-        Get-DRSite -Vault $capped.Vault | Format-Table | Out-String | Should -Match '20 MiB/s'
+        Get-DRSite -Vault $capped.Vault -Name onprem | Format-List | Out-String | Should -Match 'BandwidthLimit\s+: 20 MiB/s'
         Set-DRSite -Vault $capped.Vault -Name onprem -NoBandwidthLimit
         (Get-DRSite -Vault $capped.Vault -Name onprem).BandwidthLimit | Should -BeNullOrEmpty
     }
@@ -112,7 +112,7 @@ Describe 'Bandwidth settings on sites and policies' {
         (New-ReplicationPolicy -Name fast -TransferStallTimeout 00:00:15).TransferStallTimeout | Should -Be ([TimeSpan]::FromSeconds(15))
         Set-ReplicationPolicy gold -TransferStallTimeout 00:02:00
         (Get-ReplicationPolicy gold).TransferStallTimeout | Should -Be ([TimeSpan]::FromMinutes(2))
-        Get-ReplicationPolicy | Format-Table | Out-String | Should -Match 'StallTimeout[\s\S]*00:02:00'
+        Get-ReplicationPolicy | Format-Table | Out-String | Should -Match 'AppConsistent\s+Stall[\s\S]*gold\s.*04:00:00 00:02:00'
         { Set-ReplicationPolicy gold -TransferStallTimeout 02:00:00 -ErrorAction Stop } |
             Should -Throw -ErrorId 'InvalidReplicationPolicySetting,AzureSiteRecovery.DR.Policies.SetReplicationPolicyCommand' -ExpectedMessage '*TransferStallTimeout must be between 00:00:01 and 01:00:00*'
     }
