@@ -12,48 +12,15 @@ using Xunit;
 
 namespace AzureSiteRecovery.DR.Core.Tests.Azure
 {
-    /// <summary>Azurite with the drreplica account and a plain lab ARM over it.</summary>
-    public sealed class BandwidthArmLab : IAsyncLifetime
-    {
-        public ArmAzurite Storage { get; } = new ArmAzurite();
-        public ArmLab Arm { get; private set; } = null!;
-
-        public async Task InitializeAsync()
-        {
-            await Storage.InitializeAsync();
-            Arm = await ArmLab.StartAsync(Storage.Azurite);
-        }
-
-        public async Task DisposeAsync()
-        {
-            if (Arm != null) await Arm.DisposeAsync();
-            await Storage.DisposeAsync();
-        }
-    }
-
     /// <summary>An Azure site's bandwidth cap holds for the Azure SDK clients of its connection: blob uploads and downloads of its storage account.</summary>
-    public sealed class AzureSiteBandwidthTests : IClassFixture<BandwidthArmLab>
+    public sealed class AzureSiteBandwidthTests : IClassFixture<AzureSourceLab>
     {
         private const double MiB = 1024 * 1024;
-        private readonly BandwidthArmLab lab;
+        private readonly AzureSourceLab lab;
 
-        public AzureSiteBandwidthTests(BandwidthArmLab lab) => this.lab = lab;
+        public AzureSiteBandwidthTests(AzureSourceLab lab) => this.lab = lab;
 
-        private Site LabSite(BandwidthLimit? limit) => Samples.AzureSite("capped") with
-        {
-            Environment = AzureClouds.Custom,
-            ArmEndpoint = lab.Arm.Url,
-            ArmCertificateThumbprint = lab.Arm.Thumbprint,
-            TenantId = ArmLab.Tenant,
-            SubscriptionId = ArmLab.Subscription,
-            ResourceGroup = ArmLab.ResourceGroup,
-            Location = ArmLab.Location,
-            StorageAccount = ArmLab.StorageAccount,
-            Authentication = AzureAuthentication.ServicePrincipalSecret,
-            ClientId = ArmLab.ClientId,
-            HasSecret = true,
-            BandwidthLimit = limit,
-        };
+        private Site LabSite(BandwidthLimit? limit) => lab.Arm.PointAt(Samples.AzureSite("capped")) with { HasSecret = true, BandwidthLimit = limit };
 
         [Fact]
         public async Task Blob_uploads_and_downloads_of_a_capped_site_hold_its_rate_and_run_free_without_it()

@@ -77,19 +77,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Azure
         {
             bed = await CreateAsync(vcsim);
             // The bed's Azure site, pointed at the lab: a custom cloud with the pinned certificate, the lab's service principal.
-            await bed.Vault.UpdateSiteAsync(SiteName, s => s with
-            {
-                Environment = AzureClouds.Custom,
-                ArmEndpoint = lab.Arm.Url,
-                ArmCertificateThumbprint = lab.Arm.Thumbprint,
-                TenantId = ArmLab.Tenant,
-                SubscriptionId = ArmLab.Subscription,
-                ResourceGroup = ArmLab.ResourceGroup,
-                Location = ArmLab.Location,
-                StorageAccount = ArmLab.StorageAccount,
-                Authentication = AzureAuthentication.ServicePrincipalSecret,
-                ClientId = ArmLab.ClientId,
-            }, ArmLab.ClientSecret, None);
+            await bed.Vault.UpdateSiteAsync(SiteName, lab.Arm.PointAt, ArmLab.ClientSecret, None);
             containers = new AzureReplicaContainers(bed.Vault);
         }
 

@@ -103,6 +103,21 @@ namespace AzureSiteRecovery.DR.Core.Tests.Lab
 
         public ArmClient Client(TokenCredential? credential = null) => new ArmClient(credential ?? ServicePrincipal(), Subscription, ClientOptions());
 
+        /// <summary><paramref name="site"/> pointed at this lab: a custom cloud with the pinned certificate, the lab's subscription, group, storage account and service principal (its secret: <see cref="ClientSecret"/>).</summary>
+        public AzureSiteRecovery.DR.Core.Model.Site PointAt(AzureSiteRecovery.DR.Core.Model.Site site) => site with
+        {
+            Environment = AzureSiteRecovery.DR.Core.Model.AzureClouds.Custom,
+            ArmEndpoint = Url,
+            ArmCertificateThumbprint = Thumbprint,
+            TenantId = Tenant,
+            SubscriptionId = Subscription,
+            ResourceGroup = ResourceGroup,
+            Location = Location,
+            StorageAccount = StorageAccount,
+            Authentication = AzureSiteRecovery.DR.Core.Model.AzureAuthentication.ServicePrincipalSecret,
+            ClientId = ClientId,
+        };
+
         /// <summary>GET /lab/{what} (resources, requests, violations) as JSON.</summary>
         public async Task<JsonArray> LabAsync(string what)
         {
