@@ -22,9 +22,14 @@ namespace AzureSiteRecovery.DR.Core.Replication
         public ProtectedVm Vm { get; init; } = new ProtectedVm();
         /// <summary>The point the cycle committed; null when its chunks went to the spool (the store was unreachable).</summary>
         public RecoveryPoint? Point { get; init; }
-        /// <summary>How the changed areas were found: Full (first copy), ChangedBlockTracking, or Digest (whole disk read and compared).</summary>
+        /// <summary>
+        /// How the changed areas were found: Full (first copy), ChangedBlockTracking, or Digest (whole disk read and compared);
+        /// "+Resumed" when the cycle went on from what an interrupted one had stored (its resume record).
+        /// </summary>
         public string Mode { get; init; } = "";
         public long BytesRead { get; init; }
+        /// <summary>Bytes interrupted cycles had read and stored that this cycle took from their resume record instead of reading them again.</summary>
+        public long ResumedBytes { get; init; }
         public int ChunksRead { get; init; }
         public int ChunksStored { get; init; }
         public long BytesStored { get; init; }
@@ -68,6 +73,8 @@ namespace AzureSiteRecovery.DR.Core.Replication
         /// <summary>The shortest lease allowed: renewals every third of it must still fit vault round trips.</summary>
         public static readonly TimeSpan MinimumLeaseDuration = TimeSpan.FromSeconds(3);
         private TimeSpan leaseDuration = DefaultLeaseDuration;
+        private TimeSpan resumeCheckpointInterval = TimeSpan.FromSeconds(30);
+        private int resumeCheckpointChunks = 64;
 
         private readonly IVault vault;
         private readonly Func<ReplicationStore> openStore;
@@ -96,6 +103,22 @@ namespace AzureSiteRecovery.DR.Core.Replication
             set => leaseDuration = value >= MinimumLeaseDuration ? value
                 : throw new InvalidSettingException("Replication", "LeaseDuration", nameof(LeaseDuration),
                     $"A lease duration of {value} is too short: it must be at least {MinimumLeaseDuration} (renewed every third of it while a cycle runs).");
+        }
+
+        /// <summary>How often a copy writes its resume record (what it has stored so far, so a killed process does not start over); default 30 seconds.</summary>
+        public TimeSpan ResumeCheckpointInterval
+        {
+            get => resumeCheckpointInterval;
+            set => resumeCheckpointInterval = value > TimeSpan.Zero ? value
+                : throw new InvalidSettingException("Replication", "ResumeCheckpointInterval", nameof(ResumeCheckpointInterval), $"A resume checkpoint interval of {value} is not valid: it must be positive.");
+        }
+
+        /// <summary>A copy also writes its resume record after every this many chunks stored; default 64 (256 MiB at 4 MiB chunks).</summary>
+        public int ResumeCheckpointChunks
+        {
+            get => resumeCheckpointChunks;
+            set => resumeCheckpointChunks = value > 0 ? value
+                : throw new InvalidSettingException("Replication", "ResumeCheckpointChunks", nameof(ResumeCheckpointChunks), $"A resume checkpoint every {value} chunks is not valid: it must be at least 1.");
         }
 
         /// <summary>Records the VM in the group and turns CBT on; the first cycle then makes the full copy.</summary>
@@ -165,6 +188,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
                 {
                     await store.Chunks.DeletePointAsync(point.VmId, point.RecoveryPointId, cancellationToken).ConfigureAwait(false);
                 }
+                await store.Chunks.DeleteResumeAsync(vm.VmId, cancellationToken).ConfigureAwait(false);
                 if (replica != null)
                 {
                     await replica.DeleteVmAsync(vm.VmId, cancellationToken).ConfigureAwait(false);
@@ -362,8 +386,12 @@ namespace AzureSiteRecovery.DR.Core.Replication
             var snapshot = await source.TakeSnapshotAsync(pointId, appConsistentDue, cancellationToken).ConfigureAwait(false);
             var consistency = snapshot.Consistency;
             var snapshotTime = DateTimeOffset.UtcNow;
+            CycleResume? resume = null;
+            var pointCommitted = false;
             try
             {
+                // What an interrupted cycle stored is not read again (CycleResume says how, and why CBT rather than its snapshot).
+                resume = await CycleResume.StartAsync(store.Chunks, vm, ResumeCheckpointInterval, ResumeCheckpointChunks, cancellationToken).ConfigureAwait(false);
                 var disks = snapshot.Disks;
                 RecoveryPointManifest? previous = null;
                 try
@@ -379,7 +407,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
 
                 var written = new List<DiskManifest>();
                 var modes = new HashSet<string>();
-                long bytesRead = 0, bytesStored = 0;
+                long bytesRead = 0, bytesStored = 0, resumedBytes = 0;
                 int chunksRead = 0, chunksStored = 0;
                 var total = disks.Sum(d => d.CapacityBytes);
                 long done = 0;
@@ -388,15 +416,17 @@ namespace AzureSiteRecovery.DR.Core.Replication
                     var diskKey = disk.Key.ToString(System.Globalization.CultureInfo.InvariantCulture);
                     var previousDisk = previous?.Disks.FirstOrDefault(d => d.DiskKey == diskKey);
                     var previousChangeId = vm.Disks.FirstOrDefault(d => d.Key == disk.Key)?.ChangeId;
-                    var (baseline, changed, diskMode) = await snapshot.ChangedAreasAsync(disk, previousDisk, previousChangeId, cancellationToken).ConfigureAwait(false);
+                    var ((baseline, changed, diskMode), resumedDisk, checkpoint) = await resume.PlanAsync(snapshot, disk, previousDisk, previousChangeId, cancellationToken).ConfigureAwait(false);
                     modes.Add(diskMode);
+                    if (resumedDisk > 0) modes.Add("Resumed");
+                    resumedBytes += resumedDisk;
 
                     var doneBefore = done;
                     var diskProgress = progress is null ? null : new Progress<long>(bytes =>
                         progress.Report(new CycleProgress(vm.Name, $"Copying {disk.Label} ({diskMode})", doneBefore + bytes, total)));
                     var result = await store.Chunks.WriteDiskAsync(diskKey, disk.CapacityBytes,
                         snapshot.ReaderOf(disk),
-                        baseline, changed, cancellationToken, diskProgress).ConfigureAwait(false);
+                        baseline, changed, cancellationToken, diskProgress, checkpoint).ConfigureAwait(false);
                     written.Add(result.Manifest);
                     bytesRead += result.BytesRead;
                     chunksRead += result.ChunksRead;
@@ -411,13 +441,14 @@ namespace AzureSiteRecovery.DR.Core.Replication
                 var mode = string.Join("+", modes.OrderBy(m => m));
                 if (outcome == PointWriteOutcome.Spooled)
                 {
+                    await resume.SaveAsync().ConfigureAwait(false);
                     // Not committed: the next cycle drains the spool and copies again from the last committed point, so nothing is lost.
                     var spooledVm = await vault.UpdateProtectedVmAsync(vm.VmId, v => v with
                     {
                         LastError = $"The chunk store '{store.Objects.Location}' was unreachable; {chunksStored} chunk(s) went to the local spool and will be sent by the next cycle.",
                         LastCycleTime = snapshotTime,
                     }, cancellationToken).ConfigureAwait(false);
-                    return new CycleResult { Vm = spooledVm, Mode = mode, BytesRead = bytesRead, ChunksRead = chunksRead, ChunksSpooled = chunksStored };
+                    return new CycleResult { Vm = spooledVm, Mode = mode, BytesRead = bytesRead, ResumedBytes = resumedBytes, ChunksRead = chunksRead, ChunksSpooled = chunksStored };
                 }
 
                 // A group recovered to Azure: its replica blobs are brought to the point and snapshotted before the point is committed,
@@ -461,6 +492,8 @@ namespace AzureSiteRecovery.DR.Core.Replication
                     Firmware = hardware?.Firmware ?? v.Firmware,
                     Networks = hardware?.Networks ?? v.Networks,
                 }, lease, cancellationToken).ConfigureAwait(false);
+                pointCommitted = true;
+                await resume.DiscardAsync().ConfigureAwait(false);
 
                 var expired = await ApplyRetentionAsync(committed, group, policy, store, replica, cancellationToken).ConfigureAwait(false);
                 return new CycleResult
@@ -469,6 +502,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
                     Point = point,
                     Mode = mode,
                     BytesRead = bytesRead,
+                    ResumedBytes = resumedBytes,
                     ChunksRead = chunksRead,
                     ChunksStored = chunksStored,
                     BytesStored = bytesStored,
@@ -478,8 +512,15 @@ namespace AzureSiteRecovery.DR.Core.Replication
                     ReplicaChunksCleared = replicaWrite?.ChunksCleared ?? 0,
                 };
             }
+            catch (Exception) when (resume != null && !pointCommitted)
+            {
+                // Any failure, Ctrl+C too: what was stored so far is the next cycle's starting point.
+                await resume.SaveAsync().ConfigureAwait(false);
+                throw;
+            }
             finally
             {
+                if (resume != null) await resume.StopAsync().ConfigureAwait(false);
                 // Always, also after a failure or Ctrl+C: a snapshot left behind grows on the datastore.
                 progress?.Report(new CycleProgress(vm.Name, "Removing the snapshot", 0, 0));
                 await snapshot.RemoveAsync(CancellationToken.None).ConfigureAwait(false);
