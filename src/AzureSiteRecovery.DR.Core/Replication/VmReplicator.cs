@@ -30,6 +30,8 @@ namespace AzureSiteRecovery.DR.Core.Replication
         public long BytesRead { get; init; }
         /// <summary>Bytes interrupted cycles had read and stored that this cycle took from their resume record instead of reading them again.</summary>
         public long ResumedBytes { get; init; }
+        /// <summary>Transient network faults the cycle's transfers met and retried (connection cut, stall, 503, ...).</summary>
+        public int Retries { get; init; }
         public int ChunksRead { get; init; }
         public int ChunksStored { get; init; }
         public long BytesStored { get; init; }
@@ -448,7 +450,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
                         LastError = $"The chunk store '{store.Objects.Location}' was unreachable; {chunksStored} chunk(s) went to the local spool and will be sent by the next cycle.",
                         LastCycleTime = snapshotTime,
                     }, cancellationToken).ConfigureAwait(false);
-                    return new CycleResult { Vm = spooledVm, Mode = mode, BytesRead = bytesRead, ResumedBytes = resumedBytes, ChunksRead = chunksRead, ChunksSpooled = chunksStored };
+                    return new CycleResult { Vm = spooledVm, Mode = mode, BytesRead = bytesRead, ResumedBytes = resumedBytes, ChunksRead = chunksRead, ChunksSpooled = chunksStored, Retries = retries.Spent };
                 }
 
                 // A group recovered to Azure: its replica blobs are brought to the point and snapshotted before the point is committed,
@@ -503,6 +505,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
                     Mode = mode,
                     BytesRead = bytesRead,
                     ResumedBytes = resumedBytes,
+                    Retries = retries.Spent,
                     ChunksRead = chunksRead,
                     ChunksStored = chunksStored,
                     BytesStored = bytesStored,
