@@ -136,3 +136,55 @@ Describe 'A fault that is not transient' {
         $clock.Elapsed.TotalSeconds | Should -BeLessThan 5
     }
 }
+
+Describe 'A drill and a failback through networks that cut and refuse' {
+    BeforeAll {
+        $capacity = 16MB
+        $lab = New-FailoverLab -Vms 'DC0_H0_VM0' -DiskMb 16 -GuestBoot 300ms
+        $PSDefaultParameterValues = @{ '*:Vault' = $lab.Vault; '*:WarningAction' = 'SilentlyContinue'; '*:Confirm' = $false }
+        $seed = Get-Random -Maximum 100000
+        # Both sites through proxies that cut 10 % of their connections and answer 5 % of the requests with 503.
+        $faults = @('-cut', '0.1', '-http503', '0.05', '-max-bytes', '2097152')
+        $proxies = @(
+            Start-TestFaultProxy -Upstream $lab.Protected.Url -Mode https -Arguments ($faults + @('-seed', $seed))
+            Start-TestFaultProxy -Upstream $lab.Recovery.Url -Mode https -Arguments ($faults + @('-seed', ($seed + 1))))
+        Set-DRSite -Name onprem -Server $proxies[0].Url('/sdk') -SkipCertificateCheck | Out-Null
+        Set-DRSite -Name dr -Server $proxies[1].Url('/sdk') -SkipCertificateCheck | Out-Null
+        Import-TestPlan $lab erp @'
+  - name: app
+    waitFor: Heartbeat
+    vms:
+      - name: DC0_H0_VM0
+'@
+        $before = Get-RecoverySiteState $lab
+    }
+    AfterAll {
+        $proxies | Stop-TestFaultProxy
+        Remove-FailoverLab $lab
+    }
+
+    It 'runs a drill that passes and leaves nothing behind (seed <seed>)' {
+        Sync-VmReplication -ProtectionGroup erp -ErrorAction Stop | Out-Null
+        $report = Invoke-DRDrill -RecoveryPlan erp
+        $report.Passed | Should -BeTrue -Because "the drill passes through the faults (seed $seed): $($report.Vms | Out-String)"
+        Assert-NothingLeft $lab $before 'the drill cleans up through the faults'
+    }
+
+    It 'fails over, reprotects and fails back onto the original VM with the recovered bytes (seed <seed>)' {
+        $job = Start-Failover -RecoveryPlan erp -Planned
+        $job.State | Should -Be 'Succeeded' -Because $job.Error
+        (Complete-Failover -RecoveryPlan erp).State | Should -Be 'Succeeded'
+        $recovered = Get-RecoveredFlatFile $lab DC0_H0_VM0
+        Write-DiskBytes $recovered 4MB 4MB 41
+        $wanted = Get-DiskHash $recovered $capacity
+        $reprotect = Invoke-Reprotect -RecoveryPlan erp
+        $reprotect.State | Should -Be 'Succeeded' -Because $reprotect.Error
+        $failback = Invoke-Failback -RecoveryPlan erp
+        $failback.State | Should -Be 'Succeeded' -Because $failback.Error
+        Get-DiskHash (Get-FlatFile $lab.Protected.StateDir DC0_H0_VM0) $capacity | Should -Be $wanted
+        (Get-ProtectedVm DC0_H0_VM0).State | Should -Be 'Protected'
+        $stats = $proxies | ForEach-Object { Get-TestFaultStats $_ }
+        Write-Host "Seed $seed`: $(($stats | Measure-Object cuts -Sum).Sum) connections cut, $(($stats | Measure-Object answered503 -Sum).Sum) requests answered 503"
+        ($stats | Measure-Object answered503 -Sum).Sum | Should -BeGreaterThan 0
+    }
+}
