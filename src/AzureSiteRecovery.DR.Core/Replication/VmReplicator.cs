@@ -11,6 +11,7 @@ using AzureSiteRecovery.DR.Core.Replication.Sources;
 using AzureSiteRecovery.DR.Core.Sites;
 using AzureSiteRecovery.DR.Core.Sites.VSphere;
 using AzureSiteRecovery.DR.Core.Storage;
+using AzureSiteRecovery.DR.Core.Transfers.Retries;
 using AzureSiteRecovery.DR.Core.Vault;
 
 namespace AzureSiteRecovery.DR.Core.Replication
@@ -359,6 +360,8 @@ namespace AzureSiteRecovery.DR.Core.Replication
                 ?? throw new ObjectNotFoundException("ProtectionGroup", vm.ProtectionGroup);
             var policy = await vault.FindPolicyAsync(group.Policy, cancellationToken).ConfigureAwait(false)
                 ?? throw new ObjectNotFoundException("ReplicationPolicy", group.Policy);
+            // Every transfer of the cycle (SOAP, datastore reads, store and replica writes) draws its retries from one budget.
+            using var retries = RetryBudget.Begin(RetrySettings.Default);
 
             // Chunks spooled by an earlier cycle go first, so this point never names a chunk that is only in the spool.
             if (store.Objects.Spool.ListAsync("", cancellationToken) is var spooled && await AnyAsync(spooled, cancellationToken).ConfigureAwait(false))

@@ -7,6 +7,7 @@ using System.Threading.Tasks;
 using System.Xml.Linq;
 using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Model;
+using AzureSiteRecovery.DR.Core.Transfers.Retries;
 using static AzureSiteRecovery.DR.Core.Sites.VSphere.VimXml;
 
 namespace AzureSiteRecovery.DR.Core.Sites.VSphere
@@ -20,9 +21,8 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
     /// </summary>
     public sealed class VSphereClient : IDisposable
     {
-        private static readonly TimeSpan GuestFirstPoll = TimeSpan.FromMilliseconds(250);
         // Every second a recovered VM is up but not yet seen adds to its RTO: back off gently and never wait more than 2 s between looks.
-        private static readonly TimeSpan GuestSlowestPoll = TimeSpan.FromSeconds(2);
+        private static readonly Backoff GuestPolls = new Backoff(TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(2), 1.5);
 
         private readonly VimClient vim;
         private readonly PropertyCollector collector;
@@ -130,23 +130,40 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
             ReconfigureAsync(vmMoRef, ConfigSpecs.ChangeTracking(enabled), ct);
 
         /// <summary>Takes a snapshot and waits for it; returns the snapshot's moref.</summary>
-        public async Task<string> CreateSnapshotAsync(string vmMoRef, string name, string? description, bool quiesce, bool memory, CancellationToken ct)
+        public Task<string> CreateSnapshotAsync(string vmMoRef, string name, string? description, bool quiesce, bool memory, CancellationToken ct)
         {
             if (string.IsNullOrEmpty(name)) throw new ArgumentException("A snapshot name is required.", nameof(name));
             var vm = MoRef.VirtualMachine(vmMoRef);
-            var task = await vim.StartTaskAsync("CreateSnapshot_Task", vm, ct,
-                El("name", name), El("description", description ?? ""), El("memory", memory), El("quiesce", quiesce)).ConfigureAwait(false);
-            var result = await tasks.WaitAsync(task, vmMoRef, null, ct).ConfigureAwait(false);
-            return result?.Value ?? throw new VSphereFaultException("InvalidResponse", "CreateSnapshot_Task returned no snapshot", vmMoRef);
+            // A connection that broke after the call may have reached vCenter: look for the snapshot by name before asking again.
+            return Retrier.RunAsync(async attempt =>
+            {
+                if (attempt.Number > 1)
+                {
+                    var made = (await ListSnapshotsAsync(vmMoRef, ct).ConfigureAwait(false)).FirstOrDefault(s => s.Name == name);
+                    if (made != null) return made.MoRef;
+                }
+                var task = await vim.StartTaskAsync("CreateSnapshot_Task", vm, ct,
+                    El("name", name), El("description", description ?? ""), El("memory", memory), El("quiesce", quiesce)).ConfigureAwait(false);
+                var result = await tasks.WaitAsync(task, vmMoRef, null, ct).ConfigureAwait(false);
+                return result?.Value ?? throw new VSphereFaultException("InvalidResponse", "CreateSnapshot_Task returned no snapshot", vmMoRef);
+            }, changesState: false, outcome => outcome.Last, ct);
         }
 
         /// <summary>Removes one snapshot (not its children), consolidating its delta into the parent.</summary>
-        public async Task RemoveSnapshotAsync(string snapshotMoRef, CancellationToken ct)
-        {
-            var task = await vim.StartTaskAsync("RemoveSnapshot_Task", MoRef.Snapshot(snapshotMoRef), ct,
-                El("removeChildren", false), El("consolidate", true)).ConfigureAwait(false);
-            await tasks.WaitAsync(task, snapshotMoRef, null, ct).ConfigureAwait(false);
-        }
+        public Task RemoveSnapshotAsync(string snapshotMoRef, CancellationToken ct) =>
+            Retrier.RunAsync(async attempt =>
+            {
+                try
+                {
+                    var task = await vim.StartTaskAsync("RemoveSnapshot_Task", MoRef.Snapshot(snapshotMoRef), ct,
+                        El("removeChildren", false), El("consolidate", true)).ConfigureAwait(false);
+                    await tasks.WaitAsync(task, snapshotMoRef, null, ct).ConfigureAwait(false);
+                }
+                catch (VSphereFaultException e) when (attempt.Number > 1 && e.FaultName == "ManagedObjectNotFound")
+                {
+                    // The try whose connection broke removed it.
+                }
+            }, changesState: false, outcome => outcome.Last, ct);
 
         /// <summary>The VM's snapshot tree, flattened: parents before children.</summary>
         public async Task<IReadOnlyList<VmSnapshotInfo>> ListSnapshotsAsync(string vmMoRef, CancellationToken ct)
@@ -215,20 +232,15 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
             return await files.OpenReadAsync(path, dc, offset, length, ct).ConfigureAwait(false);
         }
 
-        /// <summary>Fills <paramref name="buffer"/> with bytes [offset, offset+count) of a disk's flat file; past the end of a short file (thin, or vcsim's empty files) the disk reads as zeros.</summary>
+        /// <summary>
+        /// Fills <paramref name="buffer"/> with bytes [offset, offset+count) of a disk's flat file; past the end of a short file (thin,
+        /// or vcsim's empty files) the disk reads as zeros. A broken transfer is retried from the byte it reached (VSphereTransferFailed after the retries).
+        /// </summary>
         public async Task ReadDiskAsync(string flatFile, long offset, byte[] buffer, int count, CancellationToken ct)
         {
-            var filled = 0;
-            using (var stream = await OpenDiskReadAsync(flatFile, offset, count, ct).ConfigureAwait(false))
-            {
-                while (filled < count)
-                {
-                    var read = await stream.ReadAsync(buffer, filled, count - filled, ct).ConfigureAwait(false);
-                    if (read == 0) break;
-                    filled += read;
-                }
-            }
-
+            var path = DatastorePath.Parse(flatFile);
+            var dc = await lookup.DatacenterOfDatastoreAsync(path.Datastore, ct).ConfigureAwait(false);
+            var filled = await files.ReadAsync(path, dc, offset, buffer, count, ct).ConfigureAwait(false);
             Array.Clear(buffer, filled, count - filled);
         }
 
@@ -500,15 +512,15 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
         {
             var vm = MoRef.VirtualMachine(vmMoRef);
             var deadline = DateTime.UtcNow + left;
-            var delay = GuestFirstPoll;
+            var polls = 0;
             while (true)
             {
                 var o = await collector.RetrieveOneAsync(vm, paths, ct).ConfigureAwait(false);
                 if (done(o)) return o;
                 var remaining = deadline - DateTime.UtcNow;
                 if (remaining <= TimeSpan.Zero) throw TimedOut(vmMoRef, o, timeout, errorId, what);
+                var delay = GuestPolls.After(++polls);
                 await Task.Delay(remaining < delay ? remaining : delay, ct).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 3 / 2, GuestSlowestPoll.Ticks));
             }
         }
 
