@@ -140,7 +140,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
         }
 
         [Fact]
-        public async Task A_record_built_on_another_point_or_for_a_disk_of_another_size_is_ignored()
+        public async Task A_record_built_on_another_point_for_a_disk_of_another_size_or_with_cbt_off_is_ignored()
         {
             const string name = "DC0_H0_VM2";
             using var bed = await CreateAsync(lab);
@@ -176,6 +176,31 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
                 AssertSameDisk(diskNow, await bed.ExportAsync(check, cycle.Point!), what);
                 Assert.Null(await check.Chunks.ReadResumeAsync(vm.VmId, None));
                 changeId = Assert.Single((await bed.Vault.FindProtectedVmAsync(vm.VmId, None))!.Disks).ChangeId!;
+            }
+
+            // CBT turned off since: nothing can say what changed after the record's snapshot, so the whole disk is compared.
+            var lastPoint = (await bed.Vault.FindProtectedVmAsync(vm.VmId, None))!.LastRecoveryPointId!;
+            using (var store = bed.OpenLocalStore())
+            {
+                await store.Chunks.WriteResumeAsync(new ResumeRecord(vm.VmId, lastPoint, DateTimeOffset.UtcNow, new[]
+                {
+                    new ResumeDisk(new DiskManifest(diskKey, ReplicationVcsimLab.DiskBytes, ChunkSize, bogus), changeId, "Full", ReplicationVcsimLab.DiskBytes, Array.Empty<DiskExtent>()),
+                }), None);
+            }
+            using (var client = await lab.ConnectAsync())
+            {
+                await client.SetChangeTrackingAsync(vm.MoRef, false, None);
+            }
+            bed.Write(name, 7L * ChunkSize, 4096, 310);
+            var cbtOff = bed.DiskNow(name);
+
+            var digest = await bed.Replicator().RunCycleAsync(vm.VmId, None);
+
+            Assert.Equal(("Digest", Chunks, 0L), (digest.Mode, digest.ChunksRead, digest.ResumedBytes));
+            using (var check = bed.OpenLocalStore())
+            {
+                AssertSameDisk(cbtOff, await bed.ExportAsync(check, digest.Point!), "CBT turned off");
+                Assert.Null(await check.Chunks.ReadResumeAsync(vm.VmId, None));
             }
         }
 
