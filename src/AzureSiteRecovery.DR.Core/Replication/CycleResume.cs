@@ -35,6 +35,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
         private Task loop = Task.CompletedTask;
         private int storedSinceWrite;
         private int doneWritten;
+        private bool written;
 
         private CycleResume(ChunkStore chunks, ProtectedVm vm, ResumeRecord? previous, TimeSpan interval, int chunksPerWrite)
         {
@@ -164,6 +165,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
                 captured.AddRange(Previous?.Disks.Where(p => !captured.Any(c => c.Chunks.DiskKey == p.Chunks.DiskKey)) ?? Enumerable.Empty<ResumeDisk>());
                 await chunks.WriteResumeAsync(new ResumeRecord(vmId, basePointId, DateTimeOffset.UtcNow, captured), CancellationToken.None).ConfigureAwait(false);
                 doneWritten = done;
+                written = true;
             }
             catch (Exception ex) when (ex is DRException || ex is System.IO.IOException || ex is UnauthorizedAccessException)
             {
@@ -186,6 +188,8 @@ namespace AzureSiteRecovery.DR.Core.Replication
         public async Task DiscardAsync()
         {
             await StopAsync().ConfigureAwait(false);
+            // Most cycles neither found nor wrote one: no round trip to the store for them.
+            if (Previous is null && !written) return;
             await writing.WaitAsync().ConfigureAwait(false);
             try
             {

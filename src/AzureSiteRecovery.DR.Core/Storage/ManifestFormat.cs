@@ -25,8 +25,7 @@ namespace AzureSiteRecovery.DR.Core.Storage
             using var stream = new MemoryStream();
             using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
             {
-                writer.Write(Magic);
-                writer.Write(Version);
+                WriteHeader(writer, Magic);
                 WriteString(writer, point.VmId);
                 WriteString(writer, point.PointId);
                 writer.Write(point.Created.UtcTicks);
@@ -46,13 +45,7 @@ namespace AzureSiteRecovery.DR.Core.Storage
             try
             {
                 using var reader = new BinaryReader(new MemoryStream(bytes), Encoding.UTF8);
-                var magic = reader.ReadBytes(Magic.Length);
-                if (magic.Length != Magic.Length || magic[0] != Magic[0] || magic[1] != Magic[1] || magic[2] != Magic[2] || magic[3] != Magic[3])
-                {
-                    throw new InvalidDataException("This is not a recovery point manifest.");
-                }
-                var version = reader.ReadByte();
-                if (version != Version) throw new InvalidDataException($"The manifest has format version {version}, which this module does not know; it was written by a newer module.");
+                ReadHeader(reader, Magic, "recovery point manifest");
                 var vmId = ReadString(reader);
                 var pointId = ReadString(reader);
                 var created = new DateTimeOffset(reader.ReadInt64(), TimeSpan.Zero);
@@ -83,8 +76,7 @@ namespace AzureSiteRecovery.DR.Core.Storage
             using var stream = new MemoryStream();
             using (var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true))
             {
-                writer.Write(ResumeMagic);
-                writer.Write(Version);
+                WriteHeader(writer, ResumeMagic);
                 WriteString(writer, record.VmId);
                 WriteString(writer, record.BasePointId ?? "");
                 writer.Write(record.Written.UtcTicks);
@@ -112,13 +104,7 @@ namespace AzureSiteRecovery.DR.Core.Storage
             try
             {
                 using var reader = new BinaryReader(new MemoryStream(bytes), Encoding.UTF8);
-                var magic = reader.ReadBytes(ResumeMagic.Length);
-                if (magic.Length != ResumeMagic.Length || magic[0] != ResumeMagic[0] || magic[1] != ResumeMagic[1] || magic[2] != ResumeMagic[2] || magic[3] != ResumeMagic[3])
-                {
-                    throw new InvalidDataException("This is not a resume record.");
-                }
-                var version = reader.ReadByte();
-                if (version != Version) throw new InvalidDataException($"The resume record has format version {version}, which this module does not know.");
+                ReadHeader(reader, ResumeMagic, "resume record");
                 var vmId = ReadString(reader);
                 var basePointId = ReadString(reader);
                 var written = new DateTimeOffset(reader.ReadInt64(), TimeSpan.Zero);
@@ -147,6 +133,23 @@ namespace AzureSiteRecovery.DR.Core.Storage
             {
                 throw new InvalidDataException("The resume record is truncated or malformed: " + ex.Message, ex);
             }
+        }
+
+        private static void WriteHeader(BinaryWriter writer, byte[] magic)
+        {
+            writer.Write(magic);
+            writer.Write(Version);
+        }
+
+        private static void ReadHeader(BinaryReader reader, byte[] magic, string what)
+        {
+            var found = reader.ReadBytes(magic.Length);
+            if (found.Length != magic.Length || found[0] != magic[0] || found[1] != magic[1] || found[2] != magic[2] || found[3] != magic[3])
+            {
+                throw new InvalidDataException($"This is not a {what}.");
+            }
+            var version = reader.ReadByte();
+            if (version != Version) throw new InvalidDataException($"The {what} has format version {version}, which this module does not know; it was written by a newer module.");
         }
 
         private static void WriteDisk(BinaryWriter writer, DiskManifest disk)

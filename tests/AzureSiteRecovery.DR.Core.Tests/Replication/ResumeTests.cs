@@ -34,12 +34,10 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
             bed.Write(name, 0, (int)ReplicationVcsimLab.DiskBytes, 101); // every chunk allocated and distinct
             var vm = await bed.ProtectAsync(name);
 
-            FaultyStore? faulty = null;
-            var failure = await Assert.ThrowsAnyAsync<Exception>(() => bed.Replicator(() =>
-                ReplicationStore.Open(bed.VaultPath, faulty = new FaultyStore(new LocalFolderStore(ReplicationStore.StoreFolderFor(bed.VaultPath)), failAfter: 6, hang: false)))
-                .RunCycleAsync(vm.VmId, None));
+            var faulty = new ChunkPutFault(bed, failAfter: 6, hang: false);
+            var failure = await Assert.ThrowsAnyAsync<Exception>(() => bed.Replicator(() => ReplicationStore.Open(bed.VaultPath, faulty.Store)).RunCycleAsync(vm.VmId, None));
             Assert.Contains("injected", failure.Message);
-            var stored = faulty!.ChunksStored;
+            var stored = faulty.ChunksStored;
             Assert.InRange(stored, 6, Chunks - 2);
             Assert.Empty(await bed.Vault.ListRecoveryPointsAsync(vm.VmId, None));
             Assert.Empty(await bed.SnapshotsAsync(vm));
@@ -101,8 +99,8 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
             var vm = await bed.ProtectAsync(name);
 
             // The store stops answering after 8 chunks, as a process that hangs and is then killed: the record must be there already.
-            var faulty = new FaultyStore(new LocalFolderStore(ReplicationStore.StoreFolderFor(bed.VaultPath)), failAfter: 8, hang: true);
-            var replicator = bed.Replicator(() => ReplicationStore.Open(bed.VaultPath, faulty));
+            var faulty = new ChunkPutFault(bed, failAfter: 8, hang: true);
+            var replicator = bed.Replicator(() => ReplicationStore.Open(bed.VaultPath, faulty.Store));
             replicator.ResumeCheckpointChunks = 2;
             replicator.ResumeCheckpointInterval = TimeSpan.FromHours(1);
             using var kill = new CancellationTokenSource();
@@ -142,7 +140,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
         }
 
         [Fact]
-        public async Task A_record_built_on_another_point_or_for_a_disk_of_another_size_is_ignored()
+        public async Task A_record_built_on_another_point_for_a_disk_of_another_size_or_with_cbt_off_is_ignored()
         {
             const string name = "DC0_H0_VM2";
             using var bed = await CreateAsync(lab);
@@ -179,55 +177,67 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
                 Assert.Null(await check.Chunks.ReadResumeAsync(vm.VmId, None));
                 changeId = Assert.Single((await bed.Vault.FindProtectedVmAsync(vm.VmId, None))!.Disks).ChangeId!;
             }
+
+            // CBT turned off since: nothing can say what changed after the record's snapshot, so the whole disk is compared.
+            var lastPoint = (await bed.Vault.FindProtectedVmAsync(vm.VmId, None))!.LastRecoveryPointId!;
+            using (var store = bed.OpenLocalStore())
+            {
+                await store.Chunks.WriteResumeAsync(new ResumeRecord(vm.VmId, lastPoint, DateTimeOffset.UtcNow, new[]
+                {
+                    new ResumeDisk(new DiskManifest(diskKey, ReplicationVcsimLab.DiskBytes, ChunkSize, bogus), changeId, "Full", ReplicationVcsimLab.DiskBytes, Array.Empty<DiskExtent>()),
+                }), None);
+            }
+            using (var client = await lab.ConnectAsync())
+            {
+                await client.SetChangeTrackingAsync(vm.MoRef, false, None);
+            }
+            bed.Write(name, 7L * ChunkSize, 4096, 310);
+            var cbtOff = bed.DiskNow(name);
+
+            var digest = await bed.Replicator().RunCycleAsync(vm.VmId, None);
+
+            Assert.Equal(("Digest", Chunks, 0L), (digest.Mode, digest.ChunksRead, digest.ResumedBytes));
+            using (var check = bed.OpenLocalStore())
+            {
+                AssertSameDisk(cbtOff, await bed.ExportAsync(check, digest.Point!), "CBT turned off");
+                Assert.Null(await check.Chunks.ReadResumeAsync(vm.VmId, None));
+            }
         }
 
-        /// <summary>A store whose chunk puts fail (or hang until cancelled) after the first <c>failAfter</c>; everything else passes through.</summary>
-        private sealed class FaultyStore : IObjectStore
+        /// <summary>Chunk puts into the vault's local store that fail (or hang until cancelled) after the first <see cref="failAfter"/>.</summary>
+        private sealed class ChunkPutFault
         {
-            private readonly IObjectStore inner;
             private readonly int failAfter;
             private readonly bool hang;
             private int chunkPuts;
             private int chunksStored;
 
-            public FaultyStore(IObjectStore inner, int failAfter, bool hang)
+            public ChunkPutFault(ReplicationBed bed, int failAfter, bool hang)
             {
-                this.inner = inner;
                 this.failAfter = failAfter;
                 this.hang = hang;
+                Store = new PutHookStore(new LocalFolderStore(ReplicationStore.StoreFolderFor(bed.VaultPath)), PutAsync);
             }
+
+            public IObjectStore Store { get; }
 
             public int ChunksStored => Volatile.Read(ref chunksStored);
 
-            public string Location => inner.Location;
-
-            public async Task PutAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
+            private async Task PutAsync(string key, Func<Task> put, CancellationToken cancellationToken)
             {
-                if (key.StartsWith(ObjectKeys.ChunkPrefix, StringComparison.Ordinal))
+                if (!key.StartsWith(ObjectKeys.ChunkPrefix, StringComparison.Ordinal))
                 {
-                    if (Interlocked.Increment(ref chunkPuts) > failAfter)
-                    {
-                        if (hang) await Task.Delay(Timeout.Infinite, cancellationToken);
-                        throw new StoreRequestFailedException(inner.Location, $"Put of '{key}' failed (injected by the test).");
-                    }
-                    await inner.PutAsync(key, content, cancellationToken);
-                    Interlocked.Increment(ref chunksStored);
+                    await put();
                     return;
                 }
-                await inner.PutAsync(key, content, cancellationToken);
+                if (Interlocked.Increment(ref chunkPuts) > failAfter)
+                {
+                    if (hang) await Task.Delay(Timeout.Infinite, cancellationToken);
+                    throw new StoreRequestFailedException(Store.Location, $"Put of '{key}' failed (injected by the test).");
+                }
+                await put();
+                Interlocked.Increment(ref chunksStored);
             }
-
-            public Task<byte[]> GetAsync(string key, CancellationToken cancellationToken) => inner.GetAsync(key, cancellationToken);
-
-            public Task<bool> ExistsAsync(string key, CancellationToken cancellationToken) => inner.ExistsAsync(key, cancellationToken);
-
-            public Task<bool> TouchAsync(string key, CancellationToken cancellationToken) => inner.TouchAsync(key, cancellationToken);
-
-            public Task<bool> DeleteAsync(string key, CancellationToken cancellationToken) => inner.DeleteAsync(key, cancellationToken);
-
-            public Task<bool> DeleteIfUnchangedAsync(StoredObject listed, CancellationToken cancellationToken) => inner.DeleteIfUnchangedAsync(listed, cancellationToken);
-
-            public IAsyncEnumerable<StoredObject> ListAsync(string prefix, CancellationToken cancellationToken) => inner.ListAsync(prefix, cancellationToken);
         }
     }
 }
