@@ -135,35 +135,51 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
             if (string.IsNullOrEmpty(name)) throw new ArgumentException("A snapshot name is required.", nameof(name));
             var vm = MoRef.VirtualMachine(vmMoRef);
             // A connection that broke after the call may have reached vCenter: look for the snapshot by name before asking again.
-            return Retrier.RunAsync(async attempt =>
+            return ChangeAsync(async () => (await ListSnapshotsAsync(vmMoRef, ct).ConfigureAwait(false)).FirstOrDefault(s => s.Name == name)?.MoRef, async () =>
             {
-                if (attempt.Number > 1)
-                {
-                    var made = (await ListSnapshotsAsync(vmMoRef, ct).ConfigureAwait(false)).FirstOrDefault(s => s.Name == name);
-                    if (made != null) return made.MoRef;
-                }
                 var task = await vim.StartTaskAsync("CreateSnapshot_Task", vm, ct,
                     El("name", name), El("description", description ?? ""), El("memory", memory), El("quiesce", quiesce)).ConfigureAwait(false);
                 var result = await tasks.WaitAsync(task, vmMoRef, null, ct).ConfigureAwait(false);
                 return result?.Value ?? throw new VSphereFaultException("InvalidResponse", "CreateSnapshot_Task returned no snapshot", vmMoRef);
-            }, changesState: false, outcome => outcome.Last, ct);
+            }, ct);
         }
 
         /// <summary>Removes one snapshot (not its children), consolidating its delta into the parent.</summary>
         public Task RemoveSnapshotAsync(string snapshotMoRef, CancellationToken ct) =>
+            ChangeAsync(null, async () =>
+            {
+                var task = await vim.StartTaskAsync("RemoveSnapshot_Task", MoRef.Snapshot(snapshotMoRef), ct,
+                    El("removeChildren", false), El("consolidate", true)).ConfigureAwait(false);
+                await tasks.WaitAsync(task, snapshotMoRef, null, ct).ConfigureAwait(false);
+                return snapshotMoRef;
+            }, ct, goneMeansDone: "ManagedObjectNotFound");
+
+        /// <summary>
+        /// A call that changes something, sent again when its connection broke after it may have reached vCenter
+        /// (SiteUnreachableException.OutcomeUnknown), but only after <paramref name="done"/> shows it did not take effect
+        /// (its result, or null), or, with <paramref name="goneMeansDone"/>, when a repeat answers with that fault (the
+        /// object the first try removed is gone). Other faults end it as they are.
+        /// </summary>
+        private Task<T> ChangeAsync<T>(Func<Task<T?>>? done, Func<Task<T>> change, CancellationToken ct, string? goneMeansDone = null) where T : class =>
             Retrier.RunAsync(async attempt =>
             {
+                if (attempt.Number > 1 && done != null && await done().ConfigureAwait(false) is T already) return already;
                 try
                 {
-                    var task = await vim.StartTaskAsync("RemoveSnapshot_Task", MoRef.Snapshot(snapshotMoRef), ct,
-                        El("removeChildren", false), El("consolidate", true)).ConfigureAwait(false);
-                    await tasks.WaitAsync(task, snapshotMoRef, null, ct).ConfigureAwait(false);
+                    return await change().ConfigureAwait(false);
                 }
-                catch (VSphereFaultException e) when (attempt.Number > 1 && e.FaultName == "ManagedObjectNotFound")
+                catch (VSphereFaultException e) when (attempt.Number > 1 && e.FaultName == goneMeansDone)
                 {
-                    // The try whose connection broke removed it.
+                    return default(T)!;
                 }
             }, changesState: false, outcome => outcome.Last, ct);
+
+        /// <summary><paramref name="state"/> when the VM's power state is it, else null.</summary>
+        private async Task<string?> PowerStateIsAsync(string vmMoRef, string state, CancellationToken ct)
+        {
+            var o = await collector.RetrieveOneAsync(MoRef.VirtualMachine(vmMoRef), new[] { "runtime.powerState" }, ct).ConfigureAwait(false);
+            return o.String("runtime.powerState") == state ? state : null;
+        }
 
         /// <summary>The VM's snapshot tree, flattened: parents before children.</summary>
         public async Task<IReadOnlyList<VmSnapshotInfo>> ListSnapshotsAsync(string vmMoRef, CancellationToken ct)
@@ -288,8 +304,13 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
             var dc = await lookup.FindDatacenterAsync(await lookup.DatacenterOfDatastoreAsync(path.Datastore, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
             try
             {
-                var task = await vim.StartTaskAsync("DeleteDatastoreFile_Task", fileManager, ct, El("name", path.ToString()), dc.Ref.ToElement("datacenter")).ConfigureAwait(false);
-                await tasks.WaitAsync(task, path.ToString(), null, ct).ConfigureAwait(false);
+                // Deleting twice is harmless: a repeat after an unknown outcome needs no check.
+                await ChangeAsync(null, async () =>
+                {
+                    var task = await vim.StartTaskAsync("DeleteDatastoreFile_Task", fileManager, ct, El("name", path.ToString()), dc.Ref.ToElement("datacenter")).ConfigureAwait(false);
+                    await tasks.WaitAsync(task, path.ToString(), null, ct).ConfigureAwait(false);
+                    return datastorePath;
+                }, ct).ConfigureAwait(false);
             }
             catch (VSphereFaultException e) when (e.FaultName == "FileNotFound")
             {
@@ -387,18 +408,22 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
             }
         }
 
-        public async Task PowerOnAsync(string vmMoRef, CancellationToken ct)
-        {
-            var task = await vim.StartTaskAsync("PowerOnVM_Task", MoRef.VirtualMachine(vmMoRef), ct).ConfigureAwait(false);
-            await tasks.WaitAsync(task, vmMoRef, null, ct).ConfigureAwait(false);
-        }
+        public Task PowerOnAsync(string vmMoRef, CancellationToken ct) =>
+            ChangeAsync(() => PowerStateIsAsync(vmMoRef, "poweredOn", ct), async () =>
+            {
+                var task = await vim.StartTaskAsync("PowerOnVM_Task", MoRef.VirtualMachine(vmMoRef), ct).ConfigureAwait(false);
+                await tasks.WaitAsync(task, vmMoRef, null, ct).ConfigureAwait(false);
+                return "poweredOn";
+            }, ct);
 
         /// <summary>Hard power off (no guest shutdown).</summary>
-        public async Task PowerOffAsync(string vmMoRef, CancellationToken ct)
-        {
-            var task = await vim.StartTaskAsync("PowerOffVM_Task", MoRef.VirtualMachine(vmMoRef), ct).ConfigureAwait(false);
-            await tasks.WaitAsync(task, vmMoRef, null, ct).ConfigureAwait(false);
-        }
+        public Task PowerOffAsync(string vmMoRef, CancellationToken ct) =>
+            ChangeAsync(() => PowerStateIsAsync(vmMoRef, "poweredOff", ct), async () =>
+            {
+                var task = await vim.StartTaskAsync("PowerOffVM_Task", MoRef.VirtualMachine(vmMoRef), ct).ConfigureAwait(false);
+                await tasks.WaitAsync(task, vmMoRef, null, ct).ConfigureAwait(false);
+                return "poweredOff";
+            }, ct);
 
         /// <summary>Asks the guest (VMware Tools) to shut down and returns; the VM powers off some time later.</summary>
         public Task ShutdownGuestAsync(string vmMoRef, CancellationToken ct) =>
@@ -440,8 +465,12 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
                     // Powered off in between: what we wanted.
                 }
             }
-            var task = await vim.StartTaskAsync("Destroy_Task", vm, ct).ConfigureAwait(false);
-            await tasks.WaitAsync(task, vmMoRef, null, ct).ConfigureAwait(false);
+            await ChangeAsync(null, async () =>
+            {
+                var task = await vim.StartTaskAsync("Destroy_Task", vm, ct).ConfigureAwait(false);
+                await tasks.WaitAsync(task, vmMoRef, null, ct).ConfigureAwait(false);
+                return vmMoRef;
+            }, ct, goneMeansDone: "ManagedObjectNotFound").ConfigureAwait(false);
         }
 
         // ---- session ----
