@@ -428,7 +428,59 @@ function Stop-TestHttpServer($Server) {
     }
 }
 
+# A drfaultproxy of the lab (tests/lab/lab.sh start-proxy: 127.0.0.1, a free port) in front of one upstream server, for
+# sites reached over a faulty network; stop it with Stop-TestFaultProxy. -Upstream is host:port or a URL (its host:port is
+# taken); -Mode tcp passes TLS through (the server's own certificate: sites use -SkipCertificateCheck), https terminates
+# it with the proxy's certificate (.Thumbprint). The object: .Address (host:port), .Url('/sdk') (a URL through the
+# proxy), .ControlUrl, .StateDir, .Pid. Faults start off unless -Arguments sets them (e.g. '-cut', '0.1').
+function Start-TestFaultProxy {
+    param([Parameter(Mandatory)][string] $Upstream, [ValidateSet('tcp', 'http', 'https')][string] $Mode = 'tcp', [string[]] $Arguments = @())
+    if ($Upstream -match '://') { $Upstream = ([uri]$Upstream).Authority }
+    $stateDir = Join-Path ([IO.Path]::GetTempPath()) "azsr-dr-proxy-$([guid]::NewGuid().ToString('n'))"
+    $address = & bash (Join-Path $PSScriptRoot '../lab/lab.sh') start-proxy $stateDir -upstream $Upstream -mode $Mode @Arguments
+    if ($LASTEXITCODE -ne 0) { throw "lab.sh start-proxy failed ($LASTEXITCODE) for upstream $Upstream`: $address" }
+    $thumbprint = Join-Path $stateDir 'proxy.thumbprint'
+    $proxy = [pscustomobject]@{
+        Address    = "$address".Trim()
+        Upstream   = $Upstream
+        Mode       = $Mode
+        StateDir   = $stateDir
+        ControlUrl = (Get-Content -Raw (Join-Path $stateDir 'proxy.control')).Trim()
+        Thumbprint = if (Test-Path $thumbprint) { (Get-Content -Raw $thumbprint).Trim() } else { $null }
+        Pid        = [int](Get-Content (Join-Path $stateDir 'proxy.pid'))
+    }
+    $proxy | Add-Member -MemberType ScriptMethod -Name Url -Value {
+        param([string] $Path = '/sdk')
+        "$(if ($this.Mode -eq 'http') { 'http' } else { 'https' })://$($this.Address)$Path"
+    }
+    $proxy
+}
+
+# Changes the proxy's faults (PUT /faults): keys as tests/lab/README.md lists them (cut, stall, http503, maxBytes, stallForMs,
+# retryAfterSeconds, cutAtTotalBytes); keys left out keep their value. Returns the faults now in force.
+function Set-TestFaults {
+    param([Parameter(Mandatory, Position = 0)] $Proxy, [Parameter(Mandatory, Position = 1)][hashtable] $Faults)
+    Invoke-RestMethod -Method Put -Uri "$($Proxy.ControlUrl)/faults" -Body ($Faults | ConvertTo-Json -Compress) -ContentType 'application/json'
+}
+
+# What the proxy did since it started (GET /stats): connections, active, cuts, stalls, answered503, requests, bytesUp, bytesDown.
+function Get-TestFaultStats {
+    param([Parameter(Mandatory, Position = 0)] $Proxy)
+    Invoke-RestMethod -Uri "$($Proxy.ControlUrl)/stats"
+}
+
+function Stop-TestFaultProxy {
+    param([Parameter(ValueFromPipeline, Position = 0)] $Proxy)
+    process {
+        if ($Proxy) {
+            & bash (Join-Path $PSScriptRoot '../lab/lab.sh') stop $Proxy.StateDir | Out-Null
+            Remove-Item $Proxy.StateDir -Recurse -Force -ErrorAction SilentlyContinue
+        }
+    }
+}
+
 Export-ModuleMember -Function Add-TestRecoveryPoint, Invoke-VaultSql, Invoke-ChildPwshKilled, Get-FlatFile, Write-DiskBytes, Get-DiskHash, Start-TestVcsim, Stop-TestVcsim, Add-TestProtectedVm, New-TestVaultPath, Remove-TestVault, Get-ChildPwshCommand, Invoke-ChildPwsh, Start-ChildPwsh, New-TestCredential,
     New-FailoverLab, Remove-FailoverLab, Import-TestPlan, Get-RecoverySiteState, Assert-NothingLeft, Get-RecoveredFlatFile,
     Start-TestAzureLab, Stop-TestAzureLab, Get-TestAzureIdentityPrelude, Get-TestAzureLabState, Get-TestAzureTagged, Get-TestAzureToken, Read-TestManagedDisk,
-    Get-TestAzuriteSas, Get-TestAzureBlob, Read-TestAzureBlob, Get-VhdProblem, Get-VhdDiskHash, Start-TestHttpServer, Stop-TestHttpServer
+    Get-TestAzuriteSas, Get-TestAzureBlob, Read-TestAzureBlob, Get-VhdProblem, Get-VhdDiskHash, Start-TestHttpServer, Stop-TestHttpServer,
+    Start-TestFaultProxy, Set-TestFaults, Get-TestFaultStats, Stop-TestFaultProxy

@@ -9,5 +9,11 @@ namespace AzureSiteRecovery.DR.Core.Errors
             : base(errorId, FailureKind.Unavailable, url, message, inner)
         {
         }
+
+        /// <summary>
+        /// The request changes something and its connection broke after it may have reached the server: whether it took
+        /// effect is unknown, so it was not sent again. A caller that can check (a snapshot by name) retries after checking.
+        /// </summary>
+        public bool OutcomeUnknown { get; init; }
     }
 }

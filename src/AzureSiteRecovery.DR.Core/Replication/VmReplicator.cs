@@ -11,6 +11,7 @@ using AzureSiteRecovery.DR.Core.Replication.Sources;
 using AzureSiteRecovery.DR.Core.Sites;
 using AzureSiteRecovery.DR.Core.Sites.VSphere;
 using AzureSiteRecovery.DR.Core.Storage;
+using AzureSiteRecovery.DR.Core.Transfers.Retries;
 using AzureSiteRecovery.DR.Core.Vault;
 
 namespace AzureSiteRecovery.DR.Core.Replication
@@ -21,11 +22,18 @@ namespace AzureSiteRecovery.DR.Core.Replication
         public ProtectedVm Vm { get; init; } = new ProtectedVm();
         /// <summary>The point the cycle committed; null when its chunks went to the spool (the store was unreachable).</summary>
         public RecoveryPoint? Point { get; init; }
-        /// <summary>How the changed areas were found: Full (first copy), ChangedBlockTracking, or Digest (whole disk read and compared).</summary>
+        /// <summary>
+        /// How the changed areas were found: Full (first copy), ChangedBlockTracking, or Digest (whole disk read and compared);
+        /// "+Resumed" when the cycle went on from what an interrupted one had stored (its resume record).
+        /// </summary>
         public string Mode { get; init; } = "";
         public long BytesRead { get; init; }
         /// <summary>The rate the source was read at: BytesRead / the copy's time, in MiB/s (0 when nothing was read).</summary>
         public double TransferMiBps { get; init; }
+        /// <summary>Bytes interrupted cycles had read and stored that this cycle took from their resume record instead of reading them again.</summary>
+        public long ResumedBytes { get; init; }
+        /// <summary>Transient network faults the cycle's transfers met and retried (connection cut, stall, 503, ...).</summary>
+        public int Retries { get; init; }
         public int ChunksRead { get; init; }
         public int ChunksStored { get; init; }
         public long BytesStored { get; init; }
@@ -69,6 +77,8 @@ namespace AzureSiteRecovery.DR.Core.Replication
         /// <summary>The shortest lease allowed: renewals every third of it must still fit vault round trips.</summary>
         public static readonly TimeSpan MinimumLeaseDuration = TimeSpan.FromSeconds(3);
         private TimeSpan leaseDuration = DefaultLeaseDuration;
+        private TimeSpan resumeCheckpointInterval = TimeSpan.FromSeconds(30);
+        private int resumeCheckpointChunks = 64;
 
         private readonly IVault vault;
         private readonly Func<ReplicationStore> openStore;
@@ -97,6 +107,22 @@ namespace AzureSiteRecovery.DR.Core.Replication
             set => leaseDuration = value >= MinimumLeaseDuration ? value
                 : throw new InvalidSettingException("Replication", "LeaseDuration", nameof(LeaseDuration),
                     $"A lease duration of {value} is too short: it must be at least {MinimumLeaseDuration} (renewed every third of it while a cycle runs).");
+        }
+
+        /// <summary>How often a copy writes its resume record (what it has stored so far, so a killed process does not start over); default 30 seconds.</summary>
+        public TimeSpan ResumeCheckpointInterval
+        {
+            get => resumeCheckpointInterval;
+            set => resumeCheckpointInterval = value > TimeSpan.Zero ? value
+                : throw new InvalidSettingException("Replication", "ResumeCheckpointInterval", nameof(ResumeCheckpointInterval), $"A resume checkpoint interval of {value} is not valid: it must be positive.");
+        }
+
+        /// <summary>A copy also writes its resume record after every this many chunks stored; default 64 (256 MiB at 4 MiB chunks).</summary>
+        public int ResumeCheckpointChunks
+        {
+            get => resumeCheckpointChunks;
+            set => resumeCheckpointChunks = value > 0 ? value
+                : throw new InvalidSettingException("Replication", "ResumeCheckpointChunks", nameof(ResumeCheckpointChunks), $"A resume checkpoint every {value} chunks is not valid: it must be at least 1.");
         }
 
         /// <summary>Records the VM in the group and turns CBT on; the first cycle then makes the full copy.</summary>
@@ -166,6 +192,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
                 {
                     await store.Chunks.DeletePointAsync(point.VmId, point.RecoveryPointId, cancellationToken).ConfigureAwait(false);
                 }
+                await store.Chunks.DeleteResumeAsync(vm.VmId, cancellationToken).ConfigureAwait(false);
                 if (replica != null)
                 {
                     await replica.DeleteVmAsync(vm.VmId, cancellationToken).ConfigureAwait(false);
@@ -341,6 +368,9 @@ namespace AzureSiteRecovery.DR.Core.Replication
                 ?? throw new ObjectNotFoundException("ProtectionGroup", vm.ProtectionGroup);
             var policy = await vault.FindPolicyAsync(group.Policy, cancellationToken).ConfigureAwait(false)
                 ?? throw new ObjectNotFoundException("ReplicationPolicy", group.Policy);
+            // Every transfer of the cycle (SOAP, datastore reads, store and replica writes) draws its retries from one budget,
+            // and is aborted and retried after the policy's stall timeout without progress.
+            using var retries = RetryBudget.Begin(RetrySettings.Default with { StallTimeout = policy.TransferStallTimeout });
 
             // Chunks spooled by an earlier cycle go first, so this point never names a chunk that is only in the spool.
             if (store.Objects.Spool.ListAsync("", cancellationToken) is var spooled && await AnyAsync(spooled, cancellationToken).ConfigureAwait(false))
@@ -365,8 +395,12 @@ namespace AzureSiteRecovery.DR.Core.Replication
             var snapshot = await source.TakeSnapshotAsync(pointId, appConsistentDue, cancellationToken).ConfigureAwait(false);
             var consistency = snapshot.Consistency;
             var snapshotTime = DateTimeOffset.UtcNow;
+            CycleResume? resume = null;
+            var pointCommitted = false;
             try
             {
+                // What an interrupted cycle stored is not read again (CycleResume says how, and why CBT rather than its snapshot).
+                resume = await CycleResume.StartAsync(store.Chunks, vm, ResumeCheckpointInterval, ResumeCheckpointChunks, cancellationToken).ConfigureAwait(false);
                 var disks = snapshot.Disks;
                 RecoveryPointManifest? previous = null;
                 try
@@ -382,7 +416,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
 
                 var written = new List<DiskManifest>();
                 var modes = new HashSet<string>();
-                long bytesRead = 0, bytesStored = 0;
+                long bytesRead = 0, bytesStored = 0, resumedBytes = 0;
                 int chunksRead = 0, chunksStored = 0;
                 var total = disks.Sum(d => d.CapacityBytes);
                 long done = 0;
@@ -392,15 +426,17 @@ namespace AzureSiteRecovery.DR.Core.Replication
                     var diskKey = disk.Key.ToString(System.Globalization.CultureInfo.InvariantCulture);
                     var previousDisk = previous?.Disks.FirstOrDefault(d => d.DiskKey == diskKey);
                     var previousChangeId = vm.Disks.FirstOrDefault(d => d.Key == disk.Key)?.ChangeId;
-                    var (baseline, changed, diskMode) = await snapshot.ChangedAreasAsync(disk, previousDisk, previousChangeId, cancellationToken).ConfigureAwait(false);
+                    var ((baseline, changed, diskMode), resumedDisk, checkpoint) = await resume.PlanAsync(snapshot, disk, previousDisk, previousChangeId, cancellationToken).ConfigureAwait(false);
                     modes.Add(diskMode);
+                    if (resumedDisk > 0) modes.Add("Resumed");
+                    resumedBytes += resumedDisk;
 
                     var doneBefore = done;
                     var diskProgress = progress is null ? null : new Progress<long>(bytes =>
                         progress.Report(new CycleProgress(vm.Name, $"Copying {disk.Label} ({diskMode})", doneBefore + bytes, total)));
                     var result = await store.Chunks.WriteDiskAsync(diskKey, disk.CapacityBytes,
                         snapshot.ReaderOf(disk),
-                        baseline, changed, cancellationToken, diskProgress).ConfigureAwait(false);
+                        baseline, changed, cancellationToken, diskProgress, checkpoint).ConfigureAwait(false);
                     written.Add(result.Manifest);
                     bytesRead += result.BytesRead;
                     chunksRead += result.ChunksRead;
@@ -416,13 +452,18 @@ namespace AzureSiteRecovery.DR.Core.Replication
                 var mode = string.Join("+", modes.OrderBy(m => m));
                 if (outcome == PointWriteOutcome.Spooled)
                 {
+                    await resume.SaveAsync().ConfigureAwait(false);
                     // Not committed: the next cycle drains the spool and copies again from the last committed point, so nothing is lost.
                     var spooledVm = await vault.UpdateProtectedVmAsync(vm.VmId, v => v with
                     {
                         LastError = $"The chunk store '{store.Objects.Location}' was unreachable; {chunksStored} chunk(s) went to the local spool and will be sent by the next cycle.",
                         LastCycleTime = snapshotTime,
                     }, cancellationToken).ConfigureAwait(false);
-                    return new CycleResult { Vm = spooledVm, Mode = mode, BytesRead = bytesRead, TransferMiBps = transferMiBps, ChunksRead = chunksRead, ChunksSpooled = chunksStored };
+                    return new CycleResult
+                    {
+                        Vm = spooledVm, Mode = mode, BytesRead = bytesRead, TransferMiBps = transferMiBps, ResumedBytes = resumedBytes,
+                        ChunksRead = chunksRead, ChunksSpooled = chunksStored, Retries = retries.Spent,
+                    };
                 }
 
                 // A group recovered to Azure: its replica blobs are brought to the point and snapshotted before the point is committed,
@@ -467,6 +508,8 @@ namespace AzureSiteRecovery.DR.Core.Replication
                     Firmware = hardware?.Firmware ?? v.Firmware,
                     Networks = hardware?.Networks ?? v.Networks,
                 }, lease, cancellationToken).ConfigureAwait(false);
+                pointCommitted = true;
+                await resume.DiscardAsync().ConfigureAwait(false);
 
                 var expired = await ApplyRetentionAsync(committed, group, policy, store, replica, cancellationToken).ConfigureAwait(false);
                 return new CycleResult
@@ -476,6 +519,8 @@ namespace AzureSiteRecovery.DR.Core.Replication
                     Mode = mode,
                     BytesRead = bytesRead,
                     TransferMiBps = transferMiBps,
+                    ResumedBytes = resumedBytes,
+                    Retries = retries.Spent,
                     ChunksRead = chunksRead,
                     ChunksStored = chunksStored,
                     BytesStored = bytesStored,
@@ -485,8 +530,15 @@ namespace AzureSiteRecovery.DR.Core.Replication
                     ReplicaChunksCleared = replicaWrite?.ChunksCleared ?? 0,
                 };
             }
+            catch (Exception) when (resume != null && !pointCommitted)
+            {
+                // Any failure, Ctrl+C too: what was stored so far is the next cycle's starting point.
+                await resume.SaveAsync().ConfigureAwait(false);
+                throw;
+            }
             finally
             {
+                if (resume != null) await resume.StopAsync().ConfigureAwait(false);
                 // Always, also after a failure or Ctrl+C: a snapshot left behind grows on the datastore.
                 progress?.Report(new CycleProgress(vm.Name, "Removing the snapshot", 0, 0));
                 await snapshot.RemoveAsync(CancellationToken.None).ConfigureAwait(false);

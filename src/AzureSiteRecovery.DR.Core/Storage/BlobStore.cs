@@ -13,6 +13,7 @@ using Azure.Storage;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Models;
 using Azure.Storage.Blobs.Specialized;
+using AzureSiteRecovery.DR.Core.Transfers.Retries;
 
 namespace AzureSiteRecovery.DR.Core.Storage
 {
@@ -250,21 +251,23 @@ namespace AzureSiteRecovery.DR.Core.Storage
         private static BlobClientOptions ClientOptions(BlobStoreOptions options)
         {
             var client = new BlobClientOptions();
-            client.Retry.Mode = RetryMode.Exponential;
-            client.Retry.MaxRetries = options.MaxRetries;
-            client.Retry.Delay = options.RetryDelay;
-            client.Retry.MaxDelay = TimeSpan.FromSeconds(30);
-            client.Retry.NetworkTimeout = options.NetworkTimeout;
+            var settings = RetrySettings.Default;
+            (settings with
+            {
+                MaxAttempts = options.MaxRetries + 1,
+                Backoff = settings.Backoff with { First = options.RetryDelay },
+                StallTimeout = options.NetworkTimeout,
+            }).ApplyTo(client.Retry);
             return client;
         }
     }
 
-    /// <summary>How hard a <see cref="BlobStore"/> tries before it reports the store unavailable.</summary>
+    /// <summary>How hard a <see cref="BlobStore"/> tries before it reports the store unavailable: the module's retry settings unless a caller (a test) says otherwise.</summary>
     public sealed class BlobStoreOptions
     {
-        public int MaxRetries { get; set; } = 4;
-        public TimeSpan RetryDelay { get; set; } = TimeSpan.FromSeconds(1);
-        /// <summary>Per request: a 4 MiB chunk over a slow uplink needs tens of seconds.</summary>
-        public TimeSpan NetworkTimeout { get; set; } = TimeSpan.FromSeconds(100);
+        public int MaxRetries { get; set; } = RetrySettings.Default.MaxAttempts - 1;
+        public TimeSpan RetryDelay { get; set; } = RetrySettings.Default.Backoff.First;
+        /// <summary>Per network operation of a request (the SDK's stall bound): a 4 MiB chunk over a slow uplink needs tens of seconds.</summary>
+        public TimeSpan NetworkTimeout { get; set; } = RetrySettings.Default.StallTimeout;
     }
 }

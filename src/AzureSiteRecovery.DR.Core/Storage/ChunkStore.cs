@@ -93,13 +93,14 @@ namespace AzureSiteRecovery.DR.Core.Storage
     /// One instance per replication cycle: it remembers the chunks it put or found, so each is
     /// checked (and touched, for garbage collection) once per cycle. Thread-safe.
     /// </summary>
-    public sealed class ChunkStore : IDisposable
+    public sealed partial class ChunkStore : IDisposable
     {
         private const string ChunkPurpose = "chunk";
         private const string PointPurpose = "recovery-point";
 
         private readonly AuthenticatedCipher chunkCipher;
         private readonly AuthenticatedCipher pointCipher;
+        private readonly AuthenticatedCipher resumeCipher;
         private readonly byte[] nameKey;
         private readonly ChunkPayloadCodec codec;
         private readonly ConcurrentDictionary<ChunkHash, Task> known = new ConcurrentDictionary<ChunkHash, Task>();
@@ -118,6 +119,7 @@ namespace AzureSiteRecovery.DR.Core.Storage
             }
             chunkCipher = new AuthenticatedCipher(masterKey, ChunkPurpose, Options.ChunkSealing);
             pointCipher = new AuthenticatedCipher(masterKey, PointPurpose);
+            resumeCipher = new AuthenticatedCipher(masterKey, ResumePurpose);
             nameKey = AuthenticatedCipher.DeriveKey(masterKey, "chunk-name", "identifier");
             codec = new ChunkPayloadCodec(Options.Compression, Options.CompressionLevel);
         }
@@ -153,7 +155,7 @@ namespace AzureSiteRecovery.DR.Core.Storage
                 }
                 position += count;
             }
-            return WriteCoreAsync(diskKey, capacity, ReadNext, sequential: true, null, null, progress, cancellationToken);
+            return WriteCoreAsync(diskKey, capacity, ReadNext, sequential: true, null, null, progress, null, cancellationToken);
         }
 
         /// <summary>
@@ -162,9 +164,11 @@ namespace AzureSiteRecovery.DR.Core.Storage
         /// length changed with the capacity) are read; the others are taken from
         /// <paramref name="previous"/>, which must stay live (retention keeps each VM's latest
         /// point) until the new point is committed. Without them every chunk is read.
+        /// <paramref name="checkpoint"/>, when given, learns each chunk as it is stored, so a write that fails
+        /// leaves a record of what the next one need not read again (<see cref="ResumeRecord"/>).
         /// </summary>
         public Task<DiskWriteResult> WriteDiskAsync(string diskKey, long capacity, DiskReader reader, DiskManifest? previous, IReadOnlyList<DiskExtent>? changed,
-            CancellationToken cancellationToken, IProgress<long>? progress = null)
+            CancellationToken cancellationToken, IProgress<long>? progress = null, DiskWriteCheckpoint? checkpoint = null)
         {
             if (reader is null) throw new ArgumentNullException(nameof(reader));
             if ((previous is null) != (changed is null)) throw new ArgumentException("An incremental write needs both the previous manifest and the changed extents.");
@@ -174,11 +178,11 @@ namespace AzureSiteRecovery.DR.Core.Storage
                 previous = null;
                 changed = null;
             }
-            return WriteCoreAsync(diskKey, capacity, reader, sequential: false, previous, changed, progress, cancellationToken);
+            return WriteCoreAsync(diskKey, capacity, reader, sequential: false, previous, changed, progress, checkpoint, cancellationToken);
         }
 
         private async Task<DiskWriteResult> WriteCoreAsync(string diskKey, long capacity, DiskReader reader, bool sequential, DiskManifest? previous, IReadOnlyList<DiskExtent>? changed,
-            IProgress<long>? progress, CancellationToken cancellationToken)
+            IProgress<long>? progress, DiskWriteCheckpoint? checkpoint, CancellationToken cancellationToken)
         {
             ObjectKeys.ValidateId(diskKey, "disk key");
             var chunkSize = Options.ChunkSize;
@@ -205,6 +209,7 @@ namespace AzureSiteRecovery.DR.Core.Storage
                 }
             }
 
+            checkpoint?.Begin(diskKey, capacity, chunkSize, hashes, toRead);
             var stats = new WriteCounters();
             var parallelism = Math.Max(1, Options.MaxParallelism);
             using var failed = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -245,6 +250,7 @@ namespace AzureSiteRecovery.DR.Core.Storage
                                 reads.Release();
                             }
                             hashes[index] = await PutChunkAsync(buffer, length, stats, failed.Token).ConfigureAwait(false);
+                            checkpoint?.Stored(index, hashes[index], length);
                             var bytesRead = Interlocked.Add(ref stats.BytesRead, length);
                             progress?.Report(bytesRead);
                         }
@@ -486,6 +492,7 @@ namespace AzureSiteRecovery.DR.Core.Storage
         {
             chunkCipher.Dispose();
             pointCipher.Dispose();
+            resumeCipher.Dispose();
             codec.Dispose();
             Array.Clear(nameKey, 0, nameKey.Length);
         }

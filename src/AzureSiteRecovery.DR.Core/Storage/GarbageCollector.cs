@@ -18,7 +18,7 @@ namespace AzureSiteRecovery.DR.Core.Storage
             BytesKept = bytesKept;
         }
 
-        /// <summary>Distinct chunks the live points name.</summary>
+        /// <summary>Distinct chunks the live points and the resume records name.</summary>
         public int ChunksReferenced { get; }
         public int ChunksListed { get; }
         /// <summary>Unreferenced chunks kept because they are newer than the grace cutoff (a running cycle's).</summary>
@@ -31,7 +31,7 @@ namespace AzureSiteRecovery.DR.Core.Storage
     }
 
     /// <summary>
-    /// Mark and sweep: marks the chunks the live points name, then deletes every other chunk
+    /// Mark and sweep: marks the chunks the live points and the resume records name, then deletes every other chunk
     /// last modified before the cutoff. Safe while a cycle runs, because a cycle puts or touches
     /// (<see cref="IObjectStore.TouchAsync"/>) every chunk its new point will name, and a chunk is
     /// deleted only if it is still the version listed (<see cref="IObjectStore.DeleteIfUnchangedAsync"/>):
@@ -96,6 +96,14 @@ namespace AzureSiteRecovery.DR.Core.Storage
                     {
                         if (!hash.IsZero) marked.Add(chunks.NameOf(hash));
                     }
+                }
+            }
+            // An interrupted cycle's chunks are named by no point yet; its resume record is what the next cycle starts from.
+            foreach (var record in await chunks.ListResumesAsync(cancellationToken).ConfigureAwait(false))
+            {
+                foreach (var hash in record.StoredChunks)
+                {
+                    marked.Add(chunks.NameOf(hash));
                 }
             }
 

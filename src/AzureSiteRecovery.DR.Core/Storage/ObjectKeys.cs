@@ -12,6 +12,7 @@ namespace AzureSiteRecovery.DR.Core.Storage
     {
         public const string ChunkPrefix = "chunks/";
         public const string PointPrefix = "points/";
+        public const string ResumePrefix = "resume/";
         public const int MaxKeyLength = 512;
         public const int MaxIdLength = 128;
 
@@ -24,6 +25,13 @@ namespace AzureSiteRecovery.DR.Core.Storage
             ValidateId(vmId, "VM id");
             ValidateId(pointId, "recovery point id");
             return PointPrefix + vmId + "/" + pointId;
+        }
+
+        /// <summary>The key of a VM's resume record (what an interrupted cycle stored; see <see cref="ResumeRecord"/>).</summary>
+        public static string Resume(string vmId)
+        {
+            ValidateId(vmId, "VM id");
+            return ResumePrefix + vmId;
         }
 
         /// <summary>The prefix under which the points of one VM (or of every VM, for null) are.</summary>

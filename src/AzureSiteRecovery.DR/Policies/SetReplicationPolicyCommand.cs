@@ -42,8 +42,9 @@ namespace AzureSiteRecovery.DR.Policies
         [Parameter]
         public TimeSpan? AppConsistentFrequency { get; set; }
 
-        /// <summary>A transfer with no progress for this long is aborted and retried, from 00:00:01 to 01:00:00.</summary>
+        /// <summary>A transfer with no progress for this long is aborted and retried, from 00:00:01 to 01:00:00 (or 1s to 1h).</summary>
         [Parameter]
+        [DurationTransformation]
         public TimeSpan? TransferStallTimeout { get; set; }
 
         /// <summary>A free text description.</summary>

@@ -19,7 +19,10 @@ namespace AzureSiteRecovery.DR.Replication
     /// cycle): snapshot (quiesced when
     /// an app-consistent point is due by the policy), the areas changed since the last point
     /// (changed block tracking; a full read compared chunk by chunk when CBT cannot answer),
-    /// chunks stored, the point committed, the snapshot removed. Several VMs replicate at once
+    /// chunks stored, the point committed, the snapshot removed. A cycle that fails part way (a
+    /// broken connection, Ctrl+C, a killed process) leaves a resume record in the chunk store, so
+    /// the next cycle reads only what it had not stored plus what CBT says changed since (Mode
+    /// "Full+Resumed" and the like; ResumedBytes says how much it did not read again). Several VMs replicate at once
     /// (-ThrottleLimit). With -Continuous it keeps cycling each VM at its policy's replication
     /// interval until stopped (Ctrl+C), as the long-running process server (a replication worker):
     /// several workers, on one machine or many, can run against one vault and split the due VMs

@@ -78,4 +78,16 @@ namespace AzureSiteRecovery.DR.Core.Tests.Lab
         {
         }
     }
+
+    /// <summary>
+    /// One VM, datastore transfers paced at 100 MiB/s (-datastore-mibps): slower than the client reads, so the socket
+    /// buffers stay nearly empty and what a proxy forwarded before a cut is what the client had received.
+    /// </summary>
+    public sealed class PacedVcsimLab : VcsimLab
+    {
+        public PacedVcsimLab()
+            : base("-vm", "1", "-cluster", "0", "-disk-mb", "4", "-datastore-mibps", "100")
+        {
+        }
+    }
 }

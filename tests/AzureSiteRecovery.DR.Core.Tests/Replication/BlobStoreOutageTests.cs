@@ -95,7 +95,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
             bed.Write(name, 56 * MiB, MiB, 54); // chunks 3, 9 and 14
 
             // Azurite stops when the cycle puts its second chunk: a real outage, in the middle of the copy.
-            var interrupted = await bed.Replicator(() => ReplicationStore.Open(bed.VaultPath, new StopAzuriteOnPut(OpenBlob(), 2, StopAzuriteAsync)))
+            var interrupted = await bed.Replicator(() => ReplicationStore.Open(bed.VaultPath, StopAzuriteOnPut(2)))
                 .RunCycleAsync(vm.VmId, None);
 
             Assert.True(azuriteDown);
@@ -177,40 +177,15 @@ namespace AzureSiteRecovery.DR.Core.Tests.Replication
             azuriteDown = false;
         }
 
-        /// <summary>The real blob store, whose <c>stopAt</c>-th put first stops Azurite (and so fails like every put after it).</summary>
-        private sealed class StopAzuriteOnPut : IObjectStore
+        /// <summary>The real blob store, whose <paramref name="stopAt"/>-th put first stops Azurite (and so fails like every put after it).</summary>
+        private PutHookStore StopAzuriteOnPut(int stopAt)
         {
-            private readonly IObjectStore inner;
-            private readonly int stopAt;
-            private readonly Func<Task> stop;
-            private int puts;
-
-            public StopAzuriteOnPut(IObjectStore inner, int stopAt, Func<Task> stop)
+            var puts = 0;
+            return new PutHookStore(OpenBlob(), async (key, put, ct) =>
             {
-                this.inner = inner;
-                this.stopAt = stopAt;
-                this.stop = stop;
-            }
-
-            public string Location => inner.Location;
-
-            public async Task PutAsync(string key, ReadOnlyMemory<byte> content, CancellationToken cancellationToken)
-            {
-                if (Interlocked.Increment(ref puts) == stopAt) await stop();
-                await inner.PutAsync(key, content, cancellationToken);
-            }
-
-            public Task<byte[]> GetAsync(string key, CancellationToken cancellationToken) => inner.GetAsync(key, cancellationToken);
-
-            public Task<bool> ExistsAsync(string key, CancellationToken cancellationToken) => inner.ExistsAsync(key, cancellationToken);
-
-            public Task<bool> TouchAsync(string key, CancellationToken cancellationToken) => inner.TouchAsync(key, cancellationToken);
-
-            public Task<bool> DeleteAsync(string key, CancellationToken cancellationToken) => inner.DeleteAsync(key, cancellationToken);
-
-            public Task<bool> DeleteIfUnchangedAsync(StoredObject listed, CancellationToken cancellationToken) => inner.DeleteIfUnchangedAsync(listed, cancellationToken);
-
-            public IAsyncEnumerable<StoredObject> ListAsync(string prefix, CancellationToken cancellationToken) => inner.ListAsync(prefix, cancellationToken);
+                if (Interlocked.Increment(ref puts) == stopAt) await StopAzuriteAsync();
+                await put();
+            });
         }
     }
 }

@@ -16,6 +16,7 @@ using Azure.Storage.Sas;
 using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Sites.Azure;
+using AzureSiteRecovery.DR.Core.Transfers.Retries;
 
 namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
 {
@@ -37,8 +38,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
         /// <summary>Blob metadata on a temporary copy: the job that made it.</summary>
         public const string JobMetadata = "azsrdrjob";
 
-        private static readonly TimeSpan FirstPoll = TimeSpan.FromMilliseconds(500);
-        private static readonly TimeSpan SlowestPoll = TimeSpan.FromSeconds(15);
+        private static readonly Backoff Polls = new Backoff(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(15), 1.5);
 
         /// <summary>The container of the replica blobs (contract 3).</summary>
         public const string ReplicaContainer = "azsr-dr-replica";
@@ -500,7 +500,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
         {
             var needAgent = request.WaitFor != VmStartCondition.PowerOn;
             var deadline = DateTimeOffset.UtcNow + request.StartTimeout;
-            var delay = FirstPoll;
+            var polls = 0;
             while (true)
             {
                 var view = (await AzureCalls.RunAsync(site, $"the state of VM {vm.Id.Name}", ct => vm.InstanceViewAsync(ct), cancellationToken).ConfigureAwait(false)).Value;
@@ -514,8 +514,8 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery
                         $"(waiting for {(needAgent ? "PowerState/running and the VM agent Ready" : "PowerState/running")}; power {power ?? "unknown"}, " +
                         $"agent {(AgentReady(view) ? "Ready" : "not ready")}). A guest without Hyper-V drivers or the Azure VM agent never reports Ready: see about_AzureSiteRecovery.DR.");
                 }
+                var delay = Polls.After(++polls);
                 await Task.Delay(left < delay ? left : delay, cancellationToken).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 3 / 2, SlowestPoll.Ticks));
             }
         }
 

@@ -5,6 +5,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Vault;
+using AzureSiteRecovery.DR.Core.Transfers.Retries;
 
 namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
 {
@@ -97,11 +98,6 @@ namespace AzureSiteRecovery.DR.Core.Replication.Scheduling
         /// How long a VM waits after its <paramref name="failures"/>-th failure in a row before it is tried again: its interval
         /// after the first (as a cycle that worked), doubling with each further one, at most <paramref name="maximum"/>.
         /// </summary>
-        public static TimeSpan BackOff(TimeSpan interval, int failures, TimeSpan maximum)
-        {
-            var factor = Math.Pow(2, Math.Min(30, Math.Max(0, failures - 1)));
-            var ticks = interval.Ticks * factor;
-            return ticks >= maximum.Ticks ? maximum : TimeSpan.FromTicks((long)ticks);
-        }
+        public static TimeSpan BackOff(TimeSpan interval, int failures, TimeSpan maximum) => new Backoff(interval, maximum).After(failures);
     }
 }

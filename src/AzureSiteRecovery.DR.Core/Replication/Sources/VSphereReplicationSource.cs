@@ -170,7 +170,17 @@ namespace AzureSiteRecovery.DR.Core.Replication.Sources
             public DiskReader ReaderOf(VmDisk disk)
             {
                 var flatFile = VSphereClient.FlatExtentOf(disk.FileName);
-                return (offset, buffer, count, ct) => source.client.ReadDiskAsync(flatFile, offset, buffer, count, ct);
+                return async (offset, buffer, count, ct) =>
+                {
+                    try
+                    {
+                        await source.client.ReadDiskAsync(flatFile, offset, buffer, count, ct).ConfigureAwait(false);
+                    }
+                    catch (TransferFailedException e) when (e.Vm is null)
+                    {
+                        throw e.ForDisk(source.record.Name, disk.Label);
+                    }
+                };
             }
 
             public Task RemoveAsync(CancellationToken cancellationToken) => source.RemoveQuietlyAsync(snapshot);

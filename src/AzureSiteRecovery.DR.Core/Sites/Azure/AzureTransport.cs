@@ -6,6 +6,7 @@ using Azure.Core;
 using Azure.Core.Pipeline;
 using AzureSiteRecovery.DR.Core.Sites.VSphere;
 using AzureSiteRecovery.DR.Core.Transfers.Bandwidth;
+using AzureSiteRecovery.DR.Core.Transfers.Retries;
 
 namespace AzureSiteRecovery.DR.Core.Sites.Azure
 {
@@ -39,9 +40,11 @@ namespace AzureSiteRecovery.DR.Core.Sites.Azure
         /// <summary>SHA-256 of the last certificate refused (neither trusted by the system nor pinned).</summary>
         public string? RefusedThumbprint => refused;
 
+        /// <summary>The site's transport, and the module's one retry budget in place of the SDK's own defaults (not stacked on ours).</summary>
         public void Apply(ClientOptions options)
         {
             if (Transport != null) options.Transport = Transport;
+            RetrySettings.Default.ApplyTo(options.Retry);
         }
 
         private bool Validate(HttpRequestMessage request, X509Certificate2? certificate, X509Chain? chain, SslPolicyErrors errors)

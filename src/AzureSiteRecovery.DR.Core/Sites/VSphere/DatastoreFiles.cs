@@ -7,6 +7,7 @@ using System.Net.Http.Headers;
 using System.Threading;
 using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Core.Errors;
+using AzureSiteRecovery.DR.Core.Transfers.Retries;
 
 namespace AzureSiteRecovery.DR.Core.Sites.VSphere
 {
@@ -31,19 +32,22 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
         }
 
         /// <summary>
-        /// Bytes [offset, offset+length) of the file. The stream ends early when the file does; it is
-        /// empty when offset is at or past the end (HTTP 416). Dispose it to release the connection.
+        /// Bytes [offset, offset+length) of the file as a stream (one try; <see cref="ReadAsync"/> retries). The stream ends
+        /// early when the file does; it is empty when offset is at or past the end (HTTP 416). Dispose it to release the connection.
         /// </summary>
         public async Task<Stream> OpenReadAsync(DatastorePath path, string datacenter, long offset, long length, CancellationToken ct)
         {
             if (offset < 0) throw new ArgumentOutOfRangeException(nameof(offset));
             if (length <= 0) throw new ArgumentOutOfRangeException(nameof(length), "A read needs a positive length.");
-            var response = await SendWithSessionAsync(() =>
+            HttpResponseMessage response;
+            try
             {
-                var request = new HttpRequestMessage(HttpMethod.Get, UrlOf(path, datacenter));
-                request.Headers.Range = new RangeHeaderValue(offset, offset + length - 1);
-                return request;
-            }, ct).ConfigureAwait(false);
+                response = await SendWithSessionAsync(() => RangedGet(path, datacenter, offset, length), ct, ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (!(e is OperationCanceledException && ct.IsCancellationRequested) && !(e is DRException))
+            {
+                throw TransferFailure("read", path, offset, new RetryOutcome(e, 1, TransientFault.Of(e)));
+            }
             try
             {
                 switch (response.StatusCode)
@@ -67,40 +71,123 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
             }
         }
 
-        /// <summary>The file's length in bytes (HEAD); null when the server does not say.</summary>
-        public async Task<long?> GetLengthAsync(DatastorePath path, string datacenter, CancellationToken ct)
+        /// <summary>
+        /// Reads bytes [offset, offset+count) of the file into <paramref name="buffer"/> and returns how many there were
+        /// (fewer when the file ends first). A broken or stalled transfer is retried from the byte it reached, not from
+        /// <paramref name="offset"/>; after the retries it fails with VSphereTransferFailed.
+        /// </summary>
+        public Task<int> ReadAsync(DatastorePath path, string datacenter, long offset, byte[] buffer, int count, CancellationToken ct)
         {
-            using var response = await SendWithSessionAsync(() => new HttpRequestMessage(HttpMethod.Head, UrlOf(path, datacenter)), ct).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode) throw Failure(path, "stat", response);
-            return response.Content.Headers.ContentLength;
+            if (offset < 0) throw new ArgumentOutOfRangeException(nameof(offset));
+            var filled = 0;
+            return Retrier.RunAsync(async attempt =>
+            {
+                var start = offset + filled;
+                using var response = await SendWithSessionAsync(() => RangedGet(path, datacenter, start, count - filled), attempt.Token, ct).ConfigureAwait(false);
+                long skip = 0;
+                switch (response.StatusCode)
+                {
+                    case HttpStatusCode.PartialContent:
+                        break;
+                    case HttpStatusCode.RequestedRangeNotSatisfiable:
+                        return filled;
+                    case HttpStatusCode.OK when offset == 0:
+                        // A server that ignores Range sends the whole file from its start: skip what an earlier try got.
+                        skip = filled;
+                        break;
+                    default:
+                        vim.Transport.ThrowIfTransient(response);
+                        throw Failure(path, "read", response);
+                }
+                using var stream = await response.Content.ReadAsStreamAsync().ConfigureAwait(false);
+                if (skip > 0) await SkipAsync(stream, skip, attempt).ConfigureAwait(false);
+                while (filled < count)
+                {
+                    var read = await stream.ReadAsync(buffer, filled, count - filled, attempt.Token).ConfigureAwait(false);
+                    if (read == 0) break;
+                    filled += read;
+                    attempt.Progressed();
+                }
+                return filled;
+            }, changesState: false, outcome => TransferFailure("read", path, offset + filled, outcome), ct);
         }
 
-        /// <summary>Streams <paramref name="length"/> bytes of <paramref name="content"/> into the file, replacing it.</summary>
+        private static async Task SkipAsync(Stream stream, long bytes, RetryAttempt attempt)
+        {
+            var scratch = new byte[Math.Min(bytes, 81920)];
+            while (bytes > 0)
+            {
+                var read = await stream.ReadAsync(scratch, 0, (int)Math.Min(bytes, scratch.Length), attempt.Token).ConfigureAwait(false);
+                if (read == 0) throw new EndOfStreamException("The file ended before the bytes read by an earlier try.");
+                bytes -= read;
+                attempt.Progressed();
+            }
+        }
+
+        private HttpRequestMessage RangedGet(DatastorePath path, string datacenter, long offset, long length)
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, UrlOf(path, datacenter));
+            request.Headers.Range = new RangeHeaderValue(offset, offset + length - 1);
+            return request;
+        }
+
+        /// <summary>The file's length in bytes (HEAD); null when the server does not say.</summary>
+        public Task<long?> GetLengthAsync(DatastorePath path, string datacenter, CancellationToken ct) =>
+            Retrier.RunAsync(async attempt =>
+            {
+                using var response = await SendWithSessionAsync(() => new HttpRequestMessage(HttpMethod.Head, UrlOf(path, datacenter)), attempt.Token, ct).ConfigureAwait(false);
+                if (!response.IsSuccessStatusCode)
+                {
+                    vim.Transport.ThrowIfTransient(response);
+                    throw Failure(path, "stat", response);
+                }
+                return response.Content.Headers.ContentLength;
+            }, changesState: false, outcome => TransferFailure("stat", path, 0, outcome), ct);
+
+        /// <summary>
+        /// Streams <paramref name="length"/> bytes of <paramref name="content"/> into the file, replacing it. A broken
+        /// upload is sent again from the start when <paramref name="content"/> can seek back, else it fails at once.
+        /// </summary>
         public async Task UploadAsync(DatastorePath path, string datacenter, Stream content, long length, CancellationToken ct)
         {
-            // A PUT body cannot be sent twice, so make sure the session is alive before starting.
-            await vim.CurrentTimeAsync(ct).ConfigureAwait(false);
-            using var request = new HttpRequestMessage(HttpMethod.Put, UrlOf(path, datacenter))
+            var start = content.CanSeek ? content.Position : -1;
+            await UploadCoreAsync(path, datacenter, length, async (body, token) =>
             {
-                Content = new StreamContent(new LengthLimitedStream(content, length)),
-            };
-            request.Content.Headers.ContentLength = length;
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-            using var response = await vim.Transport.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode) throw Failure(path, "write", response);
+                if (start >= 0) content.Position = start;
+                else if (body.Written > 0) throw new InvalidOperationException("The upload's content cannot be read again.");
+                using var limited = new LengthLimitedStream(content, length);
+                await limited.CopyToAsync(body, 81920, token).ConfigureAwait(false);
+            }, ct).ConfigureAwait(false);
         }
 
         /// <summary>
         /// Creates or replaces a file of <paramref name="length"/> bytes that <paramref name="write"/>
         /// writes straight into the request body (no staging copy), e.g. a disk image from the chunk store.
+        /// A broken upload is retried whole: <paramref name="write"/> is called again and must write the same bytes.
         /// </summary>
-        public async Task UploadAsync(DatastorePath path, string datacenter, Func<Stream, CancellationToken, Task> write, long length, CancellationToken ct)
+        public Task UploadAsync(DatastorePath path, string datacenter, Func<Stream, CancellationToken, Task> write, long length, CancellationToken ct) =>
+            UploadCoreAsync(path, datacenter, length, (body, token) => write(body, token), ct);
+
+        private async Task UploadCoreAsync(DatastorePath path, string datacenter, long length, Func<CountingStream, CancellationToken, Task> write, CancellationToken ct)
         {
+            // A PUT body is not sent twice within one try, so make sure the session is alive before starting.
             await vim.CurrentTimeAsync(ct).ConfigureAwait(false);
-            using var request = new HttpRequestMessage(HttpMethod.Put, UrlOf(path, datacenter)) { Content = new PushContent(write, length, ct) };
-            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-            using var response = await vim.Transport.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode) throw Failure(path, "write", response);
+            long reached = 0;
+            // Replacing a whole file with the same bytes is safe to repeat.
+            await Retrier.RunAsync(async attempt =>
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Put, UrlOf(path, datacenter))
+                {
+                    Content = new PushContent(write, length, attempt, written => reached = written),
+                };
+                request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+                using var response = await vim.Transport.SendOnceAsync(request, HttpCompletionOption.ResponseHeadersRead, attempt.Token).ConfigureAwait(false);
+                if (!response.IsSuccessStatusCode)
+                {
+                    vim.Transport.ThrowIfTransient(response);
+                    throw Failure(path, "write", response);
+                }
+            }, changesState: false, outcome => TransferFailure("write", path, reached, outcome), ct).ConfigureAwait(false);
         }
 
         /// <summary>
@@ -115,14 +202,26 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
         public async Task WriteRangeAsync(DatastorePath path, string datacenter, long offset, byte[] data, int count, CancellationToken ct)
         {
             var last = offset + count - 1;
-            using var response = await SendWithSessionAsync(() =>
+            // The same bytes to the same range: safe to repeat.
+            using var response = await Retrier.RunAsync(async attempt =>
             {
-                var request = new HttpRequestMessage(HttpMethod.Put, UrlOf(path, datacenter)) { Content = new ByteArrayContent(data, 0, count) };
-                request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-                request.Content.Headers.ContentRange = new ContentRangeHeaderValue(offset, last);
-                return request;
-            }, ct).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode) throw Failure(path, "write a range of", response);
+                var answer = await SendWithSessionAsync(() =>
+                {
+                    var request = new HttpRequestMessage(HttpMethod.Put, UrlOf(path, datacenter)) { Content = new ByteArrayContent(data, 0, count) };
+                    request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+                    request.Content.Headers.ContentRange = new ContentRangeHeaderValue(offset, last);
+                    return request;
+                }, attempt.Token, ct).ConfigureAwait(false);
+                if (!answer.IsSuccessStatusCode)
+                {
+                    using (answer)
+                    {
+                        vim.Transport.ThrowIfTransient(answer);
+                        throw Failure(path, "write a range of", answer);
+                    }
+                }
+                return answer;
+            }, changesState: false, outcome => TransferFailure("write", path, offset, outcome), ct).ConfigureAwait(false);
             var echoed = response.Content?.Headers.ContentRange;
             var confirmed = response.StatusCode == HttpStatusCode.PartialContent
                 || (echoed != null && echoed.HasRange && echoed.From == offset && echoed.To == last);
@@ -171,12 +270,7 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
 
                 var length = await GetLengthAsync(scratch, datacenter, ct).ConfigureAwait(false);
                 var back = new byte[whole.Length + 1];
-                var filled = 0;
-                using (var stream = await OpenReadAsync(scratch, datacenter, 0, back.Length, ct).ConfigureAwait(false))
-                {
-                    int n;
-                    while (filled < back.Length && (n = await stream.ReadAsync(back, filled, back.Length - filled, ct).ConfigureAwait(false)) > 0) filled += n;
-                }
+                var filled = await ReadAsync(scratch, datacenter, 0, back, back.Length, ct).ConfigureAwait(false);
                 Array.Copy(middle, 0, whole, Block, Block);
                 return length == whole.Length && filled == whole.Length && back.Take(filled).SequenceEqual(whole);
             }
@@ -186,25 +280,31 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
             }
         }
 
-        /// <summary>A request body produced by a writer callback as the request is sent.</summary>
+        /// <summary>A request body produced by a writer callback as the request is sent; each byte written is progress for the try.</summary>
         private sealed class PushContent : HttpContent
         {
-            private readonly Func<Stream, CancellationToken, Task> write;
+            private readonly Func<CountingStream, CancellationToken, Task> write;
             private readonly long length;
-            private readonly CancellationToken ct;
+            private readonly RetryAttempt attempt;
+            private readonly Action<long> reached;
 
-            public PushContent(Func<Stream, CancellationToken, Task> write, long length, CancellationToken ct)
+            public PushContent(Func<CountingStream, CancellationToken, Task> write, long length, RetryAttempt attempt, Action<long> reached)
             {
                 this.write = write;
                 this.length = length;
-                this.ct = ct;
+                this.attempt = attempt;
+                this.reached = reached;
                 Headers.ContentLength = length;
             }
 
             protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
             {
-                var counting = new CountingStream(stream);
-                await write(counting, ct).ConfigureAwait(false);
+                var counting = new CountingStream(stream, written =>
+                {
+                    attempt.Progressed();
+                    reached(written);
+                });
+                await write(counting, attempt.Token).ConfigureAwait(false);
                 if (counting.Written != length)
                 {
                     throw new InvalidOperationException($"The upload wrote {counting.Written} bytes but announced {length}.");
@@ -222,8 +322,13 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
         private sealed class CountingStream : Stream
         {
             private readonly Stream inner;
+            private readonly Action<long> wrote;
 
-            public CountingStream(Stream inner) => this.inner = inner;
+            public CountingStream(Stream inner, Action<long> wrote)
+            {
+                this.inner = inner;
+                this.wrote = wrote;
+            }
 
             public long Written { get; private set; }
             public override bool CanRead => false;
@@ -241,27 +346,39 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
             {
                 inner.Write(buffer, offset, count);
                 Written += count;
+                wrote(Written);
             }
 
             public override async Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
             {
                 await inner.WriteAsync(buffer, offset, count, cancellationToken).ConfigureAwait(false);
                 Written += count;
+                wrote(Written);
             }
         }
 
-        private async Task<HttpResponseMessage> SendWithSessionAsync(Func<HttpRequestMessage> request, CancellationToken ct)
+        /// <summary>Sends a request once (the caller's retry loop repeats it); a session the server forgot is restored and the request sent again once.</summary>
+        private async Task<HttpResponseMessage> SendWithSessionAsync(Func<HttpRequestMessage> request, CancellationToken token, CancellationToken ct)
         {
             using (var first = request())
             {
-                var response = await vim.Transport.SendAsync(first, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+                var response = await vim.Transport.SendOnceAsync(first, HttpCompletionOption.ResponseHeadersRead, token).ConfigureAwait(false);
                 if (response.StatusCode != HttpStatusCode.Unauthorized) return response;
                 response.Dispose();
             }
             // The session expired: any SOAP call logs in again, then the file request is repeated once.
             await vim.CurrentTimeAsync(ct).ConfigureAwait(false);
             using var second = request();
-            return await vim.Transport.SendAsync(second, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+            return await vim.Transport.SendOnceAsync(second, HttpCompletionOption.ResponseHeadersRead, token).ConfigureAwait(false);
+        }
+
+        private Exception TransferFailure(string direction, DatastorePath path, long offset, RetryOutcome outcome)
+        {
+            if (outcome.Last is DRException) return outcome.Last;
+            var last = outcome.Last;
+            while (last.InnerException != null) last = last.InnerException;
+            return new TransferFailedException("VSphereTransferFailed", direction, path.ToString(), offset, vim.Transport.BaseUrl.ToString(), vim.SiteName,
+                outcome.Attempts, outcome.Fault?.Description ?? last.Message, outcome.Last);
         }
 
         private DatastoreFileException Failure(DatastorePath path, string what, HttpResponseMessage response) =>

@@ -13,6 +13,7 @@ using System.Xml;
 using System.Xml.Linq;
 using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Transfers.Bandwidth;
+using AzureSiteRecovery.DR.Core.Transfers.Retries;
 
 namespace AzureSiteRecovery.DR.Core.Sites.VSphere
 {
@@ -62,7 +63,7 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
             // The site's bandwidth cap paces every body to and from the server, shared with all connections of the process to it.
             var limiter = BandwidthLimiter.ForLink(BandwidthLimiter.VSphereLink(BaseUrl), endpoint.BandwidthLimit);
             HttpMessageHandler chain = limiter is null ? handler : new PacedHandler(limiter, handler);
-            // No client-wide timeout: disk transfers run for hours; SOAP calls get CallTimeout each.
+            // No client-wide timeout: disk transfers run for hours; each try is bounded by the stall timeout instead.
             http = new HttpClient(chain, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
         }
 
@@ -74,24 +75,38 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
         /// <summary>Sent as SOAPAction urn:vim25/&lt;version&gt;; set to the server's apiVersion after RetrieveServiceContent.</summary>
         public string ApiVersion { get; set; } = "6.5";
 
-        public TimeSpan CallTimeout { get; set; } = TimeSpan.FromMinutes(5);
-
-        /// <summary>Posts one request element (e.g. &lt;Login&gt;) and returns the response element (&lt;LoginResponse&gt;).</summary>
-        public async Task<XElement> InvokeAsync(XElement request, CancellationToken ct)
+        /// <summary>
+        /// Posts one request element (e.g. &lt;Login&gt;) and returns the response element (&lt;LoginResponse&gt;).
+        /// Transient faults are retried (<see cref="Retrier"/>): any call that only reads, and a call that changes
+        /// something when the server provably did not act on it; each try is bounded by the stall timeout.
+        /// </summary>
+        public Task<XElement> InvokeAsync(XElement request, CancellationToken ct)
         {
-            var envelope = new XElement(VimXml.Soap + "Envelope",
+            var envelope = Serialize(new XElement(VimXml.Soap + "Envelope",
                 new XAttribute(XNamespace.Xmlns + "soapenv", VimXml.Soap),
                 new XAttribute(XNamespace.Xmlns + "xsi", VimXml.Xsi),
                 new XAttribute(XNamespace.Xmlns + "xsd", VimXml.Xsd),
-                new XElement(VimXml.Soap + "Body", request));
+                new XElement(VimXml.Soap + "Body", request)));
+            var method = request.Name.LocalName;
+            var changesState = !SafeToRepeat(method);
+            return Retrier.RunAsync(attempt => InvokeOnceAsync(envelope, attempt.Token), changesState, outcome => MapFailure(outcome, method, changesState), ct);
+        }
 
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            timeout.CancelAfter(CallTimeout);
-            using var message = new HttpRequestMessage(HttpMethod.Post, SdkUrl) { Content = new ByteArrayContent(Serialize(envelope)) };
+        /// <summary>Calls that only read (or whose repetition leaves nothing behind but an unused view): sent again after any transient fault.</summary>
+        private static bool SafeToRepeat(string method) => method switch
+        {
+            "RetrieveServiceContent" or "Login" or "CurrentTime" or "RetrievePropertiesEx" or "QueryChangedDiskAreas" or "WaitForUpdatesEx"
+                or "CancelWaitForUpdates" or "CancelRetrievePropertiesEx" or "CreateContainerView" or "CreatePropertyCollector" => true,
+            _ => false,
+        };
+
+        private async Task<XElement> InvokeOnceAsync(byte[] envelope, CancellationToken token)
+        {
+            using var message = new HttpRequestMessage(HttpMethod.Post, SdkUrl) { Content = new ByteArrayContent(envelope) };
             message.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("text/xml") { CharSet = "utf-8" };
             message.Headers.TryAddWithoutValidation("SOAPAction", "urn:vim25/" + ApiVersion);
 
-            using var response = await SendAsync(message, HttpCompletionOption.ResponseContentRead, timeout.Token, ct).ConfigureAwait(false);
+            using var response = await http.SendAsync(message, HttpCompletionOption.ResponseContentRead, token).ConfigureAwait(false);
             XDocument document;
             try
             {
@@ -101,12 +116,14 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
             }
             catch (XmlException e)
             {
+                ThrowIfTransient(response);
                 throw NotAnSdk($"HTTP {(int)response.StatusCode}, not a SOAP envelope: {e.Message}", e);
             }
 
             var body = document.Root?.Element(VimXml.Soap + "Body")?.Elements().FirstOrDefault();
             if (body is null)
             {
+                ThrowIfTransient(response);
                 throw NotAnSdk($"HTTP {(int)response.StatusCode}, no SOAP body", null);
             }
             if (body.Name == VimXml.Soap + "Fault")
@@ -115,31 +132,24 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
             }
             if (!response.IsSuccessStatusCode)
             {
+                ThrowIfTransient(response);
                 throw NotAnSdk($"HTTP {(int)response.StatusCode}", null);
             }
             return body;
         }
 
-        /// <summary>Sends any request (SOAP or datastore file) and maps network and certificate failures.</summary>
-        public async Task<HttpResponseMessage> SendAsync(HttpRequestMessage message, HttpCompletionOption completion, CancellationToken requestToken, CancellationToken callerToken)
+        /// <summary>Sends one request (a datastore file transfer) as it is: no retry, no mapping; the caller's retry loop does both.</summary>
+        public Task<HttpResponseMessage> SendOnceAsync(HttpRequestMessage message, HttpCompletionOption completion, CancellationToken token) =>
+            http.SendAsync(message, completion, token);
+
+        /// <summary>An answer that asks to come back later (503 with Retry-After, 502, 504, ...) as a fault the retry loop retries.</summary>
+        public void ThrowIfTransient(HttpResponseMessage response)
         {
-            try
+            if (TransientFault.IsTransientStatus(response.StatusCode))
             {
-                return await http.SendAsync(message, completion, requestToken).ConfigureAwait(false);
-            }
-            catch (HttpRequestException e)
-            {
-                throw MapFailure(e);
-            }
-            catch (OperationCanceledException e) when (!callerToken.IsCancellationRequested)
-            {
-                throw new SiteUnreachableException("VSphereUnreachable", SdkUrl.ToString(),
-                    $"vSphere at '{SdkUrl}'{SiteSuffix()} did not answer within {CallTimeout.TotalSeconds:0} s.", e);
+                throw new TransientHttpStatusException(response.StatusCode, TransientHttpStatusException.RetryAfterOf(response), response.RequestMessage?.RequestUri?.GetLeftPart(UriPartial.Path) ?? SdkUrl.ToString());
             }
         }
-
-        public Task<HttpResponseMessage> SendAsync(HttpRequestMessage message, HttpCompletionOption completion, CancellationToken ct) =>
-            SendAsync(message, completion, ct, ct);
 
         /// <summary>The vim25 fault of a SOAP Fault element, or of a LocalizedMethodFault of a failed task.</summary>
         public static VSphereFaultException ParseFault(XElement fault, string? target = null)
@@ -193,17 +203,36 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
             return false;
         }
 
-        private DRException MapFailure(HttpRequestException e)
+        /// <summary>
+        /// The error a call ends with after its retries: its own typed error (a vim25 fault, not an SDK), a certificate we do not
+        /// trust, or the site unreachable, naming the attempts and the last transport error.
+        /// </summary>
+        private Exception MapFailure(RetryOutcome outcome, string what, bool changesState)
         {
             var refused = refusedThumbprint;
-            if (refused != null)
+            if (refused != null && !(outcome.Last is DRException))
             {
                 return new CertificateUntrustedException(SdkUrl.ToString(), refused, siteName);
             }
-            Exception inner = e;
-            while (inner.InnerException != null) inner = inner.InnerException;
+            if (outcome.Fault is null)
+            {
+                return outcome.Last is DRException ? outcome.Last : new SiteUnreachableException("VSphereUnreachable", SdkUrl.ToString(),
+                    $"Cannot reach vSphere at '{SdkUrl}'{SiteSuffix()}: {Innermost(outcome.Last).Message}. Check the URL, the name resolution and the firewall, and that the server is running.", outcome.Last);
+            }
+            var unknown = changesState && !outcome.Fault.NotSent;
             return new SiteUnreachableException("VSphereUnreachable", SdkUrl.ToString(),
-                $"Cannot reach vSphere at '{SdkUrl}'{SiteSuffix()}: {inner.Message}. Check the URL, the name resolution and the firewall, and that the server is running.", e);
+                $"vSphere at '{SdkUrl}'{SiteSuffix()} did not complete {what} after {outcome.AttemptsText}: {outcome.Fault.Description}." +
+                (unknown ? " The call changes the server's state and may have taken effect, so it was not sent again." : "") +
+                " Check the network path to the server and that it is running.", outcome.Last)
+            {
+                OutcomeUnknown = unknown,
+            };
+        }
+
+        private static Exception Innermost(Exception e)
+        {
+            while (e.InnerException != null) e = e.InnerException;
+            return e;
         }
 
         private SiteUnreachableException NotAnSdk(string what, Exception? inner) =>

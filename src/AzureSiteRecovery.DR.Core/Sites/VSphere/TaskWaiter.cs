@@ -4,6 +4,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using System.Xml.Linq;
 using AzureSiteRecovery.DR.Core.Errors;
+using AzureSiteRecovery.DR.Core.Transfers.Retries;
 
 namespace AzureSiteRecovery.DR.Core.Sites.VSphere
 {
@@ -13,8 +14,7 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
     /// </summary>
     internal sealed class TaskWaiter
     {
-        private static readonly TimeSpan FirstPoll = TimeSpan.FromMilliseconds(100);
-        private static readonly TimeSpan SlowestPoll = TimeSpan.FromSeconds(2);
+        private static readonly Backoff Polls = new Backoff(TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(2));
         private readonly PropertyCollector collector;
 
         public TaskWaiter(PropertyCollector collector)
@@ -25,7 +25,7 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
         /// <summary>Returns info.result (null for tasks without one); a task in state error throws its fault, with <paramref name="target"/> named.</summary>
         public async Task<XElement?> WaitAsync(MoRef task, string target, IProgress<int>? progress, CancellationToken ct)
         {
-            var delay = FirstPoll;
+            var polls = 0;
             var lastPercent = -1;
             while (true)
             {
@@ -45,8 +45,7 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
                     progress?.Report(percent);
                     lastPercent = percent;
                 }
-                await Task.Delay(delay, ct).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, SlowestPoll.Ticks));
+                await Task.Delay(Polls.After(++polls), ct).ConfigureAwait(false);
             }
         }
 

@@ -7,6 +7,7 @@ using System.Threading.Tasks;
 using System.Xml.Linq;
 using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Model;
+using AzureSiteRecovery.DR.Core.Transfers.Retries;
 using static AzureSiteRecovery.DR.Core.Sites.VSphere.VimXml;
 
 namespace AzureSiteRecovery.DR.Core.Sites.VSphere
@@ -20,9 +21,8 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
     /// </summary>
     public sealed class VSphereClient : IDisposable
     {
-        private static readonly TimeSpan GuestFirstPoll = TimeSpan.FromMilliseconds(250);
         // Every second a recovered VM is up but not yet seen adds to its RTO: back off gently and never wait more than 2 s between looks.
-        private static readonly TimeSpan GuestSlowestPoll = TimeSpan.FromSeconds(2);
+        private static readonly Backoff GuestPolls = new Backoff(TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(2), 1.5);
 
         private readonly VimClient vim;
         private readonly PropertyCollector collector;
@@ -130,22 +130,55 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
             ReconfigureAsync(vmMoRef, ConfigSpecs.ChangeTracking(enabled), ct);
 
         /// <summary>Takes a snapshot and waits for it; returns the snapshot's moref.</summary>
-        public async Task<string> CreateSnapshotAsync(string vmMoRef, string name, string? description, bool quiesce, bool memory, CancellationToken ct)
+        public Task<string> CreateSnapshotAsync(string vmMoRef, string name, string? description, bool quiesce, bool memory, CancellationToken ct)
         {
             if (string.IsNullOrEmpty(name)) throw new ArgumentException("A snapshot name is required.", nameof(name));
             var vm = MoRef.VirtualMachine(vmMoRef);
-            var task = await vim.StartTaskAsync("CreateSnapshot_Task", vm, ct,
-                El("name", name), El("description", description ?? ""), El("memory", memory), El("quiesce", quiesce)).ConfigureAwait(false);
-            var result = await tasks.WaitAsync(task, vmMoRef, null, ct).ConfigureAwait(false);
-            return result?.Value ?? throw new VSphereFaultException("InvalidResponse", "CreateSnapshot_Task returned no snapshot", vmMoRef);
+            // A connection that broke after the call may have reached vCenter: look for the snapshot by name before asking again.
+            return ChangeAsync(async () => (await ListSnapshotsAsync(vmMoRef, ct).ConfigureAwait(false)).FirstOrDefault(s => s.Name == name)?.MoRef, async () =>
+            {
+                var task = await vim.StartTaskAsync("CreateSnapshot_Task", vm, ct,
+                    El("name", name), El("description", description ?? ""), El("memory", memory), El("quiesce", quiesce)).ConfigureAwait(false);
+                var result = await tasks.WaitAsync(task, vmMoRef, null, ct).ConfigureAwait(false);
+                return result?.Value ?? throw new VSphereFaultException("InvalidResponse", "CreateSnapshot_Task returned no snapshot", vmMoRef);
+            }, ct);
         }
 
         /// <summary>Removes one snapshot (not its children), consolidating its delta into the parent.</summary>
-        public async Task RemoveSnapshotAsync(string snapshotMoRef, CancellationToken ct)
+        public Task RemoveSnapshotAsync(string snapshotMoRef, CancellationToken ct) =>
+            ChangeAsync(null, async () =>
+            {
+                var task = await vim.StartTaskAsync("RemoveSnapshot_Task", MoRef.Snapshot(snapshotMoRef), ct,
+                    El("removeChildren", false), El("consolidate", true)).ConfigureAwait(false);
+                await tasks.WaitAsync(task, snapshotMoRef, null, ct).ConfigureAwait(false);
+                return snapshotMoRef;
+            }, ct, goneMeansDone: "ManagedObjectNotFound");
+
+        /// <summary>
+        /// A call that changes something, sent again when its connection broke after it may have reached vCenter
+        /// (SiteUnreachableException.OutcomeUnknown), but only after <paramref name="done"/> shows it did not take effect
+        /// (its result, or null), or, with <paramref name="goneMeansDone"/>, when a repeat answers with that fault (the
+        /// object the first try removed is gone). Other faults end it as they are.
+        /// </summary>
+        private Task<T> ChangeAsync<T>(Func<Task<T?>>? done, Func<Task<T>> change, CancellationToken ct, string? goneMeansDone = null) where T : class =>
+            Retrier.RunAsync(async attempt =>
+            {
+                if (attempt.Number > 1 && done != null && await done().ConfigureAwait(false) is T already) return already;
+                try
+                {
+                    return await change().ConfigureAwait(false);
+                }
+                catch (VSphereFaultException e) when (attempt.Number > 1 && e.FaultName == goneMeansDone)
+                {
+                    return default(T)!;
+                }
+            }, changesState: false, outcome => outcome.Last, ct);
+
+        /// <summary><paramref name="state"/> when the VM's power state is it, else null.</summary>
+        private async Task<string?> PowerStateIsAsync(string vmMoRef, string state, CancellationToken ct)
         {
-            var task = await vim.StartTaskAsync("RemoveSnapshot_Task", MoRef.Snapshot(snapshotMoRef), ct,
-                El("removeChildren", false), El("consolidate", true)).ConfigureAwait(false);
-            await tasks.WaitAsync(task, snapshotMoRef, null, ct).ConfigureAwait(false);
+            var o = await collector.RetrieveOneAsync(MoRef.VirtualMachine(vmMoRef), new[] { "runtime.powerState" }, ct).ConfigureAwait(false);
+            return o.String("runtime.powerState") == state ? state : null;
         }
 
         /// <summary>The VM's snapshot tree, flattened: parents before children.</summary>
@@ -215,20 +248,15 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
             return await files.OpenReadAsync(path, dc, offset, length, ct).ConfigureAwait(false);
         }
 
-        /// <summary>Fills <paramref name="buffer"/> with bytes [offset, offset+count) of a disk's flat file; past the end of a short file (thin, or vcsim's empty files) the disk reads as zeros.</summary>
+        /// <summary>
+        /// Fills <paramref name="buffer"/> with bytes [offset, offset+count) of a disk's flat file; past the end of a short file (thin,
+        /// or vcsim's empty files) the disk reads as zeros. A broken transfer is retried from the byte it reached (VSphereTransferFailed after the retries).
+        /// </summary>
         public async Task ReadDiskAsync(string flatFile, long offset, byte[] buffer, int count, CancellationToken ct)
         {
-            var filled = 0;
-            using (var stream = await OpenDiskReadAsync(flatFile, offset, count, ct).ConfigureAwait(false))
-            {
-                while (filled < count)
-                {
-                    var read = await stream.ReadAsync(buffer, filled, count - filled, ct).ConfigureAwait(false);
-                    if (read == 0) break;
-                    filled += read;
-                }
-            }
-
+            var path = DatastorePath.Parse(flatFile);
+            var dc = await lookup.DatacenterOfDatastoreAsync(path.Datastore, ct).ConfigureAwait(false);
+            var filled = await files.ReadAsync(path, dc, offset, buffer, count, ct).ConfigureAwait(false);
             Array.Clear(buffer, filled, count - filled);
         }
 
@@ -276,8 +304,13 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
             var dc = await lookup.FindDatacenterAsync(await lookup.DatacenterOfDatastoreAsync(path.Datastore, ct).ConfigureAwait(false), ct).ConfigureAwait(false);
             try
             {
-                var task = await vim.StartTaskAsync("DeleteDatastoreFile_Task", fileManager, ct, El("name", path.ToString()), dc.Ref.ToElement("datacenter")).ConfigureAwait(false);
-                await tasks.WaitAsync(task, path.ToString(), null, ct).ConfigureAwait(false);
+                // Deleting twice is harmless: a repeat after an unknown outcome needs no check.
+                await ChangeAsync(null, async () =>
+                {
+                    var task = await vim.StartTaskAsync("DeleteDatastoreFile_Task", fileManager, ct, El("name", path.ToString()), dc.Ref.ToElement("datacenter")).ConfigureAwait(false);
+                    await tasks.WaitAsync(task, path.ToString(), null, ct).ConfigureAwait(false);
+                    return datastorePath;
+                }, ct).ConfigureAwait(false);
             }
             catch (VSphereFaultException e) when (e.FaultName == "FileNotFound")
             {
@@ -375,18 +408,22 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
             }
         }
 
-        public async Task PowerOnAsync(string vmMoRef, CancellationToken ct)
-        {
-            var task = await vim.StartTaskAsync("PowerOnVM_Task", MoRef.VirtualMachine(vmMoRef), ct).ConfigureAwait(false);
-            await tasks.WaitAsync(task, vmMoRef, null, ct).ConfigureAwait(false);
-        }
+        public Task PowerOnAsync(string vmMoRef, CancellationToken ct) =>
+            ChangeAsync(() => PowerStateIsAsync(vmMoRef, "poweredOn", ct), async () =>
+            {
+                var task = await vim.StartTaskAsync("PowerOnVM_Task", MoRef.VirtualMachine(vmMoRef), ct).ConfigureAwait(false);
+                await tasks.WaitAsync(task, vmMoRef, null, ct).ConfigureAwait(false);
+                return "poweredOn";
+            }, ct);
 
         /// <summary>Hard power off (no guest shutdown).</summary>
-        public async Task PowerOffAsync(string vmMoRef, CancellationToken ct)
-        {
-            var task = await vim.StartTaskAsync("PowerOffVM_Task", MoRef.VirtualMachine(vmMoRef), ct).ConfigureAwait(false);
-            await tasks.WaitAsync(task, vmMoRef, null, ct).ConfigureAwait(false);
-        }
+        public Task PowerOffAsync(string vmMoRef, CancellationToken ct) =>
+            ChangeAsync(() => PowerStateIsAsync(vmMoRef, "poweredOff", ct), async () =>
+            {
+                var task = await vim.StartTaskAsync("PowerOffVM_Task", MoRef.VirtualMachine(vmMoRef), ct).ConfigureAwait(false);
+                await tasks.WaitAsync(task, vmMoRef, null, ct).ConfigureAwait(false);
+                return "poweredOff";
+            }, ct);
 
         /// <summary>Asks the guest (VMware Tools) to shut down and returns; the VM powers off some time later.</summary>
         public Task ShutdownGuestAsync(string vmMoRef, CancellationToken ct) =>
@@ -428,8 +465,12 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
                     // Powered off in between: what we wanted.
                 }
             }
-            var task = await vim.StartTaskAsync("Destroy_Task", vm, ct).ConfigureAwait(false);
-            await tasks.WaitAsync(task, vmMoRef, null, ct).ConfigureAwait(false);
+            await ChangeAsync(null, async () =>
+            {
+                var task = await vim.StartTaskAsync("Destroy_Task", vm, ct).ConfigureAwait(false);
+                await tasks.WaitAsync(task, vmMoRef, null, ct).ConfigureAwait(false);
+                return vmMoRef;
+            }, ct, goneMeansDone: "ManagedObjectNotFound").ConfigureAwait(false);
         }
 
         // ---- session ----
@@ -500,15 +541,15 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
         {
             var vm = MoRef.VirtualMachine(vmMoRef);
             var deadline = DateTime.UtcNow + left;
-            var delay = GuestFirstPoll;
+            var polls = 0;
             while (true)
             {
                 var o = await collector.RetrieveOneAsync(vm, paths, ct).ConfigureAwait(false);
                 if (done(o)) return o;
                 var remaining = deadline - DateTime.UtcNow;
                 if (remaining <= TimeSpan.Zero) throw TimedOut(vmMoRef, o, timeout, errorId, what);
+                var delay = GuestPolls.After(++polls);
                 await Task.Delay(remaining < delay ? remaining : delay, ct).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 3 / 2, GuestSlowestPoll.Ticks));
             }
         }
 

@@ -12,6 +12,7 @@ using Azure.Data.Tables;
 using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Model;
 using AzureSiteRecovery.DR.Core.Secrets;
+using AzureSiteRecovery.DR.Core.Transfers.Retries;
 
 namespace AzureSiteRecovery.DR.Core.Vault.Tables
 {
@@ -43,7 +44,8 @@ namespace AzureSiteRecovery.DR.Core.Vault.Tables
         private readonly TableClient events;
         private readonly VaultKey key;
         private readonly AuthenticatedCipher cipher;
-        private readonly Random jitter = new Random();
+        // Two writers that met a concurrent change must not come back together.
+        private static readonly Backoff ConcurrentChangeBackoff = new Backoff(TimeSpan.FromMilliseconds(20), TimeSpan.FromMilliseconds(400));
 
         private TableVault(TableServiceClient service, string prefix, VaultKey key, string location)
         {
@@ -227,9 +229,7 @@ namespace AzureSiteRecovery.DR.Core.Vault.Tables
                 }
                 catch (RequestFailedException ex) when (IsConcurrentChange(ex) && i < MaxAttempts)
                 {
-                    int delay;
-                    lock (jitter) delay = jitter.Next(5, 10 + Math.Min(400, 10 << Math.Min(i, 6)));
-                    await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+                    await Task.Delay(ConcurrentChangeBackoff.AfterWithJitter(i), cancellationToken).ConfigureAwait(false);
                 }
             }
         }

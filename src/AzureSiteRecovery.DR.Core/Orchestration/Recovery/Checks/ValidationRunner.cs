@@ -9,6 +9,7 @@ using System.Security.Authentication;
 using System.Threading;
 using System.Threading.Tasks;
 using AzureSiteRecovery.DR.Core.Model;
+using AzureSiteRecovery.DR.Core.Transfers.Retries;
 
 namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery.Checks
 {
@@ -48,8 +49,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery.Checks
     /// </summary>
     public sealed class ValidationRunner
     {
-        private static readonly TimeSpan FirstRetryDelay = TimeSpan.FromSeconds(1);
-        private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
+        private static readonly Backoff Retries = new Backoff(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(5), 1.25);
 
         // One attempt never takes the whole timeout: a server that accepts and hangs gets asked again.
         private static readonly TimeSpan MaxAttempt = TimeSpan.FromSeconds(10);
@@ -195,7 +195,6 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery.Checks
             Func<CancellationToken, Task<string?>> attempt, CancellationToken cancellationToken)
         {
             var clock = Stopwatch.StartNew();
-            var delay = FirstRetryDelay;
             var attempts = 0;
             // What the last attempt that got an answer found: a final attempt cut short by the deadline says less.
             string? lastAnswer = null;
@@ -247,8 +246,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery.Checks
                     };
                 }
 
-                await Task.Delay(Min(delay, remaining), cancellationToken).ConfigureAwait(false);
-                delay = Min(TimeSpan.FromTicks(delay.Ticks * 5 / 4), MaxRetryDelay);
+                await Task.Delay(Min(Retries.After(attempts), remaining), cancellationToken).ConfigureAwait(false);
             }
         }
 

@@ -1,0 +1,190 @@
+# Transient network faults retried: the lab's vCenters reached through drfaultproxy (tests/lab/README.md, "Fault proxy"),
+# which cuts, stalls or answers 503 to a share of the connections. The resume of a broken copy is in NetworkFaults.Tests.ps1.
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
+    Import-Module $env:AZSR_DR_TEST_MODULE -Force
+    $cred = New-TestCredential
+    # Random extents of the disk rewritten, as a guest would between cycles.
+    function Write-GuestChanges([string] $Disk, [long] $Capacity, [int] $Count, [Random] $Rng) {
+        for ($i = 0; $i -lt $Count; $i++) {
+            $length = (1 + $Rng.Next(16)) * 64KB
+            $offset = [long]($Rng.NextDouble() * ($Capacity - $length)) -band -4096
+            Write-DiskBytes $Disk $offset $length ($Rng.Next())
+        }
+    }
+}
+
+Describe 'Replication through a network that cuts 10 % of its connections' {
+    BeforeAll {
+        $capacity = 128MB
+        $seed = Get-Random -Maximum 100000
+        $rng = [Random]::new($seed)
+        $lab = Start-TestVcsim -Arguments @('-vm', '1', '-cluster', '0', '-disk-mb', '128')
+        # Cut after a random count of up to 4 MiB: data connections die mid-chunk, SOAP connections now and then.
+        $proxy = Start-TestFaultProxy -Upstream $lab.Url -Mode tcp -Arguments @('-cut', '0.1', '-seed', $seed)
+        $vault = New-TestVaultPath
+        $work = Split-Path $vault
+        $PSDefaultParameterValues = @{ '*:Vault' = $vault; '*:WarningAction' = 'SilentlyContinue' }
+        New-DRSite -Name onprem -VSphere -Server $proxy.Url('/sdk') -Credential $cred -Role Protected -SkipCertificateCheck | Out-Null
+        New-DRSite -Name dr -VSphere -Server https://vc02.example.test/sdk -Credential $cred -Role Recovery -SkipConnectionTest | Out-Null
+        New-ReplicationPolicy -Name gold -AppConsistentFrequency 0 -RecoveryPointRetention (New-TimeSpan -Days 1) | Out-Null
+        New-ProtectionGroup -Name erp -ProtectedSite onprem -RecoverySite dr -Policy gold | Out-Null
+        $disk = Get-FlatFile $lab.StateDir 'DC0_H0_VM0'
+        Write-DiskBytes $disk 0 (32MB) 1
+        Get-DRVm -Site onprem -Name DC0_H0_VM0 | Enable-VmProtection -ProtectionGroup erp -NoWait | Out-Null
+    }
+    AfterAll {
+        $proxy | Stop-TestFaultProxy
+        $lab | Stop-TestVcsim
+        Remove-TestVault $vault
+    }
+
+    It 'makes 20 points in 20 cycles, retrying the cut transfers within each cycle''s budget (seed <seed>)' {
+        $results = for ($cycle = 1; $cycle -le 20; $cycle++) {
+            if ($cycle -gt 1) { Write-GuestChanges $disk $capacity 24 $rng }
+            Sync-VmReplication -ProtectionGroup erp -ErrorAction Stop
+        }
+        $stats = Get-TestFaultStats $proxy
+        $retries = ($results | Measure-Object Retries -Sum).Sum
+        Write-Host "Seed $seed`: $($stats.connections) connections, $($stats.cuts) cut, $retries retries over 20 cycles"
+        @($results | Where-Object Point) | Should -HaveCount 20 -Because "every cycle commits its point (seed $seed)"
+        $stats.cuts | Should -BeGreaterThan 0 -Because 'the proxy cut connections'
+        $retries | Should -BeGreaterThan 0 -Because 'the cycles met the cuts and retried'
+        $vm = Get-ProtectedVm DC0_H0_VM0
+        $vm.State | Should -Be 'Protected'
+        $vm.LastError | Should -BeNullOrEmpty
+    }
+
+    It 'keeps every point intact, and the last one equals the disk byte for byte' {
+        $points = @(Get-ProtectedVm DC0_H0_VM0 | Get-RecoveryPoint)
+        $points | Should -HaveCount 20
+        $checks = @($points | Test-RecoveryPoint)
+        @($checks | Where-Object { -not $_.Intact }) | Should -BeNullOrEmpty
+        $image = $points[-1] | Export-RecoveryPoint -Destination (Join-Path $work 'export')
+        (Get-FileHash $image.FullName -Algorithm SHA256).Hash | Should -Be (Get-DiskHash $disk $capacity)
+    }
+}
+
+Describe 'A stalled transfer' {
+    BeforeAll {
+        $lab = Start-TestVcsim -Arguments @('-vm', '1', '-cluster', '0', '-disk-mb', '64')
+        $proxy = Start-TestFaultProxy -Upstream $lab.Url -Mode tcp
+        $vault = New-TestVaultPath
+        $PSDefaultParameterValues = @{ '*:Vault' = $vault; '*:WarningAction' = 'SilentlyContinue' }
+        New-DRSite -Name onprem -VSphere -Server $proxy.Url('/sdk') -Credential $cred -Role Protected -SkipCertificateCheck | Out-Null
+        New-DRSite -Name dr -VSphere -Server https://vc02.example.test/sdk -Credential $cred -Role Recovery -SkipConnectionTest | Out-Null
+        New-ReplicationPolicy -Name gold -AppConsistentFrequency 0 -TransferStallTimeout 2s | Out-Null
+        New-ProtectionGroup -Name erp -ProtectedSite onprem -RecoverySite dr -Policy gold | Out-Null
+        $disk = Get-FlatFile $lab.StateDir 'DC0_H0_VM0'
+        Write-DiskBytes $disk 0 (64MB) 3
+        Get-DRVm -Site onprem -Name DC0_H0_VM0 | Enable-VmProtection -ProtectionGroup erp -NoWait | Out-Null
+    }
+    AfterAll {
+        $proxy | Stop-TestFaultProxy
+        $lab | Stop-TestVcsim
+        Remove-TestVault $vault
+    }
+
+    It 'is aborted after the policy''s TransferStallTimeout and retried: the cycle succeeds long before the stall would end' {
+        # Every connection stalls for 60 s somewhere in its first 16 MiB, until the first stall is seen.
+        Set-TestFaults $proxy @{ stall = 1.0; stallForMs = 60000; maxBytes = 16MB } | Out-Null
+        $child = Start-ThreadJob -ScriptBlock {
+            param($proxy, $support)
+            Import-Module $support
+            while ((Get-TestFaultStats $proxy).stalls -eq 0) { Start-Sleep -Milliseconds 20 }
+            Set-TestFaults $proxy @{ stall = 0.0 } | Out-Null
+        } -ArgumentList $proxy, (Join-Path $PSScriptRoot 'TestSupport.psm1')
+        try {
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            $result = Sync-VmReplication -ProtectionGroup erp -ErrorAction Stop
+            $clock.Stop()
+        }
+        finally {
+            $child | Wait-Job -Timeout 90 | Out-Null
+            $child | Remove-Job -Force
+        }
+        (Get-TestFaultStats $proxy).stalls | Should -BeGreaterOrEqual 1
+        $result.Point | Should -Not -BeNullOrEmpty
+        $result.Retries | Should -BeGreaterOrEqual 1
+        $clock.Elapsed.TotalSeconds | Should -BeLessThan 30 -Because 'a 60 s stall is given up after the 2 s TransferStallTimeout'
+    }
+}
+
+Describe 'A fault that is not transient' {
+    BeforeAll {
+        $lab = Start-TestVcsim -Arguments @('-vm', '1', '-cluster', '0', '-username', $cred.UserName, '-password', $cred.GetNetworkCredential().Password)
+        # https: the proxy sees (and counts) the requests.
+        $proxy = Start-TestFaultProxy -Upstream $lab.Url -Mode https
+        $vault = New-TestVaultPath
+        $PSDefaultParameterValues = @{ '*:Vault' = $vault; '*:WarningAction' = 'SilentlyContinue' }
+    }
+    AfterAll {
+        $proxy | Stop-TestFaultProxy
+        $lab | Stop-TestVcsim
+        Remove-TestVault $vault
+    }
+
+    It 'a wrong password fails at once: one login asked, no retry' {
+        $wrong = New-TestCredential -Password 'not the password'
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        New-DRSite -Name onprem -VSphere -Server $proxy.Url('/sdk') -Credential $wrong -Role Protected -SkipCertificateCheck -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $clock.Stop()
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'VSphereInvalidLogin,*'
+        $err[0].Exception.Message | Should -Not -Match 'not the password'
+        # RetrieveServiceContent, then one Login.
+        (Get-TestFaultStats $proxy).requests | Should -Be 2
+        $clock.Elapsed.TotalSeconds | Should -BeLessThan 5
+    }
+}
+
+Describe 'A drill and a failback through networks that cut and refuse' {
+    BeforeAll {
+        $capacity = 16MB
+        $lab = New-FailoverLab -Vms 'DC0_H0_VM0' -DiskMb 16 -GuestBoot 300ms
+        $PSDefaultParameterValues = @{ '*:Vault' = $lab.Vault; '*:WarningAction' = 'SilentlyContinue'; '*:Confirm' = $false }
+        $seed = Get-Random -Maximum 100000
+        # Both sites through proxies that cut 10 % of their connections and answer 5 % of the requests with 503.
+        $faults = @('-cut', '0.1', '-http503', '0.05', '-max-bytes', '2097152')
+        $proxies = @(
+            Start-TestFaultProxy -Upstream $lab.Protected.Url -Mode https -Arguments ($faults + @('-seed', $seed))
+            Start-TestFaultProxy -Upstream $lab.Recovery.Url -Mode https -Arguments ($faults + @('-seed', ($seed + 1))))
+        Set-DRSite -Name onprem -Server $proxies[0].Url('/sdk') -SkipCertificateCheck | Out-Null
+        Set-DRSite -Name dr -Server $proxies[1].Url('/sdk') -SkipCertificateCheck | Out-Null
+        Import-TestPlan $lab erp @'
+  - name: app
+    waitFor: Heartbeat
+    vms:
+      - name: DC0_H0_VM0
+'@
+        $before = Get-RecoverySiteState $lab
+    }
+    AfterAll {
+        $proxies | Stop-TestFaultProxy
+        Remove-FailoverLab $lab
+    }
+
+    It 'runs a drill that passes and leaves nothing behind (seed <seed>)' {
+        Sync-VmReplication -ProtectionGroup erp -ErrorAction Stop | Out-Null
+        $report = Invoke-DRDrill -RecoveryPlan erp
+        $report.Passed | Should -BeTrue -Because "the drill passes through the faults (seed $seed): $($report.Vms | Out-String)"
+        Assert-NothingLeft $lab $before 'the drill cleans up through the faults'
+    }
+
+    It 'fails over, reprotects and fails back onto the original VM with the recovered bytes (seed <seed>)' {
+        $job = Start-Failover -RecoveryPlan erp -Planned
+        $job.State | Should -Be 'Succeeded' -Because $job.Error
+        (Complete-Failover -RecoveryPlan erp).State | Should -Be 'Succeeded'
+        $recovered = Get-RecoveredFlatFile $lab DC0_H0_VM0
+        Write-DiskBytes $recovered 4MB 4MB 41
+        $wanted = Get-DiskHash $recovered $capacity
+        $reprotect = Invoke-Reprotect -RecoveryPlan erp
+        $reprotect.State | Should -Be 'Succeeded' -Because $reprotect.Error
+        $failback = Invoke-Failback -RecoveryPlan erp
+        $failback.State | Should -Be 'Succeeded' -Because $failback.Error
+        Get-DiskHash (Get-FlatFile $lab.Protected.StateDir DC0_H0_VM0) $capacity | Should -Be $wanted
+        (Get-ProtectedVm DC0_H0_VM0).State | Should -Be 'Protected'
+        $stats = $proxies | ForEach-Object { Get-TestFaultStats $_ }
+        Write-Host "Seed $seed`: $(($stats | Measure-Object cuts -Sum).Sum) connections cut, $(($stats | Measure-Object answered503 -Sum).Sum) requests answered 503"
+        ($stats | Measure-Object answered503 -Sum).Sum | Should -BeGreaterThan 0
+    }
+}
