@@ -3,8 +3,9 @@ BeforeAll {
     Import-Module $env:AZSR_DR_TEST_MODULE -Force
 
     # A first full copy of every VM of the lab by Sync-VmReplication -ThrottleLimit 4 (all at once) into a fresh vault whose
-    # protected site gets $SiteArguments; the aggregate rate is the bytes read over the span the four cycles ran (first start to
-    # last end: snapshots and commits included, so it errs low).
+    # protected site gets $SiteArguments. Two aggregate rates: MiBps, the bytes read over the span the four cycles ran (first start
+    # to last end: snapshots and commits included, so it errs low), and CopyMiBps, the bytes read over the longest copy (each
+    # cycle's BytesRead / TransferMiBps; the four start together, so it errs high when they do not quite).
     function Measure-FullCopy($Lab, [hashtable] $SiteArguments = @{}) {
         $vault = New-TestVaultPath
         $at = @{ Vault = $vault; WarningAction = 'SilentlyContinue' }
@@ -18,11 +19,13 @@ BeforeAll {
         $first = ($results | ForEach-Object { $_.Started } | Measure-Object -Minimum).Minimum
         $last = ($results | ForEach-Object { $_.Started + $_.Duration } | Measure-Object -Maximum).Maximum
         $bytes = ($results | Measure-Object -Property BytesRead -Sum).Sum
+        $longestCopy = ($results | ForEach-Object { $_.BytesRead / 1MB / $_.TransferMiBps } | Measure-Object -Maximum).Maximum
         [pscustomobject]@{
             Vault = $vault
             Results = $results
             Seconds = ($last - $first).TotalSeconds
             MiBps = $bytes / 1MB / ($last - $first).TotalSeconds
+            CopyMiBps = $bytes / 1MB / $longestCopy
         }
     }
 }
@@ -37,8 +40,8 @@ Describe 'A site''s bandwidth cap of 20 MiB/s over the full copy of 4 VMs replic
         }
         $free = Measure-FullCopy $lab
         $capped = Measure-FullCopy $lab @{ BandwidthLimitMiBps = 20 }
-        Write-Host ("    full copy of {0:N0} MiB: {1:N1} MiB/s without the cap, {2:N1} MiB/s with a cap of 20 MiB/s ({3:N1} s); ratio {4:N2}" -f `
-            (($capped.Results | Measure-Object BytesRead -Sum).Sum / 1MB), $free.MiBps, $capped.MiBps, $capped.Seconds, ($capped.MiBps / 20))
+        Write-Host ("    full copy of {0:N0} MiB: {1:N1} MiB/s without the cap; with a cap of 20 MiB/s {2:N1} MiB/s over the cycles ({3:N1} s), {4:N1} MiB/s over the longest copy; ratio {5:N2}..{6:N2}" -f `
+            (($capped.Results | Measure-Object BytesRead -Sum).Sum / 1MB), $free.MiBps, $capped.MiBps, $capped.Seconds, $capped.CopyMiBps, ($capped.MiBps / 20), ($capped.CopyMiBps / 20))
     }
     AfterAll {
         $lab | Stop-TestVcsim
@@ -57,7 +60,8 @@ Describe 'A site''s bandwidth cap of 20 MiB/s over the full copy of 4 VMs replic
     }
 
     It 'holds the aggregate of the four at 20 MiB/s within 10 %' {
-        $capped.MiBps | Should -BeLessOrEqual 22
+        # Each bound against the figure that errs towards breaking it.
+        $capped.CopyMiBps | Should -BeLessOrEqual 22
         $capped.MiBps | Should -BeGreaterOrEqual 18
     }
 
@@ -109,8 +113,8 @@ Describe 'Bandwidth settings on sites and policies' {
     It 'gives a policy a transfer stall timeout of 60 s unless told, shown in its list view' {
         New-ReplicationPolicy -Name gold | Out-Null
         (Get-ReplicationPolicy gold).TransferStallTimeout | Should -Be ([TimeSpan]::FromSeconds(60))
-        (New-ReplicationPolicy -Name fast -TransferStallTimeout 00:00:15).TransferStallTimeout | Should -Be ([TimeSpan]::FromSeconds(15))
-        Set-ReplicationPolicy gold -TransferStallTimeout 00:02:00
+        (New-ReplicationPolicy -Name fast -TransferStallTimeout 15s).TransferStallTimeout | Should -Be ([TimeSpan]::FromSeconds(15))
+        Set-ReplicationPolicy gold -TransferStallTimeout 2m
         (Get-ReplicationPolicy gold).TransferStallTimeout | Should -Be ([TimeSpan]::FromMinutes(2))
         Get-ReplicationPolicy | Format-Table | Out-String | Should -Match 'AppConsistent\s+Stall[\s\S]*gold\s.*04:00:00 00:02:00'
         { Set-ReplicationPolicy gold -TransferStallTimeout 02:00:00 -ErrorAction Stop } |

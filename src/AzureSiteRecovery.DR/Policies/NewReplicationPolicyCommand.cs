@@ -45,7 +45,7 @@ namespace AzureSiteRecovery.DR.Policies
         [Parameter]
         public TimeSpan AppConsistentFrequency { get; set; } = ReplicationPolicy.DefaultAppConsistentFrequency;
 
-        /// <summary>A transfer (SOAP call, disk read, write) with no progress for this long is aborted and retried, from 00:00:01 to 01:00:00 (or 1s to 1h). Default 00:01:00.</summary>
+        /// <summary>A transfer (SOAP call, disk read, write) with no progress for this long is aborted and retried, from 00:00:01 to 01:00:00 (also as seconds, 2 or 2s, or 500ms, 5m, 1h). Default 00:01:00.</summary>
         [Parameter]
         [DurationTransformation]
         public TimeSpan TransferStallTimeout { get; set; } = ReplicationPolicy.DefaultTransferStallTimeout;

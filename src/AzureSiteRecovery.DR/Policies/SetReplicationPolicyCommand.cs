@@ -42,7 +42,7 @@ namespace AzureSiteRecovery.DR.Policies
         [Parameter]
         public TimeSpan? AppConsistentFrequency { get; set; }
 
-        /// <summary>A transfer with no progress for this long is aborted and retried, from 00:00:01 to 01:00:00 (or 1s to 1h).</summary>
+        /// <summary>A transfer with no progress for this long is aborted and retried, from 00:00:01 to 01:00:00 (also as seconds, 2 or 2s, or 500ms, 5m, 1h).</summary>
         [Parameter]
         [DurationTransformation]
         public TimeSpan? TransferStallTimeout { get; set; }
