@@ -82,6 +82,8 @@ namespace AzureSiteRecovery.DR.Core.Model
         public DateTimeOffset? LastCycleTime { get; init; }
         /// <summary>Bytes sent to the chunk store over the VM's life (after dedup and compression).</summary>
         public long BytesSent { get; init; }
+        /// <summary>The rate the last committed cycle read the source at (MiB/s: bytes read / copy time); null before one read anything.</summary>
+        public double? LastTransferMiBps { get; init; }
         public string? LastError { get; init; }
         /// <summary>The RPO threshold of the group's policy, read with the VM.</summary>
         public TimeSpan RpoThreshold { get; init; }

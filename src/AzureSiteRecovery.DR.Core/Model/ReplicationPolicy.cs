@@ -22,6 +22,9 @@ namespace AzureSiteRecovery.DR.Core.Model
         public static readonly TimeSpan MaxRecoveryPointRetention = TimeSpan.FromDays(15);
         public static readonly TimeSpan MinAppConsistentFrequency = TimeSpan.FromHours(1);
         public static readonly TimeSpan MaxAppConsistentFrequency = TimeSpan.FromHours(12);
+        public static readonly TimeSpan DefaultTransferStallTimeout = TimeSpan.FromSeconds(60);
+        public static readonly TimeSpan MinTransferStallTimeout = TimeSpan.FromSeconds(1);
+        public static readonly TimeSpan MaxTransferStallTimeout = TimeSpan.FromHours(1);
 
         public string Name { get; init; } = "";
         public string? Description { get; init; }
@@ -33,6 +36,8 @@ namespace AzureSiteRecovery.DR.Core.Model
         public TimeSpan RecoveryPointRetention { get; init; } = DefaultRecoveryPointRetention;
         /// <summary>How often a cycle takes a quiesced (app-consistent) snapshot; zero turns them off.</summary>
         public TimeSpan AppConsistentFrequency { get; init; } = DefaultAppConsistentFrequency;
+        /// <summary>A transfer (a SOAP call, a disk read, a write) that makes no progress for this long is aborted and retried.</summary>
+        public TimeSpan TransferStallTimeout { get; init; } = DefaultTransferStallTimeout;
 
         public DateTimeOffset Created { get; init; }
         public DateTimeOffset Modified { get; init; }
@@ -44,6 +49,7 @@ namespace AzureSiteRecovery.DR.Core.Model
             Within(nameof(ReplicationInterval), ReplicationInterval, MinReplicationInterval, MaxReplicationInterval);
             Within(nameof(RpoThreshold), RpoThreshold, MinRpoThreshold, MaxRpoThreshold);
             Within(nameof(RecoveryPointRetention), RecoveryPointRetention, TimeSpan.Zero, MaxRecoveryPointRetention);
+            Within(nameof(TransferStallTimeout), TransferStallTimeout, MinTransferStallTimeout, MaxTransferStallTimeout);
             if (AppConsistentFrequency != TimeSpan.Zero)
             {
                 Within(nameof(AppConsistentFrequency), AppConsistentFrequency, MinAppConsistentFrequency, MaxAppConsistentFrequency);

@@ -76,6 +76,9 @@ namespace AzureSiteRecovery.DR.Core.Model
         /// <summary>SHA-256 thumbprint (hex, no separators) of the ARM endpoint's TLS certificate to trust (a custom endpoint, e.g. the lab); null: the system trust store decides.</summary>
         public string? ArmCertificateThumbprint { get; init; }
 
+        /// <summary>The cap on replication's bandwidth to and from the site (all VMs of a process together), by time of day; null: none.</summary>
+        public BandwidthLimit? BandwidthLimit { get; init; }
+
         /// <summary>True when the vault holds a secret (password or client secret) for this site.</summary>
         public bool HasSecret { get; init; }
 
@@ -103,6 +106,10 @@ namespace AzureSiteRecovery.DR.Core.Model
         public void Validate()
         {
             NameRules.Validate("Site", Name);
+            if (BandwidthLimit?.Problem() is (string setting, string problem))
+            {
+                throw Invalid(setting, $"Site '{Name}': {problem}");
+            }
             if (Kind == SiteKind.VSphere)
             {
                 if (Server is null || !Server.IsAbsoluteUri || (Server.Scheme != Uri.UriSchemeHttps && Server.Scheme != Uri.UriSchemeHttp))

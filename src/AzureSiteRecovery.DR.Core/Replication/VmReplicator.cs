@@ -32,6 +32,8 @@ namespace AzureSiteRecovery.DR.Core.Replication
         public long ResumedBytes { get; init; }
         /// <summary>Transient network faults the cycle's transfers met and retried (connection cut, stall, 503, ...).</summary>
         public int Retries { get; init; }
+        /// <summary>The rate the source was read at: BytesRead / the copy's time, in MiB/s (0 when nothing was read).</summary>
+        public double TransferMiBps { get; init; }
         public int ChunksRead { get; init; }
         public int ChunksStored { get; init; }
         public long BytesStored { get; init; }
@@ -356,14 +358,18 @@ namespace AzureSiteRecovery.DR.Core.Replication
             return await vault.TryAcquireLeaseAsync(resource, leaseOwner, LeaseDuration, cancellationToken).ConfigureAwait(false);
         }
 
+        /// <summary>MiB/s of <paramref name="bytes"/> over <paramref name="elapsed"/>, to 0.01; 0 when nothing was read.</summary>
+        internal static double TransferRate(long bytes, TimeSpan elapsed) =>
+            bytes <= 0 || elapsed <= TimeSpan.Zero ? 0 : Math.Round(bytes / (1024.0 * 1024.0) / elapsed.TotalSeconds, 2);
+
         private async Task<CycleResult> CycleAsync(ProtectedVm vm, ReplicationStore store, IProgress<CycleProgress>? progress, LeaseClaim lease, CancellationToken cancellationToken)
         {
             var group = await vault.FindGroupAsync(vm.ProtectionGroup, cancellationToken).ConfigureAwait(false)
                 ?? throw new ObjectNotFoundException("ProtectionGroup", vm.ProtectionGroup);
             var policy = await vault.FindPolicyAsync(group.Policy, cancellationToken).ConfigureAwait(false)
                 ?? throw new ObjectNotFoundException("ReplicationPolicy", group.Policy);
-            // Every transfer of the cycle (SOAP, datastore reads, store and replica writes) draws its retries from one budget.
-            using var retries = RetryBudget.Begin(RetrySettings.Default);
+            // Every transfer of the cycle (SOAP, datastore reads, store and replica writes) draws its retries from one budget, stalls bounded by the policy.
+            using var retries = RetryBudget.Begin(RetrySettings.Default with { StallTimeout = policy.TransferStallTimeout });
 
             // Chunks spooled by an earlier cycle go first, so this point never names a chunk that is only in the spool.
             if (store.Objects.Spool.ListAsync("", cancellationToken) is var spooled && await AnyAsync(spooled, cancellationToken).ConfigureAwait(false))
@@ -413,6 +419,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
                 int chunksRead = 0, chunksStored = 0;
                 var total = disks.Sum(d => d.CapacityBytes);
                 long done = 0;
+                var copyWatch = Stopwatch.StartNew();
                 foreach (var disk in disks)
                 {
                     var diskKey = disk.Key.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -437,6 +444,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
                     done += disk.CapacityBytes;
                 }
 
+                var transferMiBps = TransferRate(bytesRead, copyWatch.Elapsed);
                 var manifest = new RecoveryPointManifest(vm.VmId, pointId, snapshotTime,
                     consistency, written);
                 var outcome = await store.Chunks.WritePointAsync(manifest, cancellationToken).ConfigureAwait(false);
@@ -450,7 +458,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
                         LastError = $"The chunk store '{store.Objects.Location}' was unreachable; {chunksStored} chunk(s) went to the local spool and will be sent by the next cycle.",
                         LastCycleTime = snapshotTime,
                     }, cancellationToken).ConfigureAwait(false);
-                    return new CycleResult { Vm = spooledVm, Mode = mode, BytesRead = bytesRead, ResumedBytes = resumedBytes, ChunksRead = chunksRead, ChunksSpooled = chunksStored, Retries = retries.Spent };
+                    return new CycleResult { Vm = spooledVm, Mode = mode, BytesRead = bytesRead, ResumedBytes = resumedBytes, ChunksRead = chunksRead, ChunksSpooled = chunksStored, Retries = retries.Spent, TransferMiBps = transferMiBps };
                 }
 
                 // A group recovered to Azure: its replica blobs are brought to the point and snapshotted before the point is committed,
@@ -487,6 +495,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
                     LastAppConsistentPointTime = consistency == PointConsistency.AppConsistent ? snapshotTime : v.LastAppConsistentPointTime,
                     LastCycleTime = snapshotTime,
                     BytesSent = v.BytesSent + bytesStored,
+                    LastTransferMiBps = bytesRead > 0 ? transferMiBps : v.LastTransferMiBps,
                     LastError = null,
                     GuestId = hardware?.GuestId ?? v.GuestId,
                     NumCpu = hardware?.NumCpu ?? v.NumCpu,
@@ -506,6 +515,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
                     BytesRead = bytesRead,
                     ResumedBytes = resumedBytes,
                     Retries = retries.Spent,
+                    TransferMiBps = transferMiBps,
                     ChunksRead = chunksRead,
                     ChunksStored = chunksStored,
                     BytesStored = bytesStored,

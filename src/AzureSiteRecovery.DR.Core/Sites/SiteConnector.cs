@@ -50,7 +50,7 @@ namespace AzureSiteRecovery.DR.Core.Sites
             // A bad server URL (InvalidSiteSetting) or plain http without consent (InsecureHttpRefused) is found before a byte is sent.
             site.Validate();
             return VSphereClient.ConnectAsync(
-                new VSphereEndpoint(site.Server!, site.UserName ?? "", password, site.CertificateThumbprint, site.SkipCertificateCheck),
+                new VSphereEndpoint(site.Server!, site.UserName ?? "", password, site.CertificateThumbprint, site.SkipCertificateCheck, site.BandwidthLimit),
                 site.Name,
                 cancellationToken);
         }

@@ -15,7 +15,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
         private const string ProtectedVmColumns =
             "v.id, v.name, v.group_name, v.site, v.moref, v.instance_uuid, v.state, v.last_point_id, v.last_point_unix_ms, " +
             "v.last_app_point_unix_ms, v.last_cycle_unix_ms, v.bytes_sent, v.last_error, p.rpo_threshold_ticks, v.created_unix_ms, v.modified_unix_ms, " +
-            "v.guest_id, v.num_cpu, v.memory_mb, v.networks, v.recovered_site, v.recovered_moref, v.pre_failover_point_id, v.firmware";
+            "v.guest_id, v.num_cpu, v.memory_mb, v.networks, v.recovered_site, v.recovered_moref, v.pre_failover_point_id, v.firmware, v.last_transfer_mibps";
         private const string ProtectedVmFrom =
             "FROM protected_vms v JOIN protection_groups g ON g.name = v.group_name JOIN replication_policies p ON p.name = g.policy";
         private const string PointColumns =
@@ -265,20 +265,21 @@ namespace AzureSiteRecovery.DR.Core.Vault
                 ("$created", ToUnixMs(vm.Created)), ("$modified", ToUnixMs(vm.Modified)),
                 ("$guestId", vm.GuestId), ("$cpu", vm.NumCpu), ("$memory", vm.MemoryMB), ("$networks", StringMap.WriteList(vm.Networks)),
                 ("$recoveredSite", vm.RecoveredSite), ("$recoveredMoRef", vm.RecoveredMoRef), ("$preFailoverPoint", vm.PreFailoverPointId),
-                ("$firmware", vm.Firmware),
+                ("$firmware", vm.Firmware), ("$transferRate", vm.LastTransferMiBps),
             };
             Execute(transaction, insert
                 ? @"INSERT INTO protected_vms (id, name, group_name, site, moref, instance_uuid, state, last_point_id, last_point_unix_ms,
                                                last_app_point_unix_ms, last_cycle_unix_ms, bytes_sent, last_error, created_unix_ms, modified_unix_ms,
-                                               guest_id, num_cpu, memory_mb, networks, recovered_site, recovered_moref, pre_failover_point_id, firmware)
+                                               guest_id, num_cpu, memory_mb, networks, recovered_site, recovered_moref, pre_failover_point_id, firmware,
+                                               last_transfer_mibps)
                     VALUES ($id, $name, $group, $site, $moref, $uuid, $state, $lastPoint, $lastPointTime, $lastAppTime, $lastCycle, $bytes, $error, $created, $modified,
-                            $guestId, $cpu, $memory, $networks, $recoveredSite, $recoveredMoRef, $preFailoverPoint, $firmware);"
+                            $guestId, $cpu, $memory, $networks, $recoveredSite, $recoveredMoRef, $preFailoverPoint, $firmware, $transferRate);"
                 : @"UPDATE protected_vms SET name = $name, moref = $moref, instance_uuid = $uuid, state = $state, last_point_id = $lastPoint,
                         last_point_unix_ms = $lastPointTime, last_app_point_unix_ms = $lastAppTime, last_cycle_unix_ms = $lastCycle,
                         bytes_sent = $bytes, last_error = $error, modified_unix_ms = $modified,
                         guest_id = $guestId, num_cpu = $cpu, memory_mb = $memory, networks = $networks,
                         recovered_site = $recoveredSite, recovered_moref = $recoveredMoRef, pre_failover_point_id = $preFailoverPoint,
-                        firmware = $firmware
+                        firmware = $firmware, last_transfer_mibps = $transferRate
                     WHERE id = $id;",
                 parameters);
 
@@ -317,6 +318,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
             RecoveredMoRef = NullableString(reader, 21),
             PreFailoverPointId = NullableString(reader, 22),
             Firmware = NullableString(reader, 23),
+            LastTransferMiBps = reader.IsDBNull(24) ? (double?)null : reader.GetDouble(24),
         };
 
         private static ProtectedDisk ReadDisk(SqliteDataReader reader) => new ProtectedDisk

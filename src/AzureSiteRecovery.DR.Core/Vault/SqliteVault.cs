@@ -31,10 +31,11 @@ namespace AzureSiteRecovery.DR.Core.Vault
             "s.name, s.kind, s.role, s.description, s.server, s.user_name, s.certificate_thumbprint, s.skip_certificate_check, " +
             "s.tenant_id, s.subscription_id, s.resource_group, s.location, s.storage_account, s.authentication, s.client_id, " +
             "EXISTS (SELECT 1 FROM site_secrets x WHERE x.site_name = s.name), s.created_unix_ms, s.modified_unix_ms, s.client_certificate_thumbprint, " +
-            "s.allow_insecure_http, s.server_instance_uuid, s.ranged_writes, s.environment, s.arm_endpoint, s.authority_host, s.arm_certificate_thumbprint";
+            "s.allow_insecure_http, s.server_instance_uuid, s.ranged_writes, s.environment, s.arm_endpoint, s.authority_host, s.arm_certificate_thumbprint, " +
+            "s.bandwidth_limit_mibps, s.bandwidth_schedule";
         private const string PolicyColumns =
             "p.name, p.description, p.replication_interval_ticks, p.rpo_threshold_ticks, p.recovery_point_retention_ticks, " +
-            "p.app_consistent_frequency_ticks, p.created_unix_ms, p.modified_unix_ms";
+            "p.app_consistent_frequency_ticks, p.created_unix_ms, p.modified_unix_ms, p.transfer_stall_timeout_ticks";
         private const string GroupColumns =
             "g.name, g.description, g.protected_site, g.recovery_site, g.policy, g.created_unix_ms, g.modified_unix_ms, " +
             "(SELECT COUNT(*) FROM protected_vms v WHERE v.group_name = g.name)";
@@ -444,6 +445,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
             ArmEndpoint = NullableString(reader, 23) is string arm ? new Uri(arm, UriKind.Absolute) : null,
             AuthorityHost = NullableString(reader, 24) is string authority ? new Uri(authority, UriKind.Absolute) : null,
             ArmCertificateThumbprint = NullableString(reader, 25),
+            BandwidthLimit = reader.IsDBNull(26) ? null : new BandwidthLimit { MiBps = reader.GetDouble(26), Schedule = NullableString(reader, 27) },
         };
 
         private static ReplicationPolicy ReadPolicy(SqliteDataReader reader) => new ReplicationPolicy
@@ -456,6 +458,7 @@ namespace AzureSiteRecovery.DR.Core.Vault
             AppConsistentFrequency = TimeSpan.FromTicks(reader.GetInt64(5)),
             Created = FromUnixMs(reader.GetInt64(6)),
             Modified = FromUnixMs(reader.GetInt64(7)),
+            TransferStallTimeout = TimeSpan.FromTicks(reader.GetInt64(8)),
         };
 
         private static ProtectionGroup ReadGroup(SqliteDataReader reader) => new ProtectionGroup
@@ -475,11 +478,11 @@ namespace AzureSiteRecovery.DR.Core.Vault
                                  tenant_id, subscription_id, resource_group, location, storage_account, authentication, client_id,
                                  client_certificate_thumbprint, created_unix_ms, modified_unix_ms,
                                  allow_insecure_http, server_instance_uuid, ranged_writes,
-                                 environment, arm_endpoint, authority_host, arm_certificate_thumbprint)
+                                 environment, arm_endpoint, authority_host, arm_certificate_thumbprint, bandwidth_limit_mibps, bandwidth_schedule)
               VALUES ($name, $kind, $role, $description, $server, $userName, $thumbprint, $skipCheck,
                       $tenantId, $subscriptionId, $resourceGroup, $location, $storageAccount, $authentication, $clientId,
                       $clientCertificateThumbprint, $created, $modified, $allowHttp, $serverUuid, $rangedWrites,
-                      $environment, $armEndpoint, $authorityHost, $armThumbprint)
+                      $environment, $armEndpoint, $authorityHost, $armThumbprint, $bandwidth, $bandwidthSchedule)
               ON CONFLICT (name) DO UPDATE SET
                   kind = excluded.kind, role = excluded.role, description = excluded.description, server = excluded.server,
                   user_name = excluded.user_name, certificate_thumbprint = excluded.certificate_thumbprint,
@@ -489,7 +492,8 @@ namespace AzureSiteRecovery.DR.Core.Vault
                   client_certificate_thumbprint = excluded.client_certificate_thumbprint, modified_unix_ms = excluded.modified_unix_ms,
                   allow_insecure_http = excluded.allow_insecure_http, server_instance_uuid = excluded.server_instance_uuid, ranged_writes = excluded.ranged_writes,
                   environment = excluded.environment, arm_endpoint = excluded.arm_endpoint, authority_host = excluded.authority_host,
-                  arm_certificate_thumbprint = excluded.arm_certificate_thumbprint;",
+                  arm_certificate_thumbprint = excluded.arm_certificate_thumbprint,
+                  bandwidth_limit_mibps = excluded.bandwidth_limit_mibps, bandwidth_schedule = excluded.bandwidth_schedule;",
             ("$name", site.Name), ("$kind", site.Kind.ToString()), ("$role", site.Role.ToString()), ("$description", site.Description),
             ("$server", site.Server?.OriginalString), ("$userName", site.UserName), ("$thumbprint", site.CertificateThumbprint),
             ("$skipCheck", site.SkipCertificateCheck ? 1 : 0), ("$tenantId", site.TenantId), ("$subscriptionId", site.SubscriptionId),
@@ -499,19 +503,23 @@ namespace AzureSiteRecovery.DR.Core.Vault
             ("$allowHttp", site.AllowInsecureHttp ? 1 : 0), ("$serverUuid", site.ServerInstanceUuid),
             ("$rangedWrites", site.RangedWrites is bool ranged ? (ranged ? 1 : 0) : (object?)null),
             ("$environment", site.Environment), ("$armEndpoint", site.ArmEndpoint?.OriginalString), ("$authorityHost", site.AuthorityHost?.OriginalString),
-            ("$armThumbprint", site.ArmCertificateThumbprint));
+            ("$armThumbprint", site.ArmCertificateThumbprint),
+            ("$bandwidth", site.BandwidthLimit?.MiBps), ("$bandwidthSchedule", site.BandwidthLimit?.Schedule));
 
         private static void SavePolicy(SqliteTransaction transaction, ReplicationPolicy policy) => Execute(transaction,
             @"INSERT INTO replication_policies (name, description, replication_interval_ticks, rpo_threshold_ticks,
-                                                recovery_point_retention_ticks, app_consistent_frequency_ticks, created_unix_ms, modified_unix_ms)
-              VALUES ($name, $description, $interval, $rpo, $retention, $appConsistent, $created, $modified)
+                                                recovery_point_retention_ticks, app_consistent_frequency_ticks, created_unix_ms, modified_unix_ms,
+                                                transfer_stall_timeout_ticks)
+              VALUES ($name, $description, $interval, $rpo, $retention, $appConsistent, $created, $modified, $stall)
               ON CONFLICT (name) DO UPDATE SET
                   description = excluded.description, replication_interval_ticks = excluded.replication_interval_ticks,
                   rpo_threshold_ticks = excluded.rpo_threshold_ticks, recovery_point_retention_ticks = excluded.recovery_point_retention_ticks,
-                  app_consistent_frequency_ticks = excluded.app_consistent_frequency_ticks, modified_unix_ms = excluded.modified_unix_ms;",
+                  app_consistent_frequency_ticks = excluded.app_consistent_frequency_ticks, modified_unix_ms = excluded.modified_unix_ms,
+                  transfer_stall_timeout_ticks = excluded.transfer_stall_timeout_ticks;",
             ("$name", policy.Name), ("$description", policy.Description), ("$interval", policy.ReplicationInterval.Ticks),
             ("$rpo", policy.RpoThreshold.Ticks), ("$retention", policy.RecoveryPointRetention.Ticks),
-            ("$appConsistent", policy.AppConsistentFrequency.Ticks), ("$created", ToUnixMs(policy.Created)), ("$modified", ToUnixMs(policy.Modified)));
+            ("$appConsistent", policy.AppConsistentFrequency.Ticks), ("$created", ToUnixMs(policy.Created)), ("$modified", ToUnixMs(policy.Modified)),
+            ("$stall", policy.TransferStallTimeout.Ticks));
 
         private static void SaveGroup(SqliteTransaction transaction, ProtectionGroup group) => Execute(transaction,
             @"INSERT INTO protection_groups (name, description, protected_site, recovery_site, policy, created_unix_ms, modified_unix_ms)

@@ -271,6 +271,15 @@ CREATE TABLE events (
 CREATE INDEX events_by_time ON events (time_unix_ms);
 CREATE INDEX events_by_vm ON events (vm_id, time_unix_ms);
 ",
+            // 12: transfers over a real network: a site's bandwidth cap (MiB/s, 0: none outside the windows; NULL: no cap) and its
+            //    time-of-day windows ('08:00-18:00=5,...'); a policy's transfer stall timeout (60 s for policies made before);
+            //    a protected VM's last achieved transfer rate (MiB/s read from the source; NULL: none yet). Depends on no table or column of 11.
+            @"
+ALTER TABLE sites ADD COLUMN bandwidth_limit_mibps REAL;
+ALTER TABLE sites ADD COLUMN bandwidth_schedule TEXT;
+ALTER TABLE replication_policies ADD COLUMN transfer_stall_timeout_ticks INTEGER NOT NULL DEFAULT 600000000;
+ALTER TABLE protected_vms ADD COLUMN last_transfer_mibps REAL;
+",
         };
 
         public static int LatestVersion => Migrations.Count;

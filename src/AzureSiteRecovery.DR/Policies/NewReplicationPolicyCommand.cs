@@ -11,9 +11,10 @@ namespace AzureSiteRecovery.DR.Policies
     /// one crash-consistent recovery point per cycle), how often a cycle takes a quiesced,
     /// app-consistent snapshot (-AppConsistentFrequency, 0 turns them off), how long recovery
     /// points are kept (-RecoveryPointRetention, 0 keeps only the newest) and when a VM counts as
-    /// unhealthy (-RpoThreshold). Omitted settings take Azure Site Recovery's defaults: every
-    /// 5 minutes, app-consistent every 4 hours, 24 hours of retention, an RPO threshold of 15 minutes.
-    /// Settings out of bounds fail with InvalidReplicationPolicySetting and nothing is stored.
+    /// unhealthy (-RpoThreshold), and how long a transfer may make no progress before it is aborted and
+    /// retried (-TransferStallTimeout). Omitted settings take Azure Site Recovery's defaults: every
+    /// 5 minutes, app-consistent every 4 hours, 24 hours of retention, an RPO threshold of 15 minutes,
+    /// a transfer stall timeout of 60 seconds. Settings out of bounds fail with InvalidReplicationPolicySetting and nothing is stored.
     /// </remarks>
     /// <example>
     /// <code>New-ReplicationPolicy -Name gold -RpoThreshold 00:15:00 -RecoveryPointRetention 1.00:00:00 -AppConsistentFrequency 04:00:00</code>
@@ -44,6 +45,10 @@ namespace AzureSiteRecovery.DR.Policies
         [Parameter]
         public TimeSpan AppConsistentFrequency { get; set; } = ReplicationPolicy.DefaultAppConsistentFrequency;
 
+        /// <summary>A transfer (SOAP call, disk read, write) with no progress for this long is aborted and retried, from 00:00:01 to 01:00:00. Default 00:01:00.</summary>
+        [Parameter]
+        public TimeSpan TransferStallTimeout { get; set; } = ReplicationPolicy.DefaultTransferStallTimeout;
+
         /// <summary>A free text description.</summary>
         [Parameter]
         public string? Description { get; set; }
@@ -58,6 +63,7 @@ namespace AzureSiteRecovery.DR.Policies
                 RpoThreshold = RpoThreshold,
                 RecoveryPointRetention = RecoveryPointRetention,
                 AppConsistentFrequency = AppConsistentFrequency,
+                TransferStallTimeout = TransferStallTimeout,
             };
             ForItem(Name, () =>
             {

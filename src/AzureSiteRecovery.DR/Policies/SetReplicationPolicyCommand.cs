@@ -42,6 +42,10 @@ namespace AzureSiteRecovery.DR.Policies
         [Parameter]
         public TimeSpan? AppConsistentFrequency { get; set; }
 
+        /// <summary>A transfer with no progress for this long is aborted and retried, from 00:00:01 to 01:00:00.</summary>
+        [Parameter]
+        public TimeSpan? TransferStallTimeout { get; set; }
+
         /// <summary>A free text description.</summary>
         [Parameter]
         public string? Description { get; set; }
@@ -66,6 +70,7 @@ namespace AzureSiteRecovery.DR.Policies
                     RpoThreshold = RpoThreshold ?? p.RpoThreshold,
                     RecoveryPointRetention = RecoveryPointRetention ?? p.RecoveryPointRetention,
                     AppConsistentFrequency = AppConsistentFrequency ?? p.AppConsistentFrequency,
+                    TransferStallTimeout = TransferStallTimeout ?? p.TransferStallTimeout,
                     Description = describe ? Description : p.Description,
                 }, ct));
                 if (PassThru)

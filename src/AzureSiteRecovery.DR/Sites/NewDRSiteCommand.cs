@@ -29,6 +29,9 @@ namespace AzureSiteRecovery.DR.Sites
     /// A site is contacted before it is stored: a wrong password, an unreachable URL or an
     /// untrusted certificate fails early (the certificate error shows the thumbprint to pin); an
     /// Azure site signs in and reads its resource group and storage account.
+    /// -BandwidthLimitMiBps caps the bandwidth replication uses to and from the site (every transfer of
+    /// every VM a process replicates, together), as ASR's process-server throttling; -BandwidthSchedule
+    /// gives time-of-day windows with their own cap ('08:00-18:00=5', local time).
     /// -SkipConnectionTest registers the site without contacting it, to stage a site before it
     /// is reachable.
     /// </remarks>
@@ -57,6 +60,10 @@ namespace AzureSiteRecovery.DR.Sites
     /// <example>
     /// <code>New-DRSite -Name lab-azure -Azure -Environment Custom -ArmEndpoint https://127.0.0.1:5443/ -ArmCertificateThumbprint (Get-Content ./arm/arm.thumbprint) -SubscriptionId $sub -ResourceGroup rg-dr -Location westeurope -StorageAccount drreplica -Role Recovery</code>
     /// <para>Registers the lab's Resource Manager (a custom cloud) with its self-signed certificate pinned by its SHA-256 thumbprint.</para>
+    /// </example>
+    /// <example>
+    /// <code>New-DRSite -Name onprem -VSphere -Server vc01.contoso.local -Credential $cred -BandwidthLimitMiBps 20 -BandwidthSchedule '08:00-18:00=5'</code>
+    /// <para>Caps replication from the vCenter at 5 MiB/s during working hours and 20 MiB/s otherwise, for all VMs a process replicates together.</para>
     /// </example>
     /// <example>
     /// <code>New-DRSite -Name azure-cn -Azure -Environment AzureChinaCloud -Authentication CurrentContext -SubscriptionId $sub -ResourceGroup rg-dr -Location chinanorth3 -Role Recovery</code>
@@ -182,6 +189,16 @@ namespace AzureSiteRecovery.DR.Sites
         [Parameter]
         public string? Description { get; set; }
 
+        /// <summary>Caps the bandwidth replication uses to and from the site, all VMs of a process together, in MiB/s (0: no cap outside the -BandwidthSchedule windows).</summary>
+        [Parameter]
+        [ValidateRange(0.0, BandwidthLimit.MaxMiBps)]
+        public double? BandwidthLimitMiBps { get; set; }
+
+        /// <summary>Time-of-day windows (local time of the replicating process) with their own cap, 'HH:mm-HH:mm=MiBps' separated by commas, such as '08:00-18:00=5' (0 in a window: no cap then); outside them -BandwidthLimitMiBps applies.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? BandwidthSchedule { get; set; }
+
         /// <summary>Registers the site without contacting it.</summary>
         [Parameter]
         public SwitchParameter SkipConnectionTest { get; set; }
@@ -200,6 +217,10 @@ namespace AzureSiteRecovery.DR.Sites
             ForItem(Name, () =>
             {
                 var (site, secret) = ParameterSetName == VSphereSet ? VSphereSite() : AzureSite();
+                site = site with
+                {
+                    BandwidthLimit = BandwidthLimitParameters.Apply(Name, null, BandwidthLimitMiBps, BandwidthSchedule, BandwidthSchedule != null, noLimit: false),
+                };
                 // Refused before any connection: an http URL without -AllowInsecureHttp would send the password in clear.
                 (site with { HasSecret = secret is not null }).Validate();
                 if (!ShouldProcess($"{site.Kind} site '{Name}' ({site.Endpoint})", "Register"))

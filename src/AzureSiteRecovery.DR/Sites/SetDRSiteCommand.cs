@@ -21,6 +21,8 @@ namespace AzureSiteRecovery.DR.Sites
     /// A new -Server of a vSphere site is connected to first: a different vCenter (another
     /// about.instanceUuid than the one recorded) is refused with SiteServerChanged unless -Force,
     /// as the protected VMs' morefs would then name other VMs.
+    /// -BandwidthLimitMiBps and -BandwidthSchedule change the site's bandwidth cap (a running worker follows from its next
+    /// connection to the site); -NoBandwidthLimit removes it.
     /// </remarks>
     /// <example>
     /// <code>Set-DRSite onprem -Credential (Get-Credential)</code>
@@ -37,6 +39,10 @@ namespace AzureSiteRecovery.DR.Sites
     /// <example>
     /// <code>Set-DRSite lab-azure -ArmEndpoint https://127.0.0.1:5443/ -ArmCertificateThumbprint (Get-Content ./arm/arm.thumbprint)</code>
     /// <para>Points a Custom-cloud site (the lab's Resource Manager) at a new endpoint with its certificate pinned.</para>
+    /// </example>
+    /// <example>
+    /// <code>Set-DRSite onprem -BandwidthLimitMiBps 20 -BandwidthSchedule '08:00-18:00=5,22:00-06:00=0'</code>
+    /// <para>Caps replication at 5 MiB/s during working hours, not at all at night, and 20 MiB/s otherwise; Set-DRSite onprem -NoBandwidthLimit removes the cap.</para>
     /// </example>
     /// <example>
     /// <code>Get-DRSite dr | Set-DRSite -Role Both -PassThru</code>
@@ -143,6 +149,20 @@ namespace AzureSiteRecovery.DR.Sites
         [ValidatePattern("^(([0-9A-Fa-f]{2}[:]?){31}[0-9A-Fa-f]{2})?$")]
         public string? ArmCertificateThumbprint { get; set; }
 
+        /// <summary>Caps the bandwidth replication uses to and from the site, all VMs of a process together, in MiB/s; 0 alone removes the cap (with -BandwidthSchedule: no cap outside its windows).</summary>
+        [Parameter]
+        [ValidateRange(0.0, BandwidthLimit.MaxMiBps)]
+        public double? BandwidthLimitMiBps { get; set; }
+
+        /// <summary>Time-of-day windows (local time) with their own cap, 'HH:mm-HH:mm=MiBps' separated by commas, such as '08:00-18:00=5'; an empty string removes the windows.</summary>
+        [Parameter]
+        [AllowEmptyString]
+        public string? BandwidthSchedule { get; set; }
+
+        /// <summary>Removes the site's bandwidth cap and its windows.</summary>
+        [Parameter]
+        public SwitchParameter NoBandwidthLimit { get; set; }
+
         /// <summary>Writes the changed site to the pipeline.</summary>
         [Parameter]
         public SwitchParameter PassThru { get; set; }
@@ -224,6 +244,8 @@ namespace AzureSiteRecovery.DR.Sites
             {
                 Role = Role ?? s.Role,
                 Description = bound.ContainsKey(nameof(Description)) ? Description : s.Description,
+                BandwidthLimit = BandwidthLimitParameters.Apply(s.Name, s.BandwidthLimit, BandwidthLimitMiBps, BandwidthSchedule,
+                    bound.ContainsKey(nameof(BandwidthSchedule)), NoBandwidthLimit.IsPresent),
             };
             return s.Kind == SiteKind.VSphere ? ChangeVSphere(changed, bound) : ChangeAzure(changed, bound);
         }

@@ -11,6 +11,7 @@ using Azure.Storage;
 using Azure.Storage.Blobs;
 using AzureSiteRecovery.DR.Core.Errors;
 using AzureSiteRecovery.DR.Core.Model;
+using AzureSiteRecovery.DR.Core.Transfers.Bandwidth;
 
 namespace AzureSiteRecovery.DR.Core.Sites.Azure
 {
@@ -68,7 +69,9 @@ namespace AzureSiteRecovery.DR.Core.Sites.Azure
             }
             site.Validate();
             var cloud = AzureCloud.Of(site);
-            var transport = new AzureTransport(site.ArmCertificateThumbprint, AzureClouds.IsCustom(site.Environment));
+            // Every transfer of the site (Resource Manager, its storage account, disk uploads by SAS) shares the site's bandwidth cap.
+            var limiter = BandwidthLimiter.ForLink(BandwidthLimiter.AzureLink(site), site.BandwidthLimit);
+            var transport = new AzureTransport(site.ArmCertificateThumbprint, AzureClouds.IsCustom(site.Environment), limiter);
             var credential = AzureCredentials.Create(site, secret, cloud, transport);
             var options = new ArmClientOptions { Environment = cloud.Arm };
             transport.Apply(options);

@@ -5,6 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using Azure.Core;
 using Azure.Core.Pipeline;
 using AzureSiteRecovery.DR.Core.Sites.VSphere;
+using AzureSiteRecovery.DR.Core.Transfers.Bandwidth;
 using AzureSiteRecovery.DR.Core.Transfers.Retries;
 
 namespace AzureSiteRecovery.DR.Core.Sites.Azure
@@ -13,7 +14,8 @@ namespace AzureSiteRecovery.DR.Core.Sites.Azure
     /// The HTTP transport of an Azure site. A custom cloud gets one HttpClient whose handler also accepts
     /// the certificate with the SHA-256 ArmCertificateThumbprint (the lab), and remembers the thumbprint of
     /// a certificate it refused (so the error can name it), used by Resource Manager, the credentials and
-    /// storage alike; the public clouds use the SDK's default transport (their certificates rotate).
+    /// storage alike; the public clouds use the SDK's default transport (their certificates rotate). A site with a bandwidth
+    /// cap gets its own HttpClient in any cloud, whose handler paces every body (<see cref="PacedHandler"/>).
     /// </summary>
     internal sealed class AzureTransport : IDisposable
     {
@@ -21,13 +23,14 @@ namespace AzureSiteRecovery.DR.Core.Sites.Azure
         private readonly HttpClient? http;
         private volatile string? refused;
 
-        public AzureTransport(string? thumbprint, bool customCloud)
+        public AzureTransport(string? thumbprint, bool customCloud, BandwidthLimiter? limiter = null)
         {
             pinned = string.IsNullOrWhiteSpace(thumbprint) ? null : thumbprint!.Replace(":", "").Replace(" ", "").Replace("-", "").ToUpperInvariant();
-            if (pinned is null && !customCloud) return;
+            if (pinned is null && !customCloud && limiter is null) return;
             var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = Validate };
+            HttpMessageHandler chain = limiter is null ? handler : new PacedHandler(limiter, handler);
             // No client-wide timeout: the SDK's retry policy times each try out (NetworkTimeout).
-            http = new HttpClient(handler, disposeHandler: true) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
+            http = new HttpClient(chain, disposeHandler: true) { Timeout = System.Threading.Timeout.InfiniteTimeSpan };
             Transport = new HttpClientTransport(http);
         }
 

@@ -12,6 +12,7 @@ using System.Threading.Tasks;
 using System.Xml;
 using System.Xml.Linq;
 using AzureSiteRecovery.DR.Core.Errors;
+using AzureSiteRecovery.DR.Core.Transfers.Bandwidth;
 using AzureSiteRecovery.DR.Core.Transfers.Retries;
 
 namespace AzureSiteRecovery.DR.Core.Sites.VSphere
@@ -59,8 +60,11 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
                 AutomaticDecompression = DecompressionMethods.GZip | DecompressionMethods.Deflate,
                 ServerCertificateCustomValidationCallback = ValidateCertificate,
             };
+            // The site's bandwidth cap paces every body to and from the server, shared with all connections of the process to it.
+            var limiter = BandwidthLimiter.ForLink(BandwidthLimiter.VSphereLink(BaseUrl), endpoint.BandwidthLimit);
+            HttpMessageHandler chain = limiter is null ? handler : new PacedHandler(limiter, handler);
             // No client-wide timeout: disk transfers run for hours; each try is bounded by the stall timeout instead.
-            http = new HttpClient(handler, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
+            http = new HttpClient(chain, disposeHandler: true) { Timeout = Timeout.InfiniteTimeSpan };
         }
 
         public Uri SdkUrl { get; }

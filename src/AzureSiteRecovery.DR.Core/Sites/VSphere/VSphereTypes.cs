@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using AzureSiteRecovery.DR.Core.Model;
 
 namespace AzureSiteRecovery.DR.Core.Sites.VSphere
 {
@@ -9,7 +10,9 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
     /// <param name="Password">The user's password; never shown by ToString.</param>
     /// <param name="Thumbprint">SHA-256 of the server certificate (upper-case hex, no separators) to accept when the system does not trust it.</param>
     /// <param name="SkipCertificateCheck">Accept any certificate (labs only).</param>
-    public sealed record VSphereEndpoint(Uri Server, string UserName, string Password, string? Thumbprint = null, bool SkipCertificateCheck = false)
+    /// <param name="BandwidthLimit">The site's cap on every transfer to and from the server (shared by the process); null: none.</param>
+    public sealed record VSphereEndpoint(Uri Server, string UserName, string Password, string? Thumbprint = null, bool SkipCertificateCheck = false,
+        BandwidthLimit? BandwidthLimit = null)
     {
         // The password never shows up in logs or error records.
         public override string ToString() => $"{UserName}@{Server}";
