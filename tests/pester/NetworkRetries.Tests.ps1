@@ -73,7 +73,7 @@ Describe 'A stalled transfer' {
         $PSDefaultParameterValues = @{ '*:Vault' = $vault; '*:WarningAction' = 'SilentlyContinue' }
         New-DRSite -Name onprem -VSphere -Server $proxy.Url('/sdk') -Credential $cred -Role Protected -SkipCertificateCheck | Out-Null
         New-DRSite -Name dr -VSphere -Server https://vc02.example.test/sdk -Credential $cred -Role Recovery -SkipConnectionTest | Out-Null
-        New-ReplicationPolicy -Name gold -AppConsistentFrequency 0 -TransferStallTimeout 2s | Out-Null
+        New-ReplicationPolicy -Name gold -AppConsistentFrequency 0 -TransferStallTimeout (New-TimeSpan -Seconds 2) | Out-Null
         New-ProtectionGroup -Name erp -ProtectedSite onprem -RecoverySite dr -Policy gold | Out-Null
         $disk = Get-FlatFile $lab.StateDir 'DC0_H0_VM0'
         Write-DiskBytes $disk 0 (64MB) 3
@@ -143,8 +143,8 @@ Describe 'A drill and a failback through networks that cut and refuse' {
         $lab = New-FailoverLab -Vms 'DC0_H0_VM0' -DiskMb 16 -GuestBoot 300ms
         $PSDefaultParameterValues = @{ '*:Vault' = $lab.Vault; '*:WarningAction' = 'SilentlyContinue'; '*:Confirm' = $false }
         $seed = Get-Random -Maximum 100000
-        # Both sites through proxies that cut 10 % of their connections and answer 5 % of the requests with 503.
-        $faults = @('-cut', '0.1', '-http503', '0.05', '-max-bytes', '2097152')
+        # Both sites through proxies that cut 20 % of their connections (within their first MiB) and answer 5 % of the requests with 503.
+        $faults = @('-cut', '0.2', '-http503', '0.05', '-max-bytes', '1048576')
         $proxies = @(
             Start-TestFaultProxy -Upstream $lab.Protected.Url -Mode https -Arguments ($faults + @('-seed', $seed))
             Start-TestFaultProxy -Upstream $lab.Recovery.Url -Mode https -Arguments ($faults + @('-seed', ($seed + 1))))
