@@ -62,6 +62,41 @@ Describe 'Replication through a network that cuts 10 % of its connections' {
         @($checks | Where-Object { -not $_.Intact }) | Should -BeNullOrEmpty
         $image = $points[-1] | Export-RecoveryPoint -Destination (Join-Path $work 'export')
         (Get-FileHash $image.FullName -Algorithm SHA256).Hash | Should -Be (Get-DiskHash $disk $capacity)
+        Remove-Item $image.FullName
+    }
+
+    It 'says in its own words which VM, disk, offset and server failed when the network stays down, shows it in the VM''s health, and the next cycle goes on' {
+        Write-DiskBytes $disk 0 (96MB) 7
+        # Once the disk's data flows, every connection is cut at its first byte until the cycle gives up.
+        $cutter = Start-ThreadJob -ScriptBlock {
+            param($proxy, $support)
+            Import-Module $support
+            $start = (Get-TestFaultStats $proxy).bytesDown
+            while ((Get-TestFaultStats $proxy).bytesDown - $start -lt 8MB) { Start-Sleep -Milliseconds 10 }
+            while ($true) { Set-TestFaults $proxy @{ cut = 1.0; maxBytes = 1; cutAtTotalBytes = 1 } | Out-Null; Start-Sleep -Milliseconds 50 }
+        } -ArgumentList $proxy, (Join-Path $PSScriptRoot 'TestSupport.psm1')
+        try {
+            Sync-VmReplication -ProtectionGroup erp -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        }
+        finally {
+            $cutter | Stop-Job -PassThru | Remove-Job -Force
+            Set-TestFaults $proxy @{ cut = 0.1; maxBytes = 4MB; cutAtTotalBytes = 0 } | Out-Null
+        }
+        $err | Should -HaveCount 1
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'VSphereTransferFailed,*'
+        $err[0].Exception.Message | Should -Match "Cannot read disk '.+' of VM 'DC0_H0_VM0' \('\[LocalDS_0\] .+-flat\.vmdk'\) at offset \d+ from 'https://$([regex]::Escape($proxy.Address))/' \(site 'onprem'\) after \d+ attempts: "
+        $vm = Get-ProtectedVm DC0_H0_VM0
+        $vm.Health | Should -Be 'Warning' -Because 'the newest point is recent, but the last cycle failed'
+        $vm.LastError | Should -Be $err[0].Exception.Message
+
+        $next = Sync-VmReplication -ProtectionGroup erp -ErrorAction Stop
+        $next.Point | Should -Not -BeNullOrEmpty
+        $next.Mode | Should -BeLike '*+Resumed'
+        $vm = Get-ProtectedVm DC0_H0_VM0
+        $vm.Health | Should -Be 'Healthy'
+        $vm.LastError | Should -BeNullOrEmpty
+        $image = $next.Point | Export-RecoveryPoint -Destination (Join-Path $work 'export')
+        (Get-FileHash $image.FullName -Algorithm SHA256).Hash | Should -Be (Get-DiskHash $disk $capacity)
     }
 }
 
