@@ -12,6 +12,15 @@ BeforeAll {
             Write-DiskBytes $Disk $offset $length ($Rng.Next())
         }
     }
+    # In $Vault: site onprem reached at $Server (a proxy), policy gold (with $Policy's settings), group erp with DC0_H0_VM0.
+    function New-ProxiedProtection([string] $Vault, [string] $Server, [hashtable] $Policy = @{}) {
+        $at = @{ Vault = $Vault; WarningAction = 'SilentlyContinue' }
+        New-DRSite @at -Name onprem -VSphere -Server $Server -Credential $cred -Role Protected -SkipCertificateCheck | Out-Null
+        New-DRSite @at -Name dr -VSphere -Server https://vc02.example.test/sdk -Credential $cred -Role Recovery -SkipConnectionTest | Out-Null
+        New-ReplicationPolicy @at -Name gold -AppConsistentFrequency 0 @Policy | Out-Null
+        New-ProtectionGroup @at -Name erp -ProtectedSite onprem -RecoverySite dr -Policy gold | Out-Null
+        Get-DRVm @at -Site onprem -Name DC0_H0_VM0 | Enable-VmProtection @at -ProtectionGroup erp -NoWait | Out-Null
+    }
 }
 
 Describe 'Replication through a network that cuts 10 % of its connections' {
@@ -25,13 +34,9 @@ Describe 'Replication through a network that cuts 10 % of its connections' {
         $vault = New-TestVaultPath
         $work = Split-Path $vault
         $PSDefaultParameterValues = @{ '*:Vault' = $vault; '*:WarningAction' = 'SilentlyContinue' }
-        New-DRSite -Name onprem -VSphere -Server $proxy.Url('/sdk') -Credential $cred -Role Protected -SkipCertificateCheck | Out-Null
-        New-DRSite -Name dr -VSphere -Server https://vc02.example.test/sdk -Credential $cred -Role Recovery -SkipConnectionTest | Out-Null
-        New-ReplicationPolicy -Name gold -AppConsistentFrequency 0 -RecoveryPointRetention (New-TimeSpan -Days 1) | Out-Null
-        New-ProtectionGroup -Name erp -ProtectedSite onprem -RecoverySite dr -Policy gold | Out-Null
         $disk = Get-FlatFile $lab.StateDir 'DC0_H0_VM0'
         Write-DiskBytes $disk 0 (32MB) 1
-        Get-DRVm -Site onprem -Name DC0_H0_VM0 | Enable-VmProtection -ProtectionGroup erp -NoWait | Out-Null
+        New-ProxiedProtection $vault $proxy.Url('/sdk') @{ RecoveryPointRetention = New-TimeSpan -Days 1 }
     }
     AfterAll {
         $proxy | Stop-TestFaultProxy
@@ -106,13 +111,8 @@ Describe 'A stalled transfer' {
         $proxy = Start-TestFaultProxy -Upstream $lab.Url -Mode tcp
         $vault = New-TestVaultPath
         $PSDefaultParameterValues = @{ '*:Vault' = $vault; '*:WarningAction' = 'SilentlyContinue' }
-        New-DRSite -Name onprem -VSphere -Server $proxy.Url('/sdk') -Credential $cred -Role Protected -SkipCertificateCheck | Out-Null
-        New-DRSite -Name dr -VSphere -Server https://vc02.example.test/sdk -Credential $cred -Role Recovery -SkipConnectionTest | Out-Null
-        New-ReplicationPolicy -Name gold -AppConsistentFrequency 0 -TransferStallTimeout (New-TimeSpan -Seconds 2) | Out-Null
-        New-ProtectionGroup -Name erp -ProtectedSite onprem -RecoverySite dr -Policy gold | Out-Null
-        $disk = Get-FlatFile $lab.StateDir 'DC0_H0_VM0'
-        Write-DiskBytes $disk 0 (64MB) 3
-        Get-DRVm -Site onprem -Name DC0_H0_VM0 | Enable-VmProtection -ProtectionGroup erp -NoWait | Out-Null
+        Write-DiskBytes (Get-FlatFile $lab.StateDir 'DC0_H0_VM0') 0 (64MB) 3
+        New-ProxiedProtection $vault $proxy.Url('/sdk') @{ TransferStallTimeout = New-TimeSpan -Seconds 2 }
     }
     AfterAll {
         $proxy | Stop-TestFaultProxy
