@@ -12,6 +12,15 @@ BeforeAll {
             Write-DiskBytes $Disk $offset $length ($Rng.Next())
         }
     }
+    # In $Vault: site onprem reached at $Server (a proxy), policy gold (with $Policy's settings), group erp with DC0_H0_VM0.
+    function New-ProxiedProtection([string] $Vault, [string] $Server, [hashtable] $Policy = @{}) {
+        $at = @{ Vault = $Vault; WarningAction = 'SilentlyContinue' }
+        New-DRSite @at -Name onprem -VSphere -Server $Server -Credential $cred -Role Protected -SkipCertificateCheck | Out-Null
+        New-DRSite @at -Name dr -VSphere -Server https://vc02.example.test/sdk -Credential $cred -Role Recovery -SkipConnectionTest | Out-Null
+        New-ReplicationPolicy @at -Name gold -AppConsistentFrequency 0 @Policy | Out-Null
+        New-ProtectionGroup @at -Name erp -ProtectedSite onprem -RecoverySite dr -Policy gold | Out-Null
+        Get-DRVm @at -Site onprem -Name DC0_H0_VM0 | Enable-VmProtection @at -ProtectionGroup erp -NoWait | Out-Null
+    }
 }
 
 Describe 'Replication through a network that cuts 10 % of its connections' {
@@ -25,13 +34,9 @@ Describe 'Replication through a network that cuts 10 % of its connections' {
         $vault = New-TestVaultPath
         $work = Split-Path $vault
         $PSDefaultParameterValues = @{ '*:Vault' = $vault; '*:WarningAction' = 'SilentlyContinue' }
-        New-DRSite -Name onprem -VSphere -Server $proxy.Url('/sdk') -Credential $cred -Role Protected -SkipCertificateCheck | Out-Null
-        New-DRSite -Name dr -VSphere -Server https://vc02.example.test/sdk -Credential $cred -Role Recovery -SkipConnectionTest | Out-Null
-        New-ReplicationPolicy -Name gold -AppConsistentFrequency 0 -RecoveryPointRetention (New-TimeSpan -Days 1) | Out-Null
-        New-ProtectionGroup -Name erp -ProtectedSite onprem -RecoverySite dr -Policy gold | Out-Null
         $disk = Get-FlatFile $lab.StateDir 'DC0_H0_VM0'
         Write-DiskBytes $disk 0 (32MB) 1
-        Get-DRVm -Site onprem -Name DC0_H0_VM0 | Enable-VmProtection -ProtectionGroup erp -NoWait | Out-Null
+        New-ProxiedProtection $vault $proxy.Url('/sdk') @{ RecoveryPointRetention = New-TimeSpan -Days 1 }
     }
     AfterAll {
         $proxy | Stop-TestFaultProxy
@@ -62,6 +67,41 @@ Describe 'Replication through a network that cuts 10 % of its connections' {
         @($checks | Where-Object { -not $_.Intact }) | Should -BeNullOrEmpty
         $image = $points[-1] | Export-RecoveryPoint -Destination (Join-Path $work 'export')
         (Get-FileHash $image.FullName -Algorithm SHA256).Hash | Should -Be (Get-DiskHash $disk $capacity)
+        Remove-Item $image.FullName
+    }
+
+    It 'says in its own words which VM, disk, offset and server failed when the network stays down, shows it in the VM''s health, and the next cycle goes on' {
+        Write-DiskBytes $disk 0 (96MB) 7
+        # Once the disk's data flows, every connection is cut at its first byte until the cycle gives up.
+        $cutter = Start-ThreadJob -ScriptBlock {
+            param($proxy, $support)
+            Import-Module $support
+            $start = (Get-TestFaultStats $proxy).bytesDown
+            while ((Get-TestFaultStats $proxy).bytesDown - $start -lt 8MB) { Start-Sleep -Milliseconds 10 }
+            while ($true) { Set-TestFaults $proxy @{ cut = 1.0; maxBytes = 1; cutAtTotalBytes = 1 } | Out-Null; Start-Sleep -Milliseconds 50 }
+        } -ArgumentList $proxy, (Join-Path $PSScriptRoot 'TestSupport.psm1')
+        try {
+            Sync-VmReplication -ProtectionGroup erp -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        }
+        finally {
+            $cutter | Stop-Job -PassThru | Remove-Job -Force
+            Set-TestFaults $proxy @{ cut = 0.1; maxBytes = 4MB; cutAtTotalBytes = 0 } | Out-Null
+        }
+        $err | Should -HaveCount 1
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'VSphereTransferFailed,*'
+        $err[0].Exception.Message | Should -Match "Cannot read disk '.+' of VM 'DC0_H0_VM0' \('\[LocalDS_0\] .+-flat\.vmdk'\) at offset \d+ from 'https://$([regex]::Escape($proxy.Address))/' \(site 'onprem'\) after \d+ attempts: "
+        $vm = Get-ProtectedVm DC0_H0_VM0
+        $vm.Health | Should -Be 'Warning' -Because 'the newest point is recent, but the last cycle failed'
+        $vm.LastError | Should -Be $err[0].Exception.Message
+
+        $next = Sync-VmReplication -ProtectionGroup erp -ErrorAction Stop
+        $next.Point | Should -Not -BeNullOrEmpty
+        $next.Mode | Should -BeLike '*+Resumed'
+        $vm = Get-ProtectedVm DC0_H0_VM0
+        $vm.Health | Should -Be 'Healthy'
+        $vm.LastError | Should -BeNullOrEmpty
+        $image = $next.Point | Export-RecoveryPoint -Destination (Join-Path $work 'export')
+        (Get-FileHash $image.FullName -Algorithm SHA256).Hash | Should -Be (Get-DiskHash $disk $capacity)
     }
 }
 
@@ -71,13 +111,8 @@ Describe 'A stalled transfer' {
         $proxy = Start-TestFaultProxy -Upstream $lab.Url -Mode tcp
         $vault = New-TestVaultPath
         $PSDefaultParameterValues = @{ '*:Vault' = $vault; '*:WarningAction' = 'SilentlyContinue' }
-        New-DRSite -Name onprem -VSphere -Server $proxy.Url('/sdk') -Credential $cred -Role Protected -SkipCertificateCheck | Out-Null
-        New-DRSite -Name dr -VSphere -Server https://vc02.example.test/sdk -Credential $cred -Role Recovery -SkipConnectionTest | Out-Null
-        New-ReplicationPolicy -Name gold -AppConsistentFrequency 0 -TransferStallTimeout 2s | Out-Null
-        New-ProtectionGroup -Name erp -ProtectedSite onprem -RecoverySite dr -Policy gold | Out-Null
-        $disk = Get-FlatFile $lab.StateDir 'DC0_H0_VM0'
-        Write-DiskBytes $disk 0 (64MB) 3
-        Get-DRVm -Site onprem -Name DC0_H0_VM0 | Enable-VmProtection -ProtectionGroup erp -NoWait | Out-Null
+        Write-DiskBytes (Get-FlatFile $lab.StateDir 'DC0_H0_VM0') 0 (64MB) 3
+        New-ProxiedProtection $vault $proxy.Url('/sdk') @{ TransferStallTimeout = New-TimeSpan -Seconds 2 }
     }
     AfterAll {
         $proxy | Stop-TestFaultProxy
@@ -143,8 +178,8 @@ Describe 'A drill and a failback through networks that cut and refuse' {
         $lab = New-FailoverLab -Vms 'DC0_H0_VM0' -DiskMb 16 -GuestBoot 300ms
         $PSDefaultParameterValues = @{ '*:Vault' = $lab.Vault; '*:WarningAction' = 'SilentlyContinue'; '*:Confirm' = $false }
         $seed = Get-Random -Maximum 100000
-        # Both sites through proxies that cut 10 % of their connections and answer 5 % of the requests with 503.
-        $faults = @('-cut', '0.1', '-http503', '0.05', '-max-bytes', '2097152')
+        # Both sites through proxies that cut 20 % of their connections (within their first MiB) and answer 5 % of the requests with 503.
+        $faults = @('-cut', '0.2', '-http503', '0.05', '-max-bytes', '1048576')
         $proxies = @(
             Start-TestFaultProxy -Upstream $lab.Protected.Url -Mode https -Arguments ($faults + @('-seed', $seed))
             Start-TestFaultProxy -Upstream $lab.Recovery.Url -Mode https -Arguments ($faults + @('-seed', ($seed + 1))))

@@ -29,6 +29,8 @@ namespace AzureSiteRecovery.DR.Core.Model
         Pending,
         /// <summary>The newest point is older than the threshold.</summary>
         Critical,
+        /// <summary>The newest point is younger than the threshold, but the last cycle failed (LastError says why; the next one retries and resumes).</summary>
+        Warning,
     }
 
     /// <summary>A disk of a protected VM and where change tracking left off.</summary>
@@ -108,7 +110,7 @@ namespace AzureSiteRecovery.DR.Core.Model
         public TimeSpan? CurrentRpo => LastRecoveryPointTime is DateTimeOffset last ? DateTimeOffset.UtcNow - last : (TimeSpan?)null;
 
         public ReplicationHealth Health => CurrentRpo is TimeSpan rpo
-            ? (rpo <= RpoThreshold ? ReplicationHealth.Healthy : ReplicationHealth.Critical)
+            ? (rpo > RpoThreshold ? ReplicationHealth.Critical : LastError is null ? ReplicationHealth.Healthy : ReplicationHealth.Warning)
             : ReplicationHealth.Pending;
 
         public override string ToString() => Name;

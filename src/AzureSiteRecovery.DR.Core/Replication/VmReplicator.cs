@@ -28,12 +28,12 @@ namespace AzureSiteRecovery.DR.Core.Replication
         /// </summary>
         public string Mode { get; init; } = "";
         public long BytesRead { get; init; }
-        /// <summary>The rate the source was read at: BytesRead / the copy's time, in MiB/s (0 when nothing was read).</summary>
-        public double TransferMiBps { get; init; }
         /// <summary>Bytes interrupted cycles had read and stored that this cycle took from their resume record instead of reading them again.</summary>
         public long ResumedBytes { get; init; }
         /// <summary>Transient network faults the cycle's transfers met and retried (connection cut, stall, 503, ...).</summary>
         public int Retries { get; init; }
+        /// <summary>The rate the source was read at: BytesRead / the copy's time, in MiB/s (0 when nothing was read).</summary>
+        public double TransferMiBps { get; init; }
         public int ChunksRead { get; init; }
         public int ChunksStored { get; init; }
         public long BytesStored { get; init; }
@@ -368,8 +368,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
                 ?? throw new ObjectNotFoundException("ProtectionGroup", vm.ProtectionGroup);
             var policy = await vault.FindPolicyAsync(group.Policy, cancellationToken).ConfigureAwait(false)
                 ?? throw new ObjectNotFoundException("ReplicationPolicy", group.Policy);
-            // Every transfer of the cycle (SOAP, datastore reads, store and replica writes) draws its retries from one budget,
-            // and is aborted and retried after the policy's stall timeout without progress.
+            // Every transfer of the cycle (SOAP, datastore reads, store and replica writes) draws its retries from one budget, stalls bounded by the policy.
             using var retries = RetryBudget.Begin(RetrySettings.Default with { StallTimeout = policy.TransferStallTimeout });
 
             // Chunks spooled by an earlier cycle go first, so this point never names a chunk that is only in the spool.
@@ -459,11 +458,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
                         LastError = $"The chunk store '{store.Objects.Location}' was unreachable; {chunksStored} chunk(s) went to the local spool and will be sent by the next cycle.",
                         LastCycleTime = snapshotTime,
                     }, cancellationToken).ConfigureAwait(false);
-                    return new CycleResult
-                    {
-                        Vm = spooledVm, Mode = mode, BytesRead = bytesRead, TransferMiBps = transferMiBps, ResumedBytes = resumedBytes,
-                        ChunksRead = chunksRead, ChunksSpooled = chunksStored, Retries = retries.Spent,
-                    };
+                    return new CycleResult { Vm = spooledVm, Mode = mode, BytesRead = bytesRead, ResumedBytes = resumedBytes, ChunksRead = chunksRead, ChunksSpooled = chunksStored, Retries = retries.Spent, TransferMiBps = transferMiBps };
                 }
 
                 // A group recovered to Azure: its replica blobs are brought to the point and snapshotted before the point is committed,
@@ -518,9 +513,9 @@ namespace AzureSiteRecovery.DR.Core.Replication
                     Point = point,
                     Mode = mode,
                     BytesRead = bytesRead,
-                    TransferMiBps = transferMiBps,
                     ResumedBytes = resumedBytes,
                     Retries = retries.Spent,
+                    TransferMiBps = transferMiBps,
                     ChunksRead = chunksRead,
                     ChunksStored = chunksStored,
                     BytesStored = bytesStored,

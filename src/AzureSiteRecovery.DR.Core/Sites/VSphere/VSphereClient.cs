@@ -378,10 +378,14 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
             var nics = spec.Nics.Select(n => Network(contents.NetworksByName, n.NetworkName, dc.Name)).ToList();
             var folder = spec.FolderMoRef is null ? dc.VmFolder : new MoRef("Folder", spec.FolderMoRef);
 
-            var task = await vim.StartTaskAsync("CreateVM_Task", folder, ct,
-                ConfigSpecs.Create(spec, nics), pool.ToElement("pool"), host?.ToElement("host")).ConfigureAwait(false);
-            var result = await tasks.WaitAsync(task, spec.Name, null, ct).ConfigureAwait(false);
-            return result?.Value ?? throw new VSphereFaultException("InvalidResponse", "CreateVM_Task returned no VM", spec.Name);
+            // After an unknown outcome the VM is looked for by its name (unique in its folder) before it is asked for again.
+            return await ChangeAsync(async () => (await ListVmsAsync(ct).ConfigureAwait(false)).FirstOrDefault(v => v.Name == spec.Name)?.MoRef, async () =>
+            {
+                var task = await vim.StartTaskAsync("CreateVM_Task", folder, ct,
+                    ConfigSpecs.Create(spec, nics), pool.ToElement("pool"), host?.ToElement("host")).ConfigureAwait(false);
+                var result = await tasks.WaitAsync(task, spec.Name, null, ct).ConfigureAwait(false);
+                return result?.Value ?? throw new VSphereFaultException("InvalidResponse", "CreateVM_Task returned no VM", spec.Name);
+            }, ct).ConfigureAwait(false);
         }
 
         /// <summary>

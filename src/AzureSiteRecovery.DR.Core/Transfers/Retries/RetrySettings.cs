@@ -11,9 +11,6 @@ namespace AzureSiteRecovery.DR.Core.Transfers.Retries
     /// </summary>
     public sealed record RetrySettings
     {
-        /// <summary>The default a cycle overrides with its policy's TransferStallTimeout.</summary>
-        public static readonly TimeSpan DefaultStallTimeout = TimeSpan.FromSeconds(60);
-
         public static RetrySettings Default { get; } = new RetrySettings();
 
         /// <summary>Tries of one request, the first included.</summary>
@@ -29,7 +26,8 @@ namespace AzureSiteRecovery.DR.Core.Transfers.Retries
         public int CycleRetries { get; init; } = 200;
 
         /// <summary>A transfer (a SOAP call, a read or write of a datastore file) with no byte moved for this long is aborted and retried.</summary>
-        public TimeSpan StallTimeout { get; init; } = DefaultStallTimeout;
+        /// <remarks>A replication cycle takes its policy's TransferStallTimeout; elsewhere the policies' default.</remarks>
+        public TimeSpan StallTimeout { get; init; } = Model.ReplicationPolicy.DefaultTransferStallTimeout;
 
         /// <summary>The same budget for an Azure SDK client: its retries, back-off and network timeout (its own stall bound).</summary>
         public void ApplyTo(Azure.Core.RetryOptions options)
