@@ -34,6 +34,9 @@ namespace AzureSiteRecovery.DR.Core.Replication
         public int Retries { get; init; }
         /// <summary>The rate the source was read at: BytesRead / the copy's time, in MiB/s (0 when nothing was read).</summary>
         public double TransferMiBps { get; init; }
+        /// <summary>When the copy of the disks began and how long it took (what <see cref="TransferMiBps"/> is over); several cycles' copies overlap by them.</summary>
+        public DateTimeOffset CopyStarted { get; init; }
+        public TimeSpan CopyTime { get; init; }
         public int ChunksRead { get; init; }
         public int ChunksStored { get; init; }
         public long BytesStored { get; init; }
@@ -419,6 +422,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
                 int chunksRead = 0, chunksStored = 0;
                 var total = disks.Sum(d => d.CapacityBytes);
                 long done = 0;
+                var copyStarted = DateTimeOffset.UtcNow;
                 var copyWatch = Stopwatch.StartNew();
                 foreach (var disk in disks)
                 {
@@ -444,7 +448,8 @@ namespace AzureSiteRecovery.DR.Core.Replication
                     done += disk.CapacityBytes;
                 }
 
-                var transferMiBps = TransferRate(bytesRead, copyWatch.Elapsed);
+                var copyTime = copyWatch.Elapsed;
+                var transferMiBps = TransferRate(bytesRead, copyTime);
                 var manifest = new RecoveryPointManifest(vm.VmId, pointId, snapshotTime,
                     consistency, written);
                 var outcome = await store.Chunks.WritePointAsync(manifest, cancellationToken).ConfigureAwait(false);
@@ -458,7 +463,7 @@ namespace AzureSiteRecovery.DR.Core.Replication
                         LastError = $"The chunk store '{store.Objects.Location}' was unreachable; {chunksStored} chunk(s) went to the local spool and will be sent by the next cycle.",
                         LastCycleTime = snapshotTime,
                     }, cancellationToken).ConfigureAwait(false);
-                    return new CycleResult { Vm = spooledVm, Mode = mode, BytesRead = bytesRead, ResumedBytes = resumedBytes, ChunksRead = chunksRead, ChunksSpooled = chunksStored, Retries = retries.Spent, TransferMiBps = transferMiBps };
+                    return new CycleResult { Vm = spooledVm, Mode = mode, BytesRead = bytesRead, ResumedBytes = resumedBytes, ChunksRead = chunksRead, ChunksSpooled = chunksStored, Retries = retries.Spent, TransferMiBps = transferMiBps, CopyStarted = copyStarted, CopyTime = copyTime };
                 }
 
                 // A group recovered to Azure: its replica blobs are brought to the point and snapshotted before the point is committed,
@@ -516,6 +521,8 @@ namespace AzureSiteRecovery.DR.Core.Replication
                     ResumedBytes = resumedBytes,
                     Retries = retries.Spent,
                     TransferMiBps = transferMiBps,
+                    CopyStarted = copyStarted,
+                    CopyTime = copyTime,
                     ChunksRead = chunksRead,
                     ChunksStored = chunksStored,
                     BytesStored = bytesStored,
