@@ -5,11 +5,13 @@
 .DESCRIPTION
     The 'Faults' section of ../Invoke-Benchmarks.ps1 (also runs on its own). Lab: one vcsim VM with a $DiskMiB MiB disk
     and the lab's drfaultproxy (tcp mode) in front of it; the site is reached through the proxy. For each cut rate: a
-    fresh vault, the VM protected, its first full copy and two delta cycles made with no faults; then the proxy cuts that share of its new
+    fresh vault, the VM protected, its first full copy and two delta cycles made with no faults (after a whole fault-free pass
+    that is not reported, so that no rate pays the JIT); then the proxy cuts that share of its new
     connections after a random byte count of up to $MaxBytes, and $Cycles cycles run one after another, each after the
     guest rewrote $ExtentsPerCycle random extents of 64 KiB-1 MiB (the same extents, from -Seed, at every rate). Per
     rate: SuccessRate (cycles that committed a point / cycles; goal 1.0), the cycles' seconds and TimeRatioToClean
-    (against the 0 % run), retries, the proxy's cuts, and afterwards every point checked (Test-RecoveryPoint) and the
+    (against the 0 % run), retries, the proxy's cuts, summed per rate over -Rounds rounds (every other one in reverse
+    order, so no rate always runs first), and afterwards every point checked (Test-RecoveryPoint) and the
     last one compared with the disk byte for byte. Writes $OutFolder/faults.json. Never asserted by a test.
 .EXAMPLE
     dotnet pwsh ./build.ps1 -Task Bench -Only Faults
@@ -25,7 +27,9 @@ param(
     [double[]] $CutRates = @(0, 0.05, 0.10, 0.30),
     [ValidateRange(1, 1000)][int] $ExtentsPerCycle = 24,
     [long] $MaxBytes = 4MB,
-    [int] $Seed = 14
+    [int] $Seed = 14,
+    # Rounds over the rates, every other one in reverse order, so no rate always runs first or last (the figures are per-rate sums).
+    [ValidateRange(1, 10)][int] $Rounds = 2
 )
 
 $ErrorActionPreference = 'Stop'
@@ -53,9 +57,16 @@ try {
     Write-DiskBytes $disk 0 $capacity 1
     $cred = New-TestCredential
 
-    foreach ($rate in $CutRates) {
+    # A fault-free pass first, not reported: the process's JIT and the lab's caches warm up on it, not on the first measured rate.
+    $order = @($null)
+    for ($round = 0; $round -lt $Rounds; $round++) { $order += if ($round % 2) { $CutRates[($CutRates.Count - 1)..0] } else { $CutRates } }
+    $pass = 0
+    foreach ($rate in $order) {
+        $pass++
+        $warmUp = $null -eq $rate
+        if ($warmUp) { $rate = 0.0 }
         Set-TestFaults $proxy @{ cut = 0.0 } | Out-Null
-        $vault = Join-Path $work "vault-$($rate.ToString($invariant)).db"
+        $vault = Join-Path $work "vault-$pass.db"
         $PSDefaultParameterValues = @{ '*:Vault' = $vault; '*:WarningAction' = 'SilentlyContinue' }
         New-DRSite -Name onprem -VSphere -Server $proxy.Url('/sdk') -Credential $cred -Role Protected -SkipCertificateCheck | Out-Null
         New-DRSite -Name dr -VSphere -Server https://vc02.example.test/sdk -Credential $cred -Role Recovery -SkipConnectionTest | Out-Null
@@ -92,7 +103,7 @@ try {
 
         $points = @(Get-ProtectedVm DC0_H0_VM0 | Get-RecoveryPoint)
         $intact = @($points | Test-RecoveryPoint | Where-Object Intact).Count
-        $image = $points[-1] | Export-RecoveryPoint -Destination (Join-Path $work "export-$($rate.ToString($invariant))")
+        $image = $points[-1] | Export-RecoveryPoint -Destination (Join-Path $work "export-$(Split-Path $vault -LeafBase)")
         $lastMatches = $outcomes[-1].Ok -and (Get-FileHash $image.FullName -Algorithm SHA256).Hash -eq (Get-DiskHash $disk $capacity)
         Remove-Item $image.FullName -Force
 
@@ -113,7 +124,8 @@ try {
             LastPointEqualsDisk = [bool]$lastMatches
             Errors             = @($outcomes | Where-Object Error | ForEach-Object Error)
         }
-        $runs.Add($run)
+        if ($warmUp) { Write-Host ('warm-up (not reported): {0}/{1} cycles, {2:n1} s' -f $ok, $Cycles, $run.Seconds); continue }
+        $runs.Add([pscustomobject]$run)
         Write-Host ("cut {0,4:P0}: {1}/{2} cycles committed, {3:n1} s, {4} connections of {5} cut, {6} retries, points intact {7}, last point = disk: {8}" -f
             $rate, $ok, $Cycles, $run.Seconds, $run.ConnectionsCut, $run.Connections, $run.Retries, $run.PointsIntact, $run.LastPointEqualsDisk)
     }
@@ -124,9 +136,27 @@ finally {
     Remove-Item $work -Recurse -Force -ErrorAction SilentlyContinue
 }
 
-$clean = $runs | Where-Object { $_.CutRate -eq 0 } | Select-Object -First 1
-foreach ($run in $runs) {
-    $run['TimeRatioToClean'] = if ($clean -and $clean.Seconds -gt 0) { [Math]::Round($run.Seconds / $clean.Seconds, 3) } else { $null }
+# Per rate over its rounds: cycles, successes, seconds, retries and cuts summed; the time against the fault-free run's.
+$byRate = foreach ($group in ($runs | Group-Object { $_.CutRate })) {
+    $all = @($group.Group)
+    $total = [int]($all | Measure-Object Cycles -Sum).Sum
+    $ok = [int]($all | Measure-Object Succeeded -Sum).Sum
+    [ordered]@{
+        CutRate             = $all[0].CutRate
+        Cycles              = $total
+        Succeeded           = $ok
+        SuccessRate         = [Math]::Round($ok / $total, 3)
+        Seconds             = [Math]::Round(($all | Measure-Object Seconds -Sum).Sum, 2)
+        Retries             = [int]($all | Measure-Object Retries -Sum).Sum
+        ConnectionsCut      = [int]($all | Measure-Object ConnectionsCut -Sum).Sum
+        Connections         = [int]($all | Measure-Object Connections -Sum).Sum
+        AllPointsIntact     = -not @($all | Where-Object { ($_.PointsIntact -split '/')[0] -ne ($_.PointsIntact -split '/')[1] })
+        LastPointEqualsDisk = -not @($all | Where-Object { -not $_.LastPointEqualsDisk })
+    }
+}
+$clean = $byRate | Where-Object { $_.CutRate -eq 0 } | Select-Object -First 1
+foreach ($rate in $byRate) {
+    $rate['TimeRatioToClean'] = if ($clean -and $clean.Seconds -gt 0) { [Math]::Round($rate.Seconds / $clean.Seconds, 3) } else { $null }
 }
 $summary = [ordered]@{
     Benchmark          = 'Faults'
@@ -136,10 +166,12 @@ $summary = [ordered]@{
     ExtentsPerCycle    = $ExtentsPerCycle
     MaxBytesBeforeCut  = $MaxBytes
     Seed               = $Seed
+    Rounds             = $Rounds
     SuccessRateGoal    = 1.0
+    Rates              = @($byRate)
     Runs               = @($runs)
 }
 $path = Join-Path $OutFolder 'faults.json'
 $summary | ConvertTo-Json -Depth 5 | Set-Content -LiteralPath $path
-$runs | ForEach-Object { [pscustomobject]@{ CutRate = $_.CutRate; SuccessRate = $_.SuccessRate; TimeRatioToClean = $_.TimeRatioToClean; Retries = $_.Retries; ConnectionsCut = $_.ConnectionsCut } } | Format-Table | Out-String | Write-Host
+$byRate | ForEach-Object { [pscustomobject]$_ } | Format-Table CutRate, Cycles, SuccessRate, Seconds, TimeRatioToClean, Retries, ConnectionsCut, AllPointsIntact, LastPointEqualsDisk | Out-String -Width 160 | Write-Host
 Write-Host "faults.json: $path"
