@@ -157,5 +157,55 @@ namespace AzureSiteRecovery.DR.Core.Tests.Transfers
             Assert.Contains(proxy.Address, e.Server);
             Assert.Contains("after 4 attempts", e.Message);
         }
+
+        [Fact]
+        public async Task APowerOnWhoseAnswerIsLost_IsCheckedAndNotSentAgain()
+        {
+            var proxy = await ProxyAsync("-mode", "https");
+            using var client = await ConnectAsync(proxy, lab);
+            var vm = (await client.ListVmsAsync(default)).First().MoRef;
+            await client.PowerOffAsync(vm, default);
+
+            // vCenter powers the VM on; the client sees its connection reset. A second PowerOnVM_Task would fail (InvalidPowerState).
+            await proxy.SetFaultsAsync(new { loseAnswerTo = "PowerOnVM_Task" });
+            await client.PowerOnAsync(vm, default);
+
+            Assert.Equal(1, await proxy.StatAsync("answersLost"));
+            Assert.Equal("PoweredOn", (await client.ListVmsAsync(default)).Single(v => v.MoRef == vm).PowerState.ToString());
+        }
+
+        [Fact]
+        public async Task ASnapshotWhoseAnswerIsLost_IsFoundByNameNotTakenTwice()
+        {
+            var proxy = await ProxyAsync("-mode", "https");
+            using var client = await ConnectAsync(proxy, lab);
+            var vm = (await client.ListVmsAsync(default)).First().MoRef;
+            var name = "azsr-dr-lost-" + Guid.NewGuid().ToString("N");
+
+            await proxy.SetFaultsAsync(new { loseAnswerTo = "CreateSnapshot_Task" });
+            var snapshot = await client.CreateSnapshotAsync(vm, name, null, quiesce: false, memory: false, default);
+
+            Assert.Equal(1, await proxy.StatAsync("answersLost"));
+            var named = (await client.ListSnapshotsAsync(vm, default)).Where(s => s.Name == name).ToList();
+            Assert.Equal(snapshot, Assert.Single(named).MoRef);
+            await client.RemoveSnapshotAsync(snapshot, default);
+        }
+
+        [Fact]
+        public async Task ACallThatChangesSomethingWithoutACheck_IsNotSentAgainAfterALostAnswer()
+        {
+            var proxy = await ProxyAsync("-mode", "https");
+            using var client = await ConnectAsync(proxy, lab);
+            var vm = (await client.ListVmsAsync(default)).First().MoRef;
+            await proxy.SetFaultsAsync(new { loseAnswerTo = "ShutdownGuest" });
+            var before = await proxy.StatAsync("requests");
+
+            var e = await Assert.ThrowsAsync<SiteUnreachableException>(() => client.ShutdownGuestAsync(vm, default));
+
+            Assert.True(e.OutcomeUnknown);
+            Assert.Equal("VSphereUnreachable", e.ErrorId);
+            Assert.Contains("may have taken effect, so it was not sent again", e.Message);
+            Assert.Equal(1, await proxy.StatAsync("requests") - before);
+        }
     }
 }

@@ -45,6 +45,10 @@ type Faults struct {
 	// CutAtTotalBytes, when above 0, cuts (once) whichever connection carries the proxy's byte number CutAtTotalBytes,
 	// counted over all connections from the moment it is set: a cut in the middle of a known transfer.
 	CutAtTotalBytes int64 `json:"cutAtTotalBytes"`
+	// LoseAnswerTo, when set (modes http and https), makes the next request whose head or body contains it reach the
+	// upstream whole, and its answer never reach the client: the connection is reset when the answer's first bytes
+	// come. Once per setting: a request the server acted on while the client saw only a broken connection.
+	LoseAnswerTo string `json:"loseAnswerTo"`
 }
 
 // Stats counts what the proxy did since it started.
@@ -57,6 +61,7 @@ type Stats struct {
 	Requests    int64 `json:"requests"`
 	BytesUp     int64 `json:"bytesUp"`
 	BytesDown   int64 `json:"bytesDown"`
+	AnswersLost int64 `json:"answersLost"`
 }
 
 // Proxy forwards connections to one upstream and injects faults as its Faults say.
@@ -72,6 +77,8 @@ type Proxy struct {
 	// total counts bytes over all connections since CutAtTotalBytes was last set; cutAtDone marks it used.
 	total     int64
 	cutAtDone bool
+	// loseAnswerDone marks LoseAnswerTo used.
+	loseAnswerDone bool
 
 	stats Stats
 }
@@ -105,11 +112,15 @@ func (p *Proxy) SetFaults(f Faults) error {
 	if f.HTTP503 > 0 && p.Mode == ModeTCP {
 		return fmt.Errorf("http503 needs -mode http or https: in tcp mode the proxy does not see requests")
 	}
+	if f.LoseAnswerTo != "" && p.Mode == ModeTCP {
+		return fmt.Errorf("loseAnswerTo needs -mode http or https: in tcp mode the proxy does not see requests")
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.faults = f
 	p.total = 0
 	p.cutAtDone = false
+	p.loseAnswerDone = false
 	return nil
 }
 
@@ -124,6 +135,7 @@ func (p *Proxy) Stats() Stats {
 		Requests:    atomic.LoadInt64(&p.stats.Requests),
 		BytesUp:     atomic.LoadInt64(&p.stats.BytesUp),
 		BytesDown:   atomic.LoadInt64(&p.stats.BytesDown),
+		AnswersLost: atomic.LoadInt64(&p.stats.AnswersLost),
 	}
 }
 
@@ -163,6 +175,17 @@ func (p *Proxy) answer503() (bool, int) {
 	return p.faults.HTTP503 > 0 && p.rng.Float64() < p.faults.HTTP503, p.faults.RetryAfterSeconds
 }
 
+// takeLoseAnswer says whether the request (head and body) is the one whose answer is to be lost, and uses the fault up.
+func (p *Proxy) takeLoseAnswer(request []byte) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.faults.LoseAnswerTo == "" || p.loseAnswerDone || !bytes.Contains(request, []byte(p.faults.LoseAnswerTo)) {
+		return false
+	}
+	p.loseAnswerDone = true
+	return true
+}
+
 // countTotal adds n forwarded bytes to the proxy-wide count and says how many of them may pass before the
 // CutAtTotalBytes cut (n when no such cut falls in them).
 func (p *Proxy) countTotal(n int64) (allowed int64, cut bool) {
@@ -185,12 +208,14 @@ type conn struct {
 	client, upstream net.Conn
 	plan             plan
 	// writeMu keeps a 503 answer from interleaving with an upstream answer on the client side.
-	writeMu  sync.Mutex
-	mu       sync.Mutex
-	count    int64
-	stalled  bool
-	closed   bool
-	closeErr string
+	writeMu sync.Mutex
+	mu      sync.Mutex
+	count   int64
+	stalled bool
+	closed  bool
+	// losingAnswer: the request now upstream is the LoseAnswerTo one; the first bytes of its answer reset the client.
+	losingAnswer int32
+	closeErr     string
 }
 
 func (p *Proxy) handle(client net.Conn) {
@@ -297,6 +322,11 @@ func (c *conn) admit(n int64) (allowed int64, cut bool) {
 
 // forward writes b to dst through admit; false when the connection was cut or a side failed.
 func (c *conn) forward(dst net.Conn, b []byte, counter *int64) bool {
+	if dst == c.client && atomic.LoadInt32(&c.losingAnswer) == 1 {
+		atomic.AddInt64(&c.p.stats.AnswersLost, 1)
+		c.close(true)
+		return false
+	}
 	allowed, cut := c.admit(int64(len(b)))
 	if allowed > 0 {
 		if dst == c.client {
@@ -355,6 +385,11 @@ func (c *conn) requests() {
 			c.close(false)
 			return
 		}
+		// The request as far as LoseAnswerTo looks (head and up to 1 MiB of body), checked before its last bytes go up.
+		seen := append([]byte(nil), head...)
+		if length == 0 && !chunked && c.p.takeLoseAnswer(seen) {
+			atomic.StoreInt32(&c.losingAnswer, 1)
+		}
 		if !c.forward(c.upstream, head, &c.p.stats.BytesUp) {
 			return
 		}
@@ -369,6 +404,12 @@ func (c *conn) requests() {
 				n = length
 			}
 			read, err := io.ReadFull(r, buf[:n])
+			if len(seen) < 1<<20 {
+				seen = append(seen, buf[:read]...)
+			}
+			if read > 0 && int64(read) == length && c.p.takeLoseAnswer(seen) {
+				atomic.StoreInt32(&c.losingAnswer, 1)
+			}
 			if read > 0 && !c.forward(c.upstream, buf[:read], &c.p.stats.BytesUp) {
 				return
 			}

@@ -159,6 +159,48 @@ func Test503AnswersCarryRetryAfterAndForwardNothing(t *testing.T) {
 	}
 }
 
+func TestLoseAnswerToReachesTheUpstreamButNotTheClientOnce(t *testing.T) {
+	var hits int64
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		atomic.AddInt64(&hits, 1)
+		_, _ = w.Write([]byte("done"))
+	})
+	for _, mode := range []Mode{ModeHTTP, ModeHTTPS} {
+		atomic.StoreInt64(&hits, 0)
+		up := httptest.NewServer(handler)
+		if mode == ModeHTTPS {
+			up.Close()
+			up = httptest.NewTLSServer(handler)
+		}
+		defer up.Close()
+		p, url, client := start(t, up, mode, Faults{LoseAnswerTo: "PowerOnVM_Task"})
+		post := func(b string) error {
+			resp, err := client.Post(url, "text/xml", bytes.NewBufferString(b))
+			if err == nil {
+				_, err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+			}
+			return err
+		}
+		if err := post("<ListVms/>"); err != nil {
+			t.Fatalf("%s: another request: %v", mode, err)
+		}
+		if err := post("<PowerOnVM_Task/>"); err == nil {
+			t.Fatalf("%s: the answer to the matching request arrived", mode)
+		}
+		if err := post("<PowerOnVM_Task/>"); err != nil {
+			t.Fatalf("%s: the fault is used once, the repeat failed: %v", mode, err)
+		}
+		if atomic.LoadInt64(&hits) != 3 || p.Stats().AnswersLost != 1 {
+			t.Fatalf("%s: upstream hits %d (want 3: the lost answer's request arrived), answers lost %d", mode, hits, p.Stats().AnswersLost)
+		}
+	}
+	if err := NewProxy("127.0.0.1:1", ModeTCP, 1).SetFaults(Faults{MaxBytes: 1, LoseAnswerTo: "x"}); err == nil {
+		t.Fatal("loseAnswerTo in tcp mode was accepted")
+	}
+}
+
 func TestRequestBodiesPassWithLengthAndChunked(t *testing.T) {
 	up := httptest.NewServer(upstreamHandler())
 	defer up.Close()
