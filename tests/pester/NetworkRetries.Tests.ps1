@@ -4,14 +4,6 @@ BeforeAll {
     Import-Module (Join-Path $PSScriptRoot 'TestSupport.psm1') -Force
     Import-Module $env:AZSR_DR_TEST_MODULE -Force
     $cred = New-TestCredential
-    # Random extents of the disk rewritten, as a guest would between cycles.
-    function Write-GuestChanges([string] $Disk, [long] $Capacity, [int] $Count, [Random] $Rng) {
-        for ($i = 0; $i -lt $Count; $i++) {
-            $length = (1 + $Rng.Next(16)) * 64KB
-            $offset = [long]($Rng.NextDouble() * ($Capacity - $length)) -band -4096
-            Write-DiskBytes $Disk $offset $length ($Rng.Next())
-        }
-    }
     # In $Vault: site onprem reached at $Server (a proxy), policy gold (with $Policy's settings), group erp with DC0_H0_VM0.
     function New-ProxiedProtection([string] $Vault, [string] $Server, [hashtable] $Policy = @{}) {
         $at = @{ Vault = $Vault; WarningAction = 'SilentlyContinue' }

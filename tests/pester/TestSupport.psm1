@@ -123,6 +123,14 @@ function Write-DiskBytes([string] $Path, [long] $Offset, [long] $Length, [int] $
     }
     finally { $stream.Dispose() }
 }
+# What a guest does between cycles: $Count extents of 64 KiB-1 MiB at random 4 KiB-aligned offsets of the disk rewritten ($Rng: the same seed, the same writes).
+function Write-GuestChanges([string] $Disk, [long] $Capacity, [int] $Count, [Random] $Rng) {
+    for ($i = 0; $i -lt $Count; $i++) {
+        $length = (1 + $Rng.Next(16)) * 64KB
+        $offset = [long]($Rng.NextDouble() * ($Capacity - $length)) -band -4096
+        Write-DiskBytes $Disk $offset $length ($Rng.Next())
+    }
+}
 # SHA-256 of the disk as the VM sees it: the flat file, zero-filled up to the capacity.
 function Get-DiskHash([string] $Path, [long] $Capacity) {
     $sha = [Security.Cryptography.IncrementalHash]::CreateHash('SHA256')
@@ -479,7 +487,7 @@ function Stop-TestFaultProxy {
     }
 }
 
-Export-ModuleMember -Function Add-TestRecoveryPoint, Invoke-VaultSql, Invoke-ChildPwshKilled, Get-FlatFile, Write-DiskBytes, Get-DiskHash, Start-TestVcsim, Stop-TestVcsim, Add-TestProtectedVm, New-TestVaultPath, Remove-TestVault, Get-ChildPwshCommand, Invoke-ChildPwsh, Start-ChildPwsh, New-TestCredential,
+Export-ModuleMember -Function Add-TestRecoveryPoint, Invoke-VaultSql, Invoke-ChildPwshKilled, Get-FlatFile, Write-DiskBytes, Write-GuestChanges, Get-DiskHash, Start-TestVcsim, Stop-TestVcsim, Add-TestProtectedVm, New-TestVaultPath, Remove-TestVault, Get-ChildPwshCommand, Invoke-ChildPwsh, Start-ChildPwsh, New-TestCredential,
     New-FailoverLab, Remove-FailoverLab, Import-TestPlan, Get-RecoverySiteState, Assert-NothingLeft, Get-RecoveredFlatFile,
     Start-TestAzureLab, Stop-TestAzureLab, Get-TestAzureIdentityPrelude, Get-TestAzureLabState, Get-TestAzureTagged, Get-TestAzureToken, Read-TestManagedDisk,
     Get-TestAzuriteSas, Get-TestAzureBlob, Read-TestAzureBlob, Get-VhdProblem, Get-VhdDiskHash, Start-TestHttpServer, Stop-TestHttpServer,

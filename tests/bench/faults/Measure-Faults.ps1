@@ -37,7 +37,7 @@ Set-StrictMode -Version 3.0
 $ProgressPreference = 'SilentlyContinue'
 Import-Module (Join-Path $PSScriptRoot '../BenchChild.psm1') -Force
 $ModulePath = Initialize-BenchChild $ModulePath
-Import-Module (Join-Path $PSScriptRoot '../../pester/TestSupport.psm1') -Function Start-TestVcsim, Stop-TestVcsim, New-TestCredential, Get-FlatFile, Write-DiskBytes, Get-DiskHash,
+Import-Module (Join-Path $PSScriptRoot '../../pester/TestSupport.psm1') -Function Start-TestVcsim, Stop-TestVcsim, New-TestCredential, Get-FlatFile, Write-DiskBytes, Write-GuestChanges, Get-DiskHash,
     Start-TestFaultProxy, Set-TestFaults, Get-TestFaultStats, Stop-TestFaultProxy
 New-Item -ItemType Directory -Force -Path $OutFolder | Out-Null
 $OutFolder = (Resolve-Path $OutFolder).Path
@@ -84,11 +84,7 @@ try {
         Set-TestFaults $proxy @{ cut = $rate; maxBytes = $MaxBytes } | Out-Null
         $rng = [Random]::new($Seed)
         $outcomes = for ($i = 1; $i -le $Cycles; $i++) {
-            for ($e = 0; $e -lt $ExtentsPerCycle; $e++) {
-                $length = (1 + $rng.Next(16)) * 64KB
-                $offset = [long]($rng.NextDouble() * ($capacity - $length)) -band -4096
-                Write-DiskBytes $disk $offset $length ($rng.Next())
-            }
+            Write-GuestChanges $disk $capacity $ExtentsPerCycle $rng
             $clock = [Diagnostics.Stopwatch]::StartNew()
             try {
                 $result = Sync-VmReplication -ProtectionGroup bench -ErrorAction Stop
