@@ -164,10 +164,14 @@ Describe 'A fault that is not transient' {
     }
 }
 
-Describe 'A drill and a failback through networks that cut and refuse' {
+# Also on a plain simulator (no CBT, no ranged PUT, no simulated guest): failback then replaces whole disks through the faults.
+Describe 'A drill and a failback through networks that cut and refuse, plain simulator <Plain>' -ForEach @(@{ Plain = $false }, @{ Plain = $true }) {
     BeforeAll {
         $capacity = 16MB
-        $lab = New-FailoverLab -Vms 'DC0_H0_VM0' -DiskMb 16 -GuestBoot 300ms
+        [string[]] $extensions = @()
+        if ($Plain) { $extensions = '-cbt=false', '-paging=false', '-guest=false', '-ranged-put=false' }
+        $lab = New-FailoverLab -Vms 'DC0_H0_VM0' -DiskMb 16 -GuestBoot 300ms -ProtectedArguments $extensions -RecoveryArguments $extensions
+        $waitFor = if ($Plain) { 'PowerOn' } else { 'Heartbeat' }
         $PSDefaultParameterValues = @{ '*:Vault' = $lab.Vault; '*:WarningAction' = 'SilentlyContinue'; '*:Confirm' = $false }
         $seed = Get-Random -Maximum 100000
         # Both sites through proxies that cut 20 % of their connections (within their first MiB) and answer 5 % of the requests with 503.
@@ -177,12 +181,12 @@ Describe 'A drill and a failback through networks that cut and refuse' {
             Start-TestFaultProxy -Upstream $lab.Recovery.Url -Mode https -Arguments ($faults + @('-seed', ($seed + 1))))
         Set-DRSite -Name onprem -Server $proxies[0].Url('/sdk') -SkipCertificateCheck | Out-Null
         Set-DRSite -Name dr -Server $proxies[1].Url('/sdk') -SkipCertificateCheck | Out-Null
-        Import-TestPlan $lab erp @'
+        Import-TestPlan $lab erp @"
   - name: app
-    waitFor: Heartbeat
+    waitFor: $waitFor
     vms:
       - name: DC0_H0_VM0
-'@
+"@
         $before = Get-RecoverySiteState $lab
     }
     AfterAll {

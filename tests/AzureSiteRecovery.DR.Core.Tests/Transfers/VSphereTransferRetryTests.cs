@@ -135,7 +135,7 @@ namespace AzureSiteRecovery.DR.Core.Tests.Transfers
         }
 
         [Fact]
-        public async Task ARefusedConnection_AfterTheRetries_IsTransferFailedNamingFileOffsetAndAttempts()
+        public async Task ACutThatOutlastsTheBudget_IsTransferFailedNamingFileOffsetAndAttempts()
         {
             var proxy = await ProxyAsync();
             using var client = await ConnectAsync(proxy, lab);

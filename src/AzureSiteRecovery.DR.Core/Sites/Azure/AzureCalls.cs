@@ -63,11 +63,7 @@ namespace AzureSiteRecovery.DR.Core.Sites.Azure
             }
         }
 
-        private static string Inner(Exception e)
-        {
-            while (e.InnerException != null) e = e.InnerException;
-            return FirstLine(e.Message);
-        }
+        private static string Inner(Exception e) => FirstLine(ExceptionChain.Innermost(e).Message);
 
         private static string FirstLine(string message)
         {

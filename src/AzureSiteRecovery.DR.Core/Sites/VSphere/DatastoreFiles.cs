@@ -151,13 +151,15 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
         public async Task UploadAsync(DatastorePath path, string datacenter, Stream content, long length, CancellationToken ct)
         {
             var start = content.CanSeek ? content.Position : -1;
+            var tried = false;
             await UploadCoreAsync(path, datacenter, length, async (body, token) =>
             {
                 if (start >= 0) content.Position = start;
-                else if (body.Written > 0) throw new InvalidOperationException("The upload's content cannot be read again.");
+                else if (tried) throw new InvalidOperationException("The upload's content cannot be read again: it was answered 'try later' after the first try had read from a stream that cannot seek.");
+                tried = true;
                 using var limited = new LengthLimitedStream(content, length);
                 await limited.CopyToAsync(body, 81920, token).ConfigureAwait(false);
-            }, ct).ConfigureAwait(false);
+            }, repeatable: start >= 0, ct).ConfigureAwait(false);
         }
 
         /// <summary>
@@ -166,14 +168,15 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
         /// A broken upload is retried whole: <paramref name="write"/> is called again and must write the same bytes.
         /// </summary>
         public Task UploadAsync(DatastorePath path, string datacenter, Func<Stream, CancellationToken, Task> write, long length, CancellationToken ct) =>
-            UploadCoreAsync(path, datacenter, length, (body, token) => write(body, token), ct);
+            UploadCoreAsync(path, datacenter, length, (body, token) => write(body, token), repeatable: true, ct);
 
-        private async Task UploadCoreAsync(DatastorePath path, string datacenter, long length, Func<CountingStream, CancellationToken, Task> write, CancellationToken ct)
+        // repeatable: whether write can write the same bytes again; if not, the upload is sent again only when the server provably did not take it.
+        private async Task UploadCoreAsync(DatastorePath path, string datacenter, long length, Func<CountingStream, CancellationToken, Task> write, bool repeatable, CancellationToken ct)
         {
             // A PUT body is not sent twice within one try, so make sure the session is alive before starting.
             await vim.CurrentTimeAsync(ct).ConfigureAwait(false);
             long reached = 0;
-            // Replacing a whole file with the same bytes is safe to repeat.
+            // Replacing a whole file with the same bytes is safe to repeat (when the bytes can be written again).
             await Retrier.RunAsync(async attempt =>
             {
                 using var request = new HttpRequestMessage(HttpMethod.Put, UrlOf(path, datacenter))
@@ -187,7 +190,7 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
                     vim.Transport.ThrowIfTransient(response);
                     throw Failure(path, "write", response);
                 }
-            }, changesState: false, outcome => TransferFailure("write", path, reached, outcome), ct).ConfigureAwait(false);
+            }, changesState: !repeatable, outcome => TransferFailure("write", path, reached, outcome), ct).ConfigureAwait(false);
         }
 
         /// <summary>
@@ -375,10 +378,8 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
         private Exception TransferFailure(string direction, DatastorePath path, long offset, RetryOutcome outcome)
         {
             if (outcome.Last is DRException) return outcome.Last;
-            var last = outcome.Last;
-            while (last.InnerException != null) last = last.InnerException;
             return new TransferFailedException("VSphereTransferFailed", direction, path.ToString(), offset, vim.Transport.BaseUrl.ToString(), vim.SiteName,
-                outcome.Attempts, outcome.Fault?.Description ?? last.Message, outcome.Last);
+                outcome.Attempts, outcome.LastError, outcome.Last);
         }
 
         private DatastoreFileException Failure(DatastorePath path, string what, HttpResponseMessage response) =>

@@ -217,22 +217,16 @@ namespace AzureSiteRecovery.DR.Core.Sites.VSphere
             if (outcome.Fault is null)
             {
                 return outcome.Last is DRException ? outcome.Last : new SiteUnreachableException("VSphereUnreachable", SdkUrl.ToString(),
-                    $"Cannot reach vSphere at '{SdkUrl}'{SiteSuffix()}: {Innermost(outcome.Last).Message}. Check the URL, the name resolution and the firewall, and that the server is running.", outcome.Last);
+                    $"Cannot reach vSphere at '{SdkUrl}'{SiteSuffix()}: {outcome.LastError}. Check the URL, the name resolution and the firewall, and that the server is running.", outcome.Last);
             }
             var unknown = changesState && !outcome.Fault.NotSent;
             return new SiteUnreachableException("VSphereUnreachable", SdkUrl.ToString(),
-                $"vSphere at '{SdkUrl}'{SiteSuffix()} did not complete {what} after {outcome.AttemptsText}: {outcome.Fault.Description}." +
+                $"vSphere at '{SdkUrl}'{SiteSuffix()} did not complete {what} after {outcome.AttemptsText}: {outcome.LastError}." +
                 (unknown ? " The call changes the server's state and may have taken effect, so it was not sent again." : "") +
                 " Check the network path to the server and that it is running.", outcome.Last)
             {
                 OutcomeUnknown = unknown,
             };
-        }
-
-        private static Exception Innermost(Exception e)
-        {
-            while (e.InnerException != null) e = e.InnerException;
-            return e;
         }
 
         private SiteUnreachableException NotAnSdk(string what, Exception? inner) =>

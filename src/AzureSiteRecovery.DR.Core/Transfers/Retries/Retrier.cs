@@ -10,6 +10,9 @@ namespace AzureSiteRecovery.DR.Core.Transfers.Retries
     {
         /// <summary>"3 attempts" / "1 attempt", for messages.</summary>
         public string AttemptsText => Attempts == 1 ? "1 attempt" : $"{Attempts} attempts";
+
+        /// <summary>The last failure in a few words: the transient fault's description, else the innermost exception's message.</summary>
+        public string LastError => Fault?.Description ?? Errors.ExceptionChain.Innermost(Last).Message;
     }
 
     /// <summary>One try of a request: its number, its token (cancelled by the caller or by a stall), and progress to report.</summary>

@@ -72,8 +72,7 @@ namespace AzureSiteRecovery.DR.Core.Transfers.Retries
                 }
             }
 
-            var root = e;
-            while (root.InnerException != null) root = root.InnerException;
+            var root = Errors.ExceptionChain.Innermost(e);
             if (refused) return new TransientFault("connection refused: " + root.Message, true, null);
             return e is HttpRequestException || e is IOException || e.InnerException is IOException || e.InnerException is SocketException
                 ? new TransientFault(root.Message, false, null)

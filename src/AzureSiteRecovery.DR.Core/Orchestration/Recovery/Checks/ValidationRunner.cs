@@ -306,9 +306,7 @@ namespace AzureSiteRecovery.DR.Core.Orchestration.Recovery.Checks
                 }
             }
 
-            var innermost = exception;
-            while (innermost.InnerException != null) innermost = innermost.InnerException;
-            return innermost.Message;
+            return Errors.ExceptionChain.Innermost(exception).Message;
         }
 
         private static string FormatHost(IPAddress address) =>
